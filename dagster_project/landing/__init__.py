@@ -1,0 +1,1 @@
+"""Landing zone: the contract each group company delivers against, and the synthetic generator."""
