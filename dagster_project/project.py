@@ -15,6 +15,7 @@ function is called (never at import time):
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from functools import cache
@@ -49,6 +50,10 @@ class Settings:
         return self.data_dir / "reports"
 
     @property
+    def dbt_target_path(self) -> Path:
+        return self.data_dir / "dbt_target" / self.dbt_target
+
+    @property
     def key_file(self) -> Path:
         return self.data_dir / "secrets" / "pseudonym.key"
 
@@ -73,12 +78,45 @@ def export_dbt_environment(s: Settings | None = None) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
-@cache
 def dbt_project():
-    """The DbtProject, built once on first use (never at import time)."""
+    """The DbtProject for the current settings, its manifest prepared (built once per settings;
+    never at import time)."""
+    return _dbt_project(settings())
+
+
+@cache
+def _dbt_project(s: Settings):
     from dagster_dbt import DbtProject
 
-    export_dbt_environment()
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-    project.prepare_if_dev()
+    export_dbt_environment(s)
+    project = DbtProject(
+        project_dir=DBT_PROJECT_DIR,
+        profiles_dir=DBT_PROJECT_DIR,
+        target_path=s.dbt_target_path,
+        target=s.dbt_target,
+    )
+    if _manifest_stale(project.manifest_path):
+        project.preparer.prepare(project)
     return project
+
+
+def _manifest_stale(manifest: Path) -> bool:
+    """True when the manifest is missing or older than any file of the dbt project."""
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    for sub in ("models", "macros", "seeds", "snapshots", "tests"):
+        for f in (DBT_PROJECT_DIR / sub).rglob("*"):
+            if f.is_file() and f.stat().st_mtime > built:
+                return True
+    return any(
+        (DBT_PROJECT_DIR / f).stat().st_mtime > built
+        for f in ("dbt_project.yml", "profiles.yml")
+        if (DBT_PROJECT_DIR / f).exists()
+    )
+
+
+def source_nodes(project) -> dict[tuple[str, str], dict]:
+    """The dbt manifest's source nodes keyed by (source, table)."""
+    manifest = json.loads(Path(project.manifest_path).read_text())
+    return {(n["source_name"], n["name"]): n for n in manifest.get("sources", {}).values()}

@@ -372,4 +372,6 @@ def table(source: str, name: str) -> Table:
         return CONTRACT[source][name]
     except KeyError:
         known = ", ".join(f"{t.source}/{t.name}" for t in TABLES)
-        raise KeyError(f"no landing table {source}/{name} in the contract (known: {known})") from None
+        raise KeyError(
+            f"no landing table {source}/{name} in the contract (known: {known})"
+        ) from None

@@ -1,0 +1,1 @@
+"""The project's assets: landing ingest, the dbt models."""

@@ -1,0 +1,178 @@
+"""`fjordbank`: the platform's own commands (`make run` and `make ui` call them).
+
+fjordbank generate --persons 10000 --seed 42 --out data/landing
+fjordbank run [--persons N] [--seed S]     generate if needed, materialise, check, summarise
+fjordbank ui                               the Dagster UI on 127.0.0.1
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from dagster_project.project import DBT_PROJECT_DIR, REPO_ROOT, Settings, settings
+
+
+def _prepare_environment(s: Settings) -> None:
+    """Project-local Dagster storage with telemetry off, and the pseudonymisation key."""
+    os.environ.setdefault("DAGSTER_HOME", str(s.dagster_home))
+    home = Path(os.environ["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    dagster_yaml = home / "dagster.yaml"
+    if not dagster_yaml.exists():
+        dagster_yaml.write_text("telemetry:\n  enabled: false\n")
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    if not os.environ.get("FJORDBANK_PSEUDONYM_KEY") and not s.key_file.exists():
+        s.key_file.parent.mkdir(parents=True, exist_ok=True)
+        s.key_file.touch(mode=0o600)
+        s.key_file.write_text(secrets.token_hex(32) + "\n")
+        click.echo(f"created a pseudonymisation key in {s.key_file} (keep it secret and stable)")
+
+
+def _landing_present(landing: Path) -> bool:
+    return landing.is_dir() and any(landing.glob("*/*/*.csv"))
+
+
+@click.group()
+def main() -> None:
+    """Fjordbank group register: generate landing data, run the platform, open the UI."""
+
+
+@main.command()
+@click.option("--persons", type=click.IntRange(min=1), default=10_000, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Landing root (default: $FJORDBANK_LANDING_DIR or data/landing).",
+)
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Delivery date (default: today).",
+)
+def generate(persons: int, seed: int, out: Path | None, as_of: dt.datetime | None) -> None:
+    """Write synthetic landing files for PERSONS persons, deterministic for a seed."""
+    from dagster_project.landing.generate import generate as run_generator
+
+    out = out or settings().landing_dir
+    rows = run_generator(
+        out, persons=persons, seed=seed, as_of=as_of.date() if as_of else None, progress=True
+    )
+    click.echo(f"wrote {sum(rows.values()):,} rows in {len(rows)} tables under {out}")
+
+
+@main.command()
+@click.option("--persons", type=click.IntRange(min=1), default=10_000, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option(
+    "--target",
+    type=click.Choice(["duckdb", "spark"]),
+    default=None,
+    help="dbt target (default: $DBT_TARGET or duckdb).",
+)
+def run(persons: int, seed: int, target: str | None) -> None:
+    """Generate landing data if none is there, materialise every asset, check the policy."""
+    if target:
+        os.environ["DBT_TARGET"] = target
+    s = settings()
+    _prepare_environment(s)
+
+    if _landing_present(s.landing_dir):
+        click.echo(f"using the landing data already in {s.landing_dir}")
+    else:
+        click.echo(f"no landing data in {s.landing_dir}: generating {persons:,} persons")
+        from dagster_project.landing.generate import generate as run_generator
+
+        run_generator(s.landing_dir, persons=persons, seed=seed, progress=True)
+
+    ok = _materialise()
+    check_rc = _policy_check(s)
+    _summary(s)
+    if not ok:
+        raise click.ClickException("the Dagster run failed; open `make ui` to see why")
+    if check_rc != 0:
+        raise click.ClickException("catalog check did not pass (see above)")
+
+
+def _materialise() -> bool:
+    """Execute the build_everything job through Dagster, recorded in DAGSTER_HOME."""
+    import dagster as dg
+
+    from dagster_project.definitions import defs
+
+    click.echo("materialising every asset through Dagster (job build_everything) ...")
+    definitions = defs()
+    job = definitions.get_job_def("build_everything")
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    failed = [e for e in result.all_events if e.is_step_failure]
+    for event in failed:
+        data = event.step_failure_data
+        msg = data.error.message.strip() if data and data.error else "failed"
+        click.echo(f"  step {event.step_key} failed: {msg.splitlines()[0]}", err=True)
+    click.echo(f"Dagster run {result.run_id}: {'success' if result.success else 'FAILURE'}")
+    return result.success
+
+
+def _policy_check(s: Settings) -> int:
+    click.echo("catalog check (privacy policy on column lineage) ...")
+    return subprocess.call(
+        [sys.executable, "-m", "catalog", "check", "--project-dir", str(DBT_PROJECT_DIR)],
+        cwd=REPO_ROOT,
+    )
+
+
+def _summary(s: Settings) -> None:
+    import duckdb
+
+    if not s.warehouse.exists():
+        return
+    conn = duckdb.connect(str(s.warehouse), read_only=True)
+    try:
+        rows = conn.execute(
+            """
+            select table_schema, table_name
+            from information_schema.tables
+            where table_type = 'BASE TABLE'
+            order by table_schema, table_name
+            """
+        ).fetchall()
+        click.echo("\nrow counts")
+        for schema, name in rows:
+            n = conn.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+            click.echo(f"  {schema}.{name:<45} {n:>12,}")
+    finally:
+        conn.close()
+    click.echo(
+        f"\nwarehouse:     {s.warehouse}\n"
+        f"landing:       {s.landing_dir}\n"
+        f"dagster home:  {os.environ.get('DAGSTER_HOME', s.dagster_home)}\n"
+        "open the UI:   make ui   (http://127.0.0.1:3000)"
+    )
+
+
+@main.command()
+@click.option("--port", type=int, default=3000, show_default=True)
+def ui(port: int) -> None:
+    """Start the Dagster UI (webserver and daemon) bound to 127.0.0.1."""
+    s = settings()
+    _prepare_environment(s)
+    dagster = Path(sys.executable).with_name("dagster")
+    cmd = [str(dagster), "dev", "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"]
+    os.chdir(REPO_ROOT)
+    os.execv(cmd[0], cmd)
+
+
+if __name__ == "__main__":
+    main()
