@@ -66,9 +66,12 @@ def generate(persons: int, seed: int, out: Path | None, as_of: dt.datetime | Non
     from dagster_project.landing.generate import generate as run_generator
 
     out = out or settings().landing_dir
-    rows = run_generator(
-        out, persons=persons, seed=seed, as_of=as_of.date() if as_of else None, progress=True
-    )
+    try:
+        rows = run_generator(
+            out, persons=persons, seed=seed, as_of=as_of.date() if as_of else None, progress=True
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"wrote {sum(rows.values()):,} rows in {len(rows)} tables under {out}")
 
 
@@ -94,7 +97,10 @@ def run(persons: int, seed: int, target: str | None) -> None:
         click.echo(f"no landing data in {s.landing_dir}: generating {persons:,} persons")
         from dagster_project.landing.generate import generate as run_generator
 
-        run_generator(s.landing_dir, persons=persons, seed=seed, progress=True)
+        try:
+            run_generator(s.landing_dir, persons=persons, seed=seed, progress=True)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
 
     ok = _materialise()
     check_rc = _policy_check(s)

@@ -1,0 +1,473 @@
+"""The synthetic generator: layout, formats, identity numbers, keys, determinism, overlaps."""
+
+from __future__ import annotations
+
+import datetime as dt
+import filecmp
+import ipaddress
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pytest
+
+from dagster_project.landing import national_id
+from dagster_project.landing._names import POSTCODES
+from dagster_project.landing.contract import CONTRACT, TABLES, ColumnType, Table
+from dagster_project.landing.generate import generate
+
+PERSONS = 1500
+SEED = 11
+AS_OF = dt.date(2026, 3, 29)  # the day Norway moves to summer time: both offsets occur
+YESTERDAY = AS_OF - dt.timedelta(days=1)
+
+WIRE_PATTERNS = {
+    ColumnType.INTEGER: r"-?[0-9]+",
+    ColumnType.DECIMAL: r"-?[0-9]+\.[0-9]{2}",
+    ColumnType.BOOLEAN: r"true|false",
+    ColumnType.DATE: r"[0-9]{4}-[0-9]{2}-[0-9]{2}",
+    ColumnType.TIMESTAMP: r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:00",
+    ColumnType.NATIONAL_ID: r"[0-9]{11}",
+}
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("landing")
+    counts = generate(out, persons=PERSONS, seed=SEED, as_of=AS_OF, progress=False)
+    assert set(counts) == {f"{t.source}.{t.name}" for t in TABLES}
+    return out
+
+
+@pytest.fixture(scope="module")
+def db(landing: Path):
+    """Every delivery file as a table of text columns named <source>__<table>."""
+    con = duckdb.connect()
+    for t in TABLES:
+        files = sorted((landing / t.source / t.name).glob("*.csv"))
+        paths = ", ".join(f"'{f}'" for f in files)
+        con.execute(
+            f"CREATE TABLE {t.source}__{t.name} AS SELECT * FROM read_csv([{paths}], "
+            "header = true, all_varchar = true, filename = true)"
+        )
+    yield con
+    con.close()
+
+
+def _one(con, sql: str):
+    return con.execute(sql).fetchone()[0]
+
+
+def _persons(con) -> set[str]:
+    rows = con.execute(
+        """
+        SELECT national_id FROM bank__customers UNION SELECT national_id FROM insurance__policies
+        UNION SELECT national_id FROM pension__agreements
+        UNION SELECT national_id FROM markets__securities_accounts
+        UNION SELECT national_id FROM asset_management__fund_holdings
+        """
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+# --- layout and formats ----------------------------------------------------------------------
+
+
+def test_every_contract_table_has_its_delivery_file_with_the_contract_header(landing):
+    for t in TABLES:
+        files = sorted(p.name for p in (landing / t.source / t.name).iterdir())
+        expected = [f"{AS_OF.isoformat()}.csv"]
+        if (t.source, t.name) == ("privacy", "group_sharing_consents"):
+            expected = [f"{YESTERDAY.isoformat()}.csv", *expected]  # the tie partners
+        assert files == expected, t.name
+        for name in files:
+            raw = (landing / t.source / t.name / name).read_bytes()
+            header, _, _ = raw.partition(b"\n")
+            assert header.decode("utf-8") == ",".join(t.column_names)
+            raw.decode("utf-8")  # the whole file is UTF-8
+            assert b"\r" not in raw
+    sources = sorted(p.name for p in landing.iterdir())
+    assert sources == sorted(CONTRACT)
+
+
+def test_row_counts_returned_match_the_files(tmp_path):
+    counts = generate(tmp_path, persons=200, seed=SEED, as_of=AS_OF, progress=False)
+    con = duckdb.connect()
+    for t in TABLES:
+        files = sorted((tmp_path / t.source / t.name).glob("*.csv"))
+        lines = sum(len(f.read_bytes().splitlines()) - 1 for f in files)
+        rows = sum(
+            _one(con, f"SELECT count(*) FROM read_csv('{f}', all_varchar=true)") for f in files
+        )
+        assert counts[f"{t.source}.{t.name}"] == rows == lines > 0, t.name
+
+
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: f"{t.source}.{t.name}")
+def test_values_parse_as_the_contract_types(db, table: Table):
+    name = f"{table.source}__{table.name}"
+    assert _one(db, f"SELECT count(*) FROM {name}") > 0
+    for c in table.columns:
+        col = f'"{c.name}"'
+        nulls = _one(db, f"SELECT count(*) FROM {name} WHERE {col} IS NULL")
+        if not c.nullable:
+            assert nulls == 0, f"{table.name}.{c.name} has nulls"
+        bad_cast = _one(
+            db,
+            f"SELECT count(*) FROM {name} "
+            f"WHERE {col} IS NOT NULL AND TRY_CAST({col} AS {c.type.duckdb_type}) IS NULL",
+        )
+        assert bad_cast == 0, f"{table.name}.{c.name} does not cast to {c.type.duckdb_type}"
+        regex = WIRE_PATTERNS.get(c.type)
+        for pattern in (regex, c.pattern):
+            if pattern:
+                off = db.execute(
+                    f"SELECT {col} FROM {name} WHERE NOT regexp_full_match({col}, ?) LIMIT 3",
+                    [pattern],
+                ).fetchall()
+                assert off == [], f"{table.name}.{c.name} values {off} do not match {pattern}"
+        if c.allowed:
+            seen = {r[0] for r in db.execute(f"SELECT DISTINCT {col} FROM {name}").fetchall()}
+            assert seen - {None} <= set(c.allowed), f"{table.name}.{c.name}: {seen}"
+
+
+def test_timestamps_carry_the_oslo_offset_of_their_instant(db):
+    rows = db.execute(
+        "SELECT event_time FROM privacy__group_sharing_consents UNION ALL "
+        "SELECT event_time FROM privacy__objections UNION ALL "
+        "SELECT viewed_at FROM web__page_views"
+    ).fetchall()
+    oslo = ZoneInfo("Europe/Oslo")
+    offsets = set()
+    for (text,) in rows:
+        stamp = dt.datetime.fromisoformat(text)
+        assert stamp.utcoffset() == stamp.astimezone(oslo).utcoffset(), text
+        assert stamp < dt.datetime.combine(AS_OF, dt.time(), tzinfo=oslo), text
+        offsets.add(text[-6:])
+    assert offsets == {"+01:00", "+02:00"}
+
+
+def test_no_date_is_after_the_delivery_date(db):
+    for t in TABLES:
+        for c in t.columns:
+            if c.type is ColumnType.DATE:
+                latest = _one(db, f'SELECT max("{c.name}") FROM {t.source}__{t.name}')
+                assert latest is None or latest <= AS_OF.isoformat(), (t.name, c.name, latest)
+
+
+# --- identity numbers -------------------------------------------------------------------------
+
+
+def test_every_national_id_is_valid_synthetic_and_unique_per_person(db):
+    persons = _persons(db)
+    assert len(persons) == PERSONS  # every person is a customer of at least one company
+    assert all(national_id.is_valid(n, allow_synthetic=True) for n in persons)
+    assert all(national_id.is_synthetic(n) and int(n[2:4]) > 80 for n in persons)
+    assert not any(national_id.is_valid(n) for n in persons)  # never a real person's number
+    d_numbers = [n for n in persons if int(n[0]) >= 4]
+    assert 0 < len(d_numbers) < 0.1 * PERSONS
+    for t in TABLES:
+        if "national_id" in t.column_names:
+            ids = {
+                r[0] for r in db.execute(f"SELECT national_id FROM {t.source}__{t.name}").fetchall()
+            }
+            assert ids - {None} <= persons, t.name
+
+
+def test_bank_customers_birth_date_agrees_with_the_national_id(db):
+    rows = db.execute("SELECT national_id, birth_date FROM bank__customers").fetchall()
+    assert len({n for n, _ in rows}) == len(rows)
+    for nid, born in rows:
+        assert national_id.birth_date(nid) == dt.date.fromisoformat(born), nid
+    # the sex digit follows Skatteetaten's rule on both sides of the individual numbers
+    assert {int(n[8]) % 2 for n, _ in rows} == {0, 1}
+
+
+# --- keys and references ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: f"{t.source}.{t.name}")
+def test_keys_are_unique_within_each_delivery(db, table: Table):
+    key = ", ".join(f'"{k}"' for k in table.key)
+    dupes = db.execute(
+        f"SELECT filename, {key}, count(*) FROM {table.source}__{table.name} "
+        f"GROUP BY filename, {key} HAVING count(*) > 1 LIMIT 3"
+    ).fetchall()
+    assert dupes == []
+
+
+def test_bank_references_resolve(db):
+    for table, column in [
+        ("bank__accounts", "customer_no"),
+        ("bank__cards", "customer_no"),
+        ("bank__loans", "customer_no"),
+        ("bank__customer_roles", "customer_no"),
+        ("bank__customer_roles", "related_customer_no"),
+        ("bank__digital_logins", "customer_no"),
+    ]:
+        dangling = _one(
+            db,
+            f"SELECT count(*) FROM {table} WHERE {column} NOT IN "
+            "(SELECT customer_no FROM bank__customers)",
+        )
+        assert dangling == 0, (table, column)
+    assert _one(db, "SELECT count(*) FROM bank__customer_roles WHERE customer_no = "
+                    "related_customer_no") == 0  # fmt: skip
+    roles = {r[0] for r in db.execute("SELECT DISTINCT role FROM bank__customer_roles").fetchall()}
+    assert roles == {"co_debtor", "guarantor", "guardian"}
+    per_customer = db.execute(
+        "SELECT min(n), max(n) FROM (SELECT count(*) AS n FROM bank__accounts GROUP BY customer_no)"
+    ).fetchone()
+    assert per_customer == (1, 3)
+    assert _one(db, "SELECT count(DISTINCT customer_no) FROM bank__accounts") == _one(
+        db, "SELECT count(*) FROM bank__customers"
+    )
+
+
+def test_default_cases_point_at_the_defaulters_own_loans(db):
+    wrong = _one(
+        db,
+        """
+        SELECT count(*) FROM risk__default_cases d
+        LEFT JOIN bank__loans l USING (loan_no)
+        LEFT JOIN bank__customers c ON c.customer_no = l.customer_no
+        WHERE c.national_id IS DISTINCT FROM d.national_id
+           OR d.opened_on < l.opened_on OR d.closed_on < d.opened_on
+        """,
+    )
+    assert wrong == 0
+    # a loan is in default exactly when it has an open default case
+    mismatch = _one(
+        db,
+        """
+        SELECT count(*) FROM bank__loans l
+        LEFT JOIN risk__default_cases d USING (loan_no)
+        WHERE (l.in_default = 'true') <> (d.case_no IS NOT NULL AND d.closed_on IS NULL)
+        """,
+    )
+    assert mismatch == 0
+    holders = _one(db, "SELECT count(DISTINCT customer_no) FROM bank__loans")
+    assert 0.005 * holders <= _one(db, "SELECT count(*) FROM risk__default_cases") <= 0.05 * holders
+    assert _one(db, "SELECT count(*) FROM bank__loans WHERE in_default = 'true'") > 0
+
+
+def test_postcodes_match_their_city_and_contacts_look_norwegian(db):
+    pairs = set(db.execute("SELECT DISTINCT postcode, city FROM bank__customers").fetchall())
+    assert pairs - {(None, None)} <= set(POSTCODES)
+    share_no = _one(db, "SELECT avg((country_code = 'NO')::INT) FROM bank__customers")
+    assert 0.9 < share_no < 1
+    phones = [r[0] for r in db.execute("SELECT phone FROM bank__customers").fetchall()]
+    assert all(p is None or re.fullmatch(r"\+47[49][0-9]{7}", p) for p in phones)
+    assert 0 < sum(p is None for p in phones) < 0.2 * len(phones)
+    assert _one(db, "SELECT count(*) FROM bank__customers WHERE email IS NULL") > 0
+    ended = _one(db, "SELECT avg((customer_until IS NOT NULL)::INT) FROM bank__customers")
+    assert 0 < ended < 0.1
+
+
+# --- determinism ------------------------------------------------------------------------------
+
+
+def test_same_seed_and_date_give_identical_bytes(landing, tmp_path):
+    again = tmp_path / "again"
+    generate(again, persons=PERSONS, seed=SEED, as_of=AS_OF, progress=False)
+    for t in TABLES:
+        left, right = landing / t.source / t.name, again / t.source / t.name
+        names = sorted(p.name for p in left.iterdir())
+        assert names == sorted(p.name for p in right.iterdir())
+        _, mismatch, errors = filecmp.cmpfiles(left, right, names, shallow=False)
+        assert (mismatch, errors) == ([], []), t.name
+
+
+def test_another_seed_or_date_gives_other_data(landing, tmp_path):
+    generate(tmp_path / "seed", persons=PERSONS, seed=SEED + 1, as_of=AS_OF, progress=False)
+    name = f"bank/customers/{AS_OF.isoformat()}.csv"
+    assert (tmp_path / "seed" / name).read_bytes() != (landing / name).read_bytes()
+    later = AS_OF + dt.timedelta(days=1)
+    generate(tmp_path / "date", persons=PERSONS, seed=SEED, as_of=later, progress=False)
+    assert (tmp_path / "date" / f"bank/customers/{later.isoformat()}.csv").exists()
+
+
+# --- overlaps the privacy rules are tested on -------------------------------------------------
+
+
+def test_company_shares_are_realistic(db):
+    def share(sql: str) -> float:
+        return _one(db, sql) / PERSONS
+
+    assert 0.80 <= share("SELECT count(*) FROM bank__customers") <= 0.95
+    assert (
+        0.20
+        <= share("SELECT count(DISTINCT national_id) FROM markets__securities_holdings")
+        <= 0.30
+    )
+    assert (
+        0.27
+        <= share("SELECT count(DISTINCT national_id) FROM asset_management__fund_holdings")
+        <= 0.39
+    )
+    assert 0.24 <= share("SELECT count(DISTINCT national_id) FROM insurance__policies") <= 0.36
+    assert 0.12 <= share("SELECT count(DISTINCT national_id) FROM pension__agreements") <= 0.28
+    several = _one(
+        db,
+        """
+        SELECT count(*) FROM (
+            SELECT national_id FROM (
+                SELECT DISTINCT 'bank' AS c, national_id FROM bank__customers
+                UNION SELECT 'insurance', national_id FROM insurance__policies
+                UNION SELECT 'pension', national_id FROM pension__agreements
+                UNION SELECT 'markets', national_id FROM markets__securities_accounts
+                UNION SELECT 'funds', national_id FROM asset_management__fund_holdings
+            ) GROUP BY national_id HAVING count(*) >= 2
+        )
+        """,
+    )
+    assert several > 0.4 * PERSONS
+
+
+def test_consents_withdrawals_and_ties(db):
+    granted = _one(
+        db,
+        "SELECT count(DISTINCT national_id) FROM privacy__group_sharing_consents "
+        "WHERE consent = 'granted'",
+    )
+    assert 0.34 <= granted / PERSONS <= 0.46
+    # withdrawn after an earlier grant, and granted again after a withdrawal
+    assert (
+        _one(
+            db,
+            """
+        SELECT count(*) FROM privacy__group_sharing_consents g
+        JOIN privacy__group_sharing_consents w USING (national_id)
+        WHERE g.consent = 'granted' AND w.consent = 'withdrawn'
+          AND g.event_time::TIMESTAMPTZ < w.event_time::TIMESTAMPTZ
+        """,
+        )
+        > 0.05 * granted
+    )
+    assert (
+        _one(
+            db,
+            """
+        SELECT count(*) FROM privacy__group_sharing_consents g
+        JOIN privacy__group_sharing_consents w USING (national_id)
+        WHERE g.consent = 'granted' AND w.consent = 'withdrawn'
+          AND g.event_time::TIMESTAMPTZ > w.event_time::TIMESTAMPTZ
+        """,
+        )
+        > 0
+    )
+    # ties: granted and withdrawn at the same instant, in two deliveries
+    ties = db.execute(
+        """
+        SELECT national_id, count(DISTINCT consent), count(DISTINCT filename)
+        FROM privacy__group_sharing_consents
+        GROUP BY national_id, event_time HAVING count(*) > 1
+        """
+    ).fetchall()
+    assert ties and all(kinds == 2 and files == 2 for _, kinds, files in ties)
+    yesterday = _one(
+        db,
+        "SELECT count(*) FROM privacy__group_sharing_consents "
+        f"WHERE filename LIKE '%{YESTERDAY.isoformat()}.csv'",
+    )
+    assert yesterday == len(ties)
+
+
+def test_objectors_in_every_scope_some_withdrawn(db):
+    rows = db.execute(
+        "SELECT scope, count(DISTINCT national_id) FILTER (action = 'object'), "
+        "count(*) FILTER (action = 'withdraw') FROM privacy__objections GROUP BY scope"
+    ).fetchall()
+    scopes = CONTRACT["privacy"]["objections"].column("scope").allowed
+    assert {s for s, _, _ in rows} == set(scopes)
+    for scope, objectors, _ in rows:
+        assert 0.005 * PERSONS <= objectors <= 0.08 * PERSONS, scope
+    assert sum(w for _, _, w in rows) > 0
+
+
+def test_securities_and_fund_holders_without_consent_exist(db):
+    for table in ("markets__securities_holdings", "asset_management__fund_holdings"):
+        unconsented = _one(
+            db,
+            f"""
+            SELECT count(DISTINCT national_id) FROM {table} WHERE national_id NOT IN (
+                SELECT national_id FROM privacy__group_sharing_consents WHERE consent = 'granted')
+            """,
+        )
+        consented = _one(db, f"SELECT count(DISTINCT national_id) FROM {table}") - unconsented
+        assert unconsented > consented > 0, table
+
+
+def test_web_visitors_link_to_persons_only_through_logged_in_views(db):
+    logged_in = _one(db, "SELECT count(*) FROM web__page_views WHERE national_id IS NOT NULL")
+    anonymous = _one(db, "SELECT count(*) FROM web__page_views WHERE national_id IS NULL")
+    assert logged_in > 0 and anonymous > 0
+    assert _one(
+        db,
+        "SELECT count(*) FROM web__page_views WHERE national_id IS NULL "
+        "AND page_path LIKE '/online-bank/%'",
+    ) == 0  # fmt: skip
+    # one visitor is at most one person
+    assert _one(
+        db,
+        "SELECT count(*) FROM (SELECT visitor_id FROM web__page_views "
+        "GROUP BY visitor_id HAVING count(DISTINCT national_id) > 1)",
+    ) == 0  # fmt: skip
+    # every page-view visitor has a cookie decision, some of them changed over time
+    assert _one(
+        db,
+        "SELECT count(*) FROM web__page_views WHERE visitor_id NOT IN "
+        "(SELECT visitor_id FROM privacy__cookie_consents)",
+    ) == 0  # fmt: skip
+    changed = _one(
+        db,
+        "SELECT count(*) FROM (SELECT visitor_id FROM privacy__cookie_consents "
+        "GROUP BY visitor_id HAVING count(DISTINCT marketing_cookies) = 2)",
+    )
+    assert changed > 0
+    for (ip,) in db.execute("SELECT DISTINCT ip_address FROM web__page_views").fetchall():
+        assert ipaddress.ip_address(ip).version == 4 and ipaddress.ip_address(ip).is_global, ip
+
+
+def test_securities_isins_have_valid_check_digits(db):
+    from dagster_project.landing._queries import isin
+
+    isins = {
+        r[0]
+        for r in db.execute("SELECT DISTINCT isin FROM markets__securities_holdings").fetchall()
+    }
+    assert isins and all(i.startswith("NO") and isin(i[:-1]) == i for i in isins)
+
+
+# --- errors and progress ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"persons": 0}, "persons must be a positive whole number"),
+        ({"persons": 10, "as_of": dt.date(2045, 1, 1)}, "outside 1990-01-01..2039-12-31"),
+        ({"persons": 10, "seed": 2**70}, "seed must be a whole number"),
+    ],
+)
+def test_bad_arguments_fail_with_one_line(tmp_path, kwargs, message):
+    args = {"seed": 1, "as_of": AS_OF, "progress": False, **kwargs}
+    with pytest.raises(ValueError, match=re.escape(message)) as err:
+        generate(tmp_path / "out", **args)
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_output_path_that_is_a_file_is_refused(tmp_path):
+    target = tmp_path / "landing"
+    target.write_text("not a directory")
+    with pytest.raises(ValueError, match="is a file"):
+        generate(target, persons=5, seed=1, as_of=AS_OF, progress=False)
+
+
+def test_progress_bar_only_when_asked(tmp_path, capsys):
+    generate(tmp_path / "quiet", persons=20, seed=1, as_of=AS_OF, progress=False)
+    assert capsys.readouterr().err == ""
+    generate(tmp_path / "loud", persons=20, seed=1, as_of=AS_OF, progress=True)
+    assert "generate" in capsys.readouterr().err
+    assert not list((tmp_path / "loud").rglob("*.partial"))
