@@ -1,0 +1,28 @@
+with delivered as (
+    select * from {{ source('bank', 'customers') }}
+),
+
+latest as (
+    {{ latest_per_key('delivered', ['customer_no']) }}
+),
+
+renamed as (
+    select
+        customer_no,
+        national_id,
+        first_name,
+        last_name,
+        birth_date,
+        street_address,
+        postcode,
+        city,
+        country_code,
+        {{ normalised_email('email') }} as email,
+        phone,
+        customer_since,
+        customer_until,
+        _delivery_date as delivered_on
+    from latest
+)
+
+select * from renamed

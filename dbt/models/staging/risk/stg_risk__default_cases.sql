@@ -1,0 +1,23 @@
+with delivered as (
+    select * from {{ source('risk', 'default_cases') }}
+),
+
+latest as (
+    {{ latest_per_key('delivered', ['case_no']) }}
+),
+
+renamed as (
+    select
+        case_no,
+        national_id,
+        loan_no,
+        defaulted_amount,
+        loss_amount,
+        cause,
+        opened_on,
+        closed_on,
+        _delivery_date as delivered_on
+    from latest
+)
+
+select * from renamed

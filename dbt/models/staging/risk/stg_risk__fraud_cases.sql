@@ -1,0 +1,20 @@
+with delivered as (
+    select * from {{ source('risk', 'fraud_cases') }}
+),
+
+latest as (
+    {{ latest_per_key('delivered', ['case_no']) }}
+),
+
+renamed as (
+    select
+        case_no,
+        national_id,
+        category,
+        opened_on,
+        closed_on,
+        _delivery_date as delivered_on
+    from latest
+)
+
+select * from renamed
