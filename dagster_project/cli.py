@@ -119,7 +119,7 @@ def _materialise() -> bool:
 
     click.echo("materialising every asset through Dagster (job build_everything) ...")
     definitions = defs()
-    job = definitions.get_job_def("build_everything")
+    job = definitions.resolve_job_def("build_everything")
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(instance=instance, raise_on_error=False)
     failed = [e for e in result.all_events if e.is_step_failure]

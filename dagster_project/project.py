@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -96,8 +97,39 @@ def _dbt_project(s: Settings):
         target=s.dbt_target,
     )
     if _manifest_stale(project.manifest_path):
-        project.preparer.prepare(project)
+        compile_manifest(s)
     return project
+
+
+def compile_manifest(s: Settings | None = None):
+    """``dbt compile`` in-process: the manifest with every model's compiled SQL, which the
+    lineage, the policy gate and the asset metadata read. It compiles against a scratch file of
+    the warehouse's name, so relation names match and a running build keeps its lock."""
+    from catalog.manifest import compile_project
+
+    s = s or settings()
+    scratch = s.dbt_target_path / "compile" / s.warehouse.name
+    scratch.parent.mkdir(parents=True, exist_ok=True)
+    real = os.environ.get("FJORDBANK_WAREHOUSE")
+    os.environ["FJORDBANK_WAREHOUSE"] = str(scratch)
+    try:
+        return compile_project(
+            DBT_PROJECT_DIR,
+            profiles_dir=DBT_PROJECT_DIR,
+            target=s.dbt_target,
+            target_path=s.dbt_target_path,
+        )
+    finally:
+        if real is None:
+            os.environ.pop("FJORDBANK_WAREHOUSE", None)
+        else:
+            os.environ["FJORDBANK_WAREHOUSE"] = real
+
+
+def dbt_executable() -> str:
+    """The dbt of this environment (beside the running Python), else the one on PATH."""
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else "dbt"
 
 
 def _manifest_stale(manifest: Path) -> bool:

@@ -1,6 +1,5 @@
 """The dbt models, seeds and tests as Dagster assets and checks."""
 
-from __future__ import annotations
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets

@@ -1,6 +1,5 @@
 """One Dagster asset per landing table: validate against the contract, load, quarantine."""
 
-from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
