@@ -121,7 +121,11 @@ def _materialise() -> bool:
     definitions = defs()
     job = definitions.resolve_job_def("build_everything")
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
     failed = [e for e in result.all_events if e.is_step_failure]
     for event in failed:
         data = event.step_failure_data
@@ -157,7 +161,7 @@ def _summary(s: Settings) -> None:
         click.echo("\nrow counts")
         for schema, name in rows:
             n = conn.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
-            click.echo(f"  {schema}.{name:<45} {n:>12,}")
+            click.echo(f"  {schema + '.' + name:<55} {n:>12,}")
     finally:
         conn.close()
     click.echo(
