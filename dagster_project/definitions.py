@@ -1,12 +1,13 @@
 """The Definitions object, assembled from the modules beside this one (loaded lazily)."""
 
-from __future__ import annotations
-
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from dagster_project.assets.dbt import build_dbt_assets
 from dagster_project.assets.ingest import build_ingest_assets
+from dagster_project.catalog_view import catalog_view
+from dagster_project.checks import build_row_checks, plan_row_checks
+from dagster_project.openlineage import OpenLineageResource
 from dagster_project.project import dbt_executable, dbt_project, settings, source_nodes
 from dagster_project.resources import Warehouse
 from dagster_project.schedules import build_everything, daily_build, marketing_refresh
@@ -16,8 +17,11 @@ from dagster_project.schedules import build_everything, daily_build, marketing_r
 def defs() -> dg.Definitions:
     s = settings()
     project = dbt_project()
+    view = catalog_view(project.manifest_path)
+    row_checks = plan_row_checks(view.graph, view.tags, view.config, asset_key_for=view.asset_key)
     return dg.Definitions(
-        assets=[*build_ingest_assets(source_nodes(project)), build_dbt_assets(project)],
+        assets=[*build_ingest_assets(source_nodes(project)), build_dbt_assets(project, view)],
+        asset_checks=build_row_checks(row_checks),
         jobs=[build_everything, marketing_refresh],
         schedules=[daily_build],
         resources={
@@ -25,6 +29,7 @@ def defs() -> dg.Definitions:
                 project_dir=project, target=s.dbt_target, dbt_executable=dbt_executable()
             ),
             "warehouse": Warehouse(path=str(s.warehouse)),
+            "openlineage": OpenLineageResource(),
         },
         executor=dg.in_process_executor,
     )

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator
 
 from catalog.tags import resolve_column_tags
 from dagster_project.landing.contract import COMPANIES
+
+if TYPE_CHECKING:
+    from dagster_project.catalog_view import CatalogView
 
 PARENT_COMPANY = "Fjordbank ASA"
 
@@ -86,8 +89,60 @@ def column_schema_for(props: Mapping[str, Any]) -> dg.TableSchema | None:
     return dg.TableSchema(columns=out)
 
 
+def column_lineage_for(view: CatalogView, unique_id: str) -> dg.TableColumnLineage:
+    """Dagster's column lineage of a node from the catalog's engine: every column's DIRECT and
+    INDIRECT inputs (dataset-level joins and filters included, since they decide its rows)."""
+    from catalog.lineage import ColumnRef
+
+    node = view.graph.nodes[unique_id]
+    deps: dict[str, list[dg.TableColumnDep]] = {}
+    for column in node.columns:
+        seen: dict[tuple[dg.AssetKey, str], None] = {}
+        for edge in view.graph.inputs(ColumnRef(unique_id, column)):
+            seen[(view.asset_key(edge.source.node), edge.source.column)] = None
+        deps[column] = [dg.TableColumnDep(asset_key=k, column_name=c) for k, c in seen]
+    return dg.TableColumnLineage(deps_by_column=deps)
+
+
+def typed_lineage_markdown(view: CatalogView, unique_id: str) -> str:
+    """The same lineage with OpenLineage's transformation types, for people to read."""
+    from catalog.lineage import ColumnRef
+
+    node = view.graph.nodes[unique_id]
+
+    def src(e) -> str:
+        return f"{view.graph.nodes[e.source.node].label}.{e.source.column}"
+
+    lines = ["| column | input | type | subtype |", "|---|---|---|---|"]
+    for e in view.graph.inputs(ColumnRef(unique_id, node.columns[0])) if node.columns else []:
+        if e.dataset_level:
+            lines.append(f"| *(all rows)* | {src(e)} | {e.type} | {e.subtype} |")
+    for column in node.columns:
+        for e in view.graph.inputs(ColumnRef(unique_id, column)):
+            if not e.dataset_level:
+                mask = " (masked)" if e.masking else ""
+                lines.append(f"| {column} | {src(e)} | {e.type} | {e.subtype}{mask} |")
+    return "\n".join(lines)
+
+
 class FjordbankTranslator(DagsterDbtTranslator):
-    """Keys that meet the ingest assets, groups by layer and purpose, owners by company."""
+    """Keys that meet the ingest assets, groups by layer and purpose, owners by company, the
+    privacy-tagged column schema, and column lineage and policy verdict from the catalog."""
+
+    def __init__(self, view: CatalogView | None = None, settings=None):
+        super().__init__(settings)
+        self._view = view
+        self._verdicts: dict[str, list[str]] | None = None
+
+    def _verdict_for(self, unique_id: str) -> str:
+        if self._view is None:
+            return "not evaluated"
+        if self._verdicts is None:
+            self._verdicts = {}
+            for v in self._view.verdict().violations:
+                self._verdicts.setdefault(v.node_id, []).append(v.to_text())
+        found = self._verdicts.get(unique_id)
+        return "pass" if not found else f"{len(found)} violation(s): " + "; ".join(found)
 
     def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
@@ -96,6 +151,13 @@ class FjordbankTranslator(DagsterDbtTranslator):
         schema = column_schema_for(props)
         if schema is not None:
             metadata["dagster/column_schema"] = schema
+        if self._view is not None and unique_id in self._view.graph.nodes:
+            if props["resource_type"] != "source":
+                metadata["dagster/column_lineage"] = column_lineage_for(self._view, unique_id)
+                metadata["fjordbank/column_lineage_types"] = dg.MetadataValue.md(
+                    typed_lineage_markdown(self._view, unique_id)
+                )
+            metadata["fjordbank/policy_verdict"] = self._verdict_for(unique_id)
         kinds = {"dbt", "duckdb", "sql" if props["resource_type"] == "model" else "csv"}
         if props["resource_type"] == "source":
             kinds = {"duckdb", "csv"}

@@ -92,3 +92,15 @@ def test_second_run_gives_the_same_register(env, first_run):
     _, register = first_run
     assert _run(env).success
     assert _register(env) == register
+
+
+def test_openlineage_events_validate_against_the_spec(env, first_run):
+    """Every event of the run (ingest assets and dbt models) validates against the official
+    schemas: the core schema, then each facet against its own file."""
+    from tests.openlineage.spec_validation import validate_events_file
+
+    events = env.openlineage_dir / "events.jsonl"
+    assert events.exists()
+    n = validate_events_file(events)
+    # START and COMPLETE for every ingest table and for every dbt model and seed
+    assert n >= 2 * (len(TABLES) + 30)

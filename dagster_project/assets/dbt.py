@@ -1,15 +1,42 @@
-"""The dbt models, seeds and tests as Dagster assets and checks."""
+"""The dbt models, seeds and tests as Dagster assets and checks, behind the policy gate."""
 
+import datetime as dt
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
+from catalog.openlineage import policy_verdict_facet
+from dagster_project.catalog_view import CatalogView
+from dagster_project.openlineage import OpenLineageResource, emit_dbt_build, nominal_time_of
+from dagster_project.project import DBT_PROJECT_DIR
+from dagster_project.resources import Warehouse
 from dagster_project.translator import FjordbankTranslator
 
 
-def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
+def policy_gate(view: CatalogView) -> None:
+    """Evaluate the privacy policy on the compiled SQL's column lineage; on any violation fail
+    before dbt writes anything, with every violation in the UI."""
+    verdict = view.verdict()
+    if verdict.ok:
+        return
+    lines = [v.to_text() for v in verdict.violations]
+    raise dg.Failure(
+        description=(
+            f"privacy policy violated: {len(lines)} violation(s), nothing was built. "
+            "Fix the models (run `catalog check` for details):\n" + "\n".join(lines)
+        ),
+        metadata={"violations": dg.MetadataValue.json(verdict.to_json()["violations"])},
+        allow_retries=False,
+    )
+
+
+def build_dbt_assets(project: DbtProject, view: CatalogView) -> dg.AssetsDefinition:
     translator = FjordbankTranslator(
-        settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_code_references=True)
+        view,
+        settings=DagsterDbtTranslatorSettings(
+            enable_asset_checks=True, enable_code_references=True
+        ),
     )
 
     @dbt_assets(
@@ -18,7 +45,34 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         dagster_dbt_translator=translator,
         name="fjordbank_dbt",
     )
-    def fjordbank_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        yield from dbt.cli(["build"], context=context).stream()
+    def fjordbank_dbt(
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        warehouse: Warehouse,
+        openlineage: OpenLineageResource,
+    ):
+        checked_at = dt.datetime.now(dt.UTC).isoformat()
+        policy_gate(view)
+        context.log.info(
+            f"privacy policy holds on the compiled SQL ({len(view.graph.nodes)} nodes checked)"
+        )
+        # The build writes its own artifacts beside (not over) the compiled manifest that the
+        # lineage and the gate read.
+        run_target = project.target_path / "runs" / context.run_id
+        try:
+            yield from dbt.cli(["build"], context=context, target_path=run_target).stream()
+        finally:
+            if (run_target / "run_results.json").exists():
+                with openlineage.emitter(context.log) as emitter:
+                    emit_dbt_build(
+                        emitter,
+                        run_target,
+                        parent=openlineage.parent(context),
+                        warehouse=Path(warehouse.path),
+                        project_dir=DBT_PROJECT_DIR,
+                        namespace=openlineage.namespace,
+                        nominal_time=nominal_time_of(context.run.tags),
+                        verdict=policy_verdict_facet([], checked_at=checked_at),
+                    )
 
     return fjordbank_dbt

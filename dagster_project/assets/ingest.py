@@ -1,13 +1,15 @@
 """One Dagster asset per landing table: validate against the contract, load, quarantine."""
 
-
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
+from catalog.tags import resolve_column_tags
 from dagster_project.ingest import IngestError, ingest_table
 from dagster_project.landing.contract import COMPANIES, TABLES, Table
+from dagster_project.openlineage import OpenLineageResource, ingest_lineage, nominal_time_of
 from dagster_project.project import settings
 from dagster_project.resources import Warehouse
 from dagster_project.translator import column_schema_for, raw_asset_key, team
@@ -45,19 +47,38 @@ def build_ingest_asset(table: Table, source_props: Mapping[str, Any] | None = No
         },
         check_specs=[dg.AssetCheckSpec("no_quarantined_rows", asset=key)],
     )
-    def _ingest(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    def _ingest(
+        context: dg.AssetExecutionContext,
+        warehouse: Warehouse,
+        openlineage: OpenLineageResource,
+    ):
         s = settings()
-        try:
-            with warehouse.connect() as conn:
-                result = ingest_table(
-                    conn,
-                    table.source,
-                    table.name,
-                    s.landing_dir,
-                    allow_synthetic=s.synthetic_data,
-                )
-        except IngestError as exc:
-            raise dg.Failure(description=str(exc), allow_retries=False) from None
+        with (
+            openlineage.emitter(context.log) as emitter,
+            ingest_lineage(
+                emitter,
+                table.source,
+                table.name,
+                parent=openlineage.parent(context),
+                landing_root=s.landing_dir,
+                warehouse=Path(warehouse.path),
+                tags=_tags_of(source_props),
+                namespace=openlineage.namespace,
+                nominal_time=nominal_time_of(context.run.tags),
+            ) as lineage,
+        ):
+            try:
+                with warehouse.connect() as conn:
+                    result = ingest_table(
+                        conn,
+                        table.source,
+                        table.name,
+                        s.landing_dir,
+                        allow_synthetic=s.synthetic_data,
+                    )
+            except IngestError as exc:
+                raise dg.Failure(description=str(exc), allow_retries=False) from None
+            lineage.record(result)
         if not result.files:
             context.log.warning(
                 f"no delivery for {table.source}/{table.name} under {s.landing_dir}"
@@ -87,6 +108,11 @@ def build_ingest_asset(table: Table, source_props: Mapping[str, Any] | None = No
         )
 
     return _ingest
+
+
+def _tags_of(source_props: Mapping[str, Any] | None):
+    """The raw table's column tags for the OpenLineage tags facet, from its dbt source."""
+    return resolve_column_tags(source_props) if source_props else None
 
 
 def _reasons(reasons: Mapping[str, int]) -> str:
