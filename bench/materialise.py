@@ -1,0 +1,190 @@
+"""Full materialisation through Dagster vs. the same work done directly in one DuckDB connection.
+
+For each size: generate landing data once, then per repeat (fresh warehouse each time)
+- **dagster**: the `build_everything` job executed by Dagster in a child process (ingest assets,
+  then `dbt build` of every seed, model and test through dagster-dbt), timed around the job;
+- **baseline**: one DuckDB connection that runs the same ingest library on the same files, loads
+  the seeds, then executes dbt's compiled SQL of every model (``create view/table as``) in
+  dependency order and every compiled test query.
+
+The ratio dagster/baseline is the orchestration overhead (target: <= 1.5 at 1,000,000 persons).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from graphlib import TopologicalSorter
+from pathlib import Path
+
+AS_OF = dt.date(2026, 11, 2)
+QUICK = {"sizes": (2_000,), "repeats": 1}
+
+
+def _env(data_dir: Path, landing: Path, warehouse: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "FJORDBANK_DATA_DIR": str(data_dir),
+        "FJORDBANK_LANDING_DIR": str(landing),
+        "FJORDBANK_WAREHOUSE": str(warehouse),
+        "FJORDBANK_SYNTHETIC_DATA": "true",
+        "FJORDBANK_PSEUDONYM_KEY": os.environ.get("FJORDBANK_PSEUDONYM_KEY", "bench-key"),
+        "DAGSTER_HOME": str(data_dir / "dagster_home"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DAGSTER_DISABLE_TELEMETRY": "true",
+    }
+
+
+def _dagster_once() -> None:
+    """Child process: load the Definitions, then time the build_everything job."""
+    import dagster as dg
+
+    from dagster_project.definitions import defs
+
+    job = defs().resolve_job_def("build_everything")
+    home = Path(os.environ["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with dg.DagsterInstance.get() as instance:
+        t0 = time.perf_counter()
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        elapsed = time.perf_counter() - t0
+    if not result.success:
+        raise SystemExit("build_everything failed")
+    print(json.dumps({"elapsed": elapsed}))
+
+
+def _run_dagster(data_dir: Path, landing: Path, warehouse: Path) -> float:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.materialise", "--dagster-once"],
+        env=_env(data_dir, landing, warehouse),
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"Dagster run failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])["elapsed"]
+
+
+def _manifest(data_dir: Path) -> dict:
+    from dagster_project.project import settings
+
+    path = settings().dbt_target_path / "manifest.json"
+    return json.loads(path.read_text())
+
+
+def _baseline(manifest: dict, landing: Path, warehouse: Path) -> float:
+    """Ingest + seeds + compiled models + compiled tests in one DuckDB connection."""
+    import duckdb
+
+    from dagster_project.ingest import ingest_table
+    from dagster_project.landing.contract import TABLES
+    from dagster_project.warehouse_functions import register_functions
+
+    nodes = {**manifest["nodes"]}
+    order = TopologicalSorter(
+        {
+            uid: [d for d in n.get("depends_on", {}).get("nodes", []) if d in nodes]
+            for uid, n in nodes.items()
+        }
+    ).static_order()
+    t0 = time.perf_counter()
+    conn = duckdb.connect(str(warehouse))
+    register_functions(conn)
+    for t in TABLES:
+        ingest_table(conn, t.source, t.name, landing, allow_synthetic=True)
+    for uid in order:
+        n = nodes[uid]
+        kind, mat = n["resource_type"], n["config"].get("materialized")
+        rel = f'"{n["schema"]}"."{n.get("alias") or n["name"]}"'
+        conn.execute(f'create schema if not exists "{n["schema"]}"')
+        if kind == "seed":
+            seed_path = Path(n["root_path"]) / n["original_file_path"]
+            types = n["config"].get("column_types") or {}
+            cols = ", ".join(f"'{c}': '{t}'" for c, t in types.items())
+            opts = f", types={{{cols}}}" if cols else ""
+            conn.execute(
+                f"create or replace table {rel} as select * from read_csv('{seed_path}'{opts})"
+            )
+        elif kind == "model" and mat in ("view", "table", "incremental"):
+            what = "view" if mat == "view" else "table"
+            conn.execute(f"create or replace {what} {rel} as {n['compiled_code']}")
+        elif kind == "test":
+            conn.execute(f"select count(*) from ({n['compiled_code']}) t").fetchone()
+    conn.close()
+    return time.perf_counter() - t0
+
+
+def _compile(data_dir: Path, landing: Path, warehouse: Path) -> None:
+    """dbt compile against a built warehouse, so the manifest holds every compiled query."""
+    from dagster_project.project import DBT_PROJECT_DIR, settings
+
+    env = _env(data_dir, landing, warehouse)
+    target = settings().dbt_target_path
+    subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dbt")),
+            "compile",
+            "--quiet",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(target),
+        ],
+        env=env,
+        check=True,
+    )
+
+
+def run(sizes: tuple[int, ...] = (100_000, 1_000_000), repeats: int = 3) -> list[dict]:
+    from dagster_project.landing.generate import generate
+
+    rows = []
+    for persons in sizes:
+        reps = repeats if persons < 1_000_000 else max(1, min(repeats, 2))
+        with tempfile.TemporaryDirectory(prefix="fjordbank-bench-") as tmp:
+            root = Path(tmp)
+            landing = root / "landing"
+            generate(landing, persons=persons, seed=42, as_of=AS_OF, progress=False)
+            data_dir = root / "data"
+            os.environ.update(_env(data_dir, landing, root / "warmup" / "warehouse.duckdb"))
+            dagster_times, base_times = [], []
+            for i in range(reps):
+                wh = root / f"dagster{i}" / "warehouse.duckdb"
+                wh.parent.mkdir(parents=True)
+                dagster_times.append(_run_dagster(data_dir, landing, wh))
+                if i == 0:
+                    _compile(data_dir, landing, wh)
+                    manifest = _manifest(data_dir)
+                bw = root / f"baseline{i}" / "warehouse.duckdb"
+                bw.parent.mkdir(parents=True)
+                base_times.append(_baseline(manifest, landing, bw))
+            d, b = statistics.median(dagster_times), statistics.median(base_times)
+            rows.append(
+                {
+                    "benchmark": "materialise",
+                    "case": f"{persons:,} persons",
+                    "median_s": d,
+                    "baseline": "same SQL in one DuckDB connection",
+                    "baseline_median_s": b,
+                    "ratio": d / b,
+                    "repeats": reps,
+                }
+            )
+    return rows
+
+
+if __name__ == "__main__":
+    if "--dagster-once" in sys.argv:
+        _dagster_once()
+    else:
+        for r in run():
+            print(r)
