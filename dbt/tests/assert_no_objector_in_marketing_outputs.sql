@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'asset_key': ['marketing_campaign_audience']}}) }}
+
 -- No person appears in a marketing output they objected to: direct marketing excludes from all
 -- of them, profiling from features, scores and campaign audiences, social matching from the
 -- social-platform contact list. Returns output and person_id of every breach.

@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'asset_key': ['marketing_scoring_features']}}) }}
+
 -- No person without a current group-sharing consent has a securities- or fund-derived value in
 -- a marketing or model-development output. The model-development pseudonym is recomputed from
 -- person_id to find the person. Returns output and person_id of every breach.

@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'asset_key': ['group_customer_register']}}) }}
+
 -- The group register has exactly one row per matched person: none missing, none twice, none
 -- unknown. Returns the offending person_ids.
 

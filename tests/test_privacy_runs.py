@@ -1,0 +1,205 @@
+"""PRIVACY.md guarantees 7 and 8 on real runs: a consent withdrawal or an objection delivered
+today reaches every output in the next run, and the blocking row checks catch rows that
+disagree with the policy."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import duckdb
+import pytest
+
+from dagster_project.warehouse_functions import hmac_sha256_hex
+
+pytestmark = pytest.mark.slow
+
+AS_OF = dt.date(2026, 11, 2)
+KEY = b"test-key"
+MARKETING = (
+    "marketing_scoring_features",
+    "marketing_propensity_scores",
+    "marketing_campaign_audience",
+    "marketing_social_matching_audience",
+)
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    from dagster_project.landing.generate import generate
+
+    root = tmp_path_factory.mktemp("privacy_runs")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FJORDBANK_DATA_DIR", str(root / "data"))
+        mp.setenv("FJORDBANK_SYNTHETIC_DATA", "true")
+        mp.setenv("FJORDBANK_PSEUDONYM_KEY", KEY.decode())
+        mp.setenv("OPENLINEAGE_DISABLED", "true")
+        from dagster_project.project import settings
+
+        generate(settings().landing_dir, persons=600, seed=11, as_of=AS_OF, progress=False)
+        yield settings()
+
+
+def _run() -> dg.ExecuteInProcessResult:
+    from dagster_project.definitions import defs
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        return (
+            defs()
+            .resolve_job_def("build_everything")
+            .execute_in_process(instance=instance, raise_on_error=False)
+        )
+
+
+def _checks(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], bool]:
+    out = {}
+    for e in result.all_events:
+        if e.event_type_value == "ASSET_CHECK_EVALUATION":
+            d = e.asset_check_evaluation_data
+            out[(d.asset_key.to_user_string(), d.check_name)] = d.passed
+    return out
+
+
+def _query(settings, sql: str, *params) -> list[tuple]:
+    with duckdb.connect(str(settings.warehouse)) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def _append(settings, source: str, table: str, header: str, rows: list[str]) -> None:
+    day = AS_OF + dt.timedelta(days=1)
+    path = settings.landing_dir / source / table / f"{day.isoformat()}.csv"
+    path.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+
+
+def test_withdrawal_and_objection_reach_every_output_in_the_next_run(platform):
+    first = _run()
+    assert first.success
+    checks = _checks(first)
+    assert checks[("marketing_scoring_features", "no_unconsented_investment_values")]
+    assert checks[("marketing_propensity_scores", "no_objectors")]
+    assert checks[("statistics_customers_by_postcode_area", "min_cell_size")]
+    assert checks[("marketing_propensity_scores", "scored_today")]
+
+    # A consenting investor with a securities feature today ...
+    investor_pid = _query(
+        platform,
+        "select person_id from main.marketing_scoring_features "
+        "where securities_value_band is not null order by person_id limit 1",
+    )[0][0]
+    # ... and a person in every marketing output.
+    in_all = " intersect ".join(f"select person_id from main.{m}" for m in MARKETING)
+    marketed_pid = _query(
+        platform,
+        f"select person_id from ({in_all}) where person_id <> ? order by 1 limit 1",
+        investor_pid,
+    )[0][0]
+    nid = {
+        hmac_sha256_hex(n, KEY): n
+        for (n,) in _query(platform, "select national_id from main.group_customer_register")
+    }
+    investor, marketed = nid[investor_pid], nid[marketed_pid]
+    assert investor != marketed
+
+    # Tomorrow's delivery: the investor withdraws consent, the other person objects.
+    later = "2026-11-03T08:00:00+01:00"
+    _append(
+        platform,
+        "privacy",
+        "group_sharing_consents",
+        "national_id,event_time,consent,channel",
+        [f"{investor},{later},withdrawn,online_bank"],
+    )
+    _append(
+        platform,
+        "privacy",
+        "objections",
+        "national_id,scope,event_time,action",
+        [f"{marketed},direct_marketing,{later},object"],
+    )
+
+    second = _run()
+    assert second.success
+    assert all(_checks(second).values())
+    # The withdrawn investor keeps no securities or funds value in any marketing output.
+    assert _query(
+        platform,
+        "select count(*) from main.marketing_scoring_features where person_id = ? "
+        "and (securities_value_band is not null or fund_value_band is not null)",
+        investor_pid,
+    ) == [(0,)]
+    # The objector is gone from every marketing output.
+    for model in MARKETING:
+        rows = _query(
+            platform, f"select count(*) from main.{model} where person_id = ?", marketed_pid
+        )
+        assert rows == [(0,)], model
+    # ... and stays in the register (customer administration is not marketing).
+    assert _query(
+        platform,
+        "select count(*) from main.group_customer_register where person_id = ?",
+        marketed_pid,
+    ) == [(1,)]
+
+
+def test_row_checks_fail_on_rows_that_break_the_policy(platform):
+    """Tamper with the outputs the way a buggy model would, then run the planned checks."""
+    from dagster_project.catalog_view import catalog_view
+    from dagster_project.checks import plan_row_checks
+    from dagster_project.project import dbt_project
+    from dagster_project.warehouse_functions import register_functions
+
+    if not platform.warehouse.exists():
+        assert _run().success
+    view = catalog_view(dbt_project().manifest_path)
+    checks = {
+        (c.model, c.name): c
+        for c in plan_row_checks(view.graph, view.tags, view.config, asset_key_for=view.asset_key)
+    }
+    with duckdb.connect(str(platform.warehouse)) as conn:
+        register_functions(conn, KEY)
+
+        def offending(model: str, name: str) -> int:
+            return conn.execute(checks[(model, name)].sql).fetchone()[0]
+
+        assert offending("marketing_scoring_features", "no_unconsented_investment_values") == 0
+        # A non-consenting person gets a securities band.
+        conn.execute(
+            """
+            update main.marketing_scoring_features set securities_value_band = '1m+'
+            where person_id = (
+                select f.person_id from main.marketing_scoring_features f
+                where f.securities_value_band is null order by 1 limit 1)
+            """
+        )
+        assert offending("marketing_scoring_features", "no_unconsented_investment_values") == 1
+
+        # An objector to direct marketing is put back into the scores.
+        objector = conn.execute(
+            """
+            select fjordbank_hmac_sha256(national_id) from raw_privacy.objections
+            where scope = 'direct_marketing' and action = 'object'
+              and national_id not in (select national_id from raw_privacy.objections
+                                      where action = 'withdraw')
+            limit 1
+            """
+        ).fetchone()[0]
+        assert offending("marketing_propensity_scores", "no_objectors") == 0
+        conn.execute(
+            "insert into main.marketing_propensity_scores (person_id, scenario, score, scored_on)"
+            " values (?, 'mortgage', 0.5, current_date)",
+            [objector],
+        )
+        assert offending("marketing_propensity_scores", "no_objectors") == 1
+
+        # A stale score and a small statistics cell.
+        conn.execute(
+            "update main.marketing_propensity_scores set scored_on = current_date - 1 "
+            "where person_id = ?",
+            [objector],
+        )
+        assert offending("marketing_propensity_scores", "scored_today") == 1
+        conn.execute(
+            "update main.statistics_customers_by_postcode_area set customer_count = 2 "
+            "where rowid = (select min(rowid) from main.statistics_customers_by_postcode_area)"
+        )
+        assert offending("statistics_customers_by_postcode_area", "min_cell_size") == 1
