@@ -1,0 +1,213 @@
+"""The policy configuration (``catalog/policy.yml``): what each rule applies to.
+
+>>> cfg = load_policy_config()
+>>> cfg.marketing_purpose, cfg.statistics_min_cell_size
+('marketing', 5)
+>>> cfg.consent_gates["group_sharing"].consent_column
+'privacy.group_sharing_consents.consent'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from catalog.taxonomy import Taxonomy, load_taxonomy
+
+DEFAULT_CONFIG_FILE = Path(__file__).resolve().parent.parent / "policy.yml"
+
+
+class PolicyConfigError(ValueError):
+    """The policy configuration is invalid; the check cannot run (exit 2)."""
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """A consent gate kind: the consent column that proves it and the data it must guard."""
+
+    name: str
+    consent_column: str
+    categories: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ObjectionRequirement:
+    purpose: str
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    output_resource_types: tuple[str, ...] = ("model", "snapshot", "asset")
+    output_paths: tuple[str, ...] = ()
+    output_exclude_paths: tuple[str, ...] = ()
+    marketing_purpose: str = "marketing"
+    statistics_purpose: str = "analytics.reporting.statistics"
+    statistics_min_cell_size: int = 5
+    register_paths: tuple[str, ...] = ()
+    neutral_categories: tuple[str, ...] = ()
+    register_excluded_sources: tuple[str, ...] = ()
+    national_id_category: str = "user.government_id.national_identification_number"
+    national_id_required_purpose: str = "essential.service.customer_administration"
+    national_id_forbidden_purposes: tuple[str, ...] = ()
+    consent_gates: Mapping[str, GateConfig] = field(default_factory=dict)
+    purpose_limited_categories: tuple[str, ...] = ()
+    purpose_limited_sources: tuple[str, ...] = ()
+    purpose_limited_purposes: tuple[str, ...] = ()
+    objections_source: str = "privacy.objections"
+    objections_scope_column: str = "scope"
+    objection_requirements: tuple[ObjectionRequirement, ...] = ()
+
+
+def _section(doc: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = doc.get(key) or {}
+    if not isinstance(value, Mapping):
+        raise PolicyConfigError(f"policy configuration: `{key}` must be a mapping")
+    return value
+
+
+def _strs(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise PolicyConfigError(f"policy configuration: `{where}` must be a list of strings")
+    return tuple(value)
+
+
+def _str(value: Any, where: str, default: str | None = None) -> str:
+    if value is None and default is not None:
+        return default
+    if not isinstance(value, str) or not value:
+        raise PolicyConfigError(f"policy configuration: `{where}` must be a non-empty string")
+    return value
+
+
+def parse_policy_config(doc: Mapping[str, Any], taxonomy: Taxonomy | None = None) -> PolicyConfig:
+    """Build and validate a configuration from its YAML document (taxonomy keys must exist)."""
+    if not isinstance(doc, Mapping):
+        raise PolicyConfigError("policy configuration must be a mapping")
+    taxonomy = taxonomy or load_taxonomy()
+    outputs = _section(doc, "outputs")
+    marketing = _section(doc, "marketing")
+    statistics = _section(doc, "statistics")
+    register = _section(doc, "neutral_register")
+    nid = _section(doc, "national_id")
+    limitation = _section(doc, "purpose_limitation")
+    objections = _section(doc, "objections")
+
+    gates: dict[str, GateConfig] = {}
+    for name, g in _section(doc, "consent_gates").items():
+        if not isinstance(g, Mapping):
+            raise PolicyConfigError(f"policy configuration: consent_gates.{name} must be a mapping")
+        gates[str(name)] = GateConfig(
+            name=str(name),
+            consent_column=_str(g.get("consent_column"), f"consent_gates.{name}.consent_column"),
+            categories=_strs(g.get("categories"), f"consent_gates.{name}.categories"),
+            sources=_strs(g.get("sources"), f"consent_gates.{name}.sources"),
+        )
+
+    requirements = []
+    for i, r in enumerate(objections.get("required") or []):
+        if not isinstance(r, Mapping):
+            raise PolicyConfigError(
+                f"policy configuration: objections.required[{i}] is not a mapping"
+            )
+        requirements.append(
+            ObjectionRequirement(
+                purpose=_str(r.get("purpose"), f"objections.required[{i}].purpose"),
+                scopes=_strs(r.get("scopes"), f"objections.required[{i}].scopes"),
+            )
+        )
+
+    k = statistics.get("min_cell_size", 5)
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise PolicyConfigError("policy configuration: statistics.min_cell_size must be >= 1")
+
+    cfg = PolicyConfig(
+        output_resource_types=_strs(outputs.get("resource_types"), "outputs.resource_types")
+        or ("model", "snapshot", "asset"),
+        output_paths=_strs(outputs.get("paths"), "outputs.paths"),
+        output_exclude_paths=_strs(outputs.get("exclude_paths"), "outputs.exclude_paths"),
+        marketing_purpose=_str(marketing.get("purpose"), "marketing.purpose", "marketing"),
+        statistics_purpose=_str(
+            statistics.get("purpose"), "statistics.purpose", "analytics.reporting.statistics"
+        ),
+        statistics_min_cell_size=k,
+        register_paths=_strs(register.get("paths"), "neutral_register.paths"),
+        neutral_categories=_strs(
+            register.get("neutral_categories"), "neutral_register.neutral_categories"
+        ),
+        register_excluded_sources=_strs(
+            register.get("excluded_sources"), "neutral_register.excluded_sources"
+        ),
+        national_id_category=_str(
+            nid.get("category"),
+            "national_id.category",
+            "user.government_id.national_identification_number",
+        ),
+        national_id_required_purpose=_str(
+            nid.get("required_purpose"),
+            "national_id.required_purpose",
+            "essential.service.customer_administration",
+        ),
+        national_id_forbidden_purposes=_strs(
+            nid.get("forbidden_purposes"), "national_id.forbidden_purposes"
+        ),
+        consent_gates=gates,
+        purpose_limited_categories=_strs(
+            limitation.get("categories"), "purpose_limitation.categories"
+        ),
+        purpose_limited_sources=_strs(limitation.get("sources"), "purpose_limitation.sources"),
+        purpose_limited_purposes=_strs(limitation.get("purposes"), "purpose_limitation.purposes"),
+        objections_source=_str(objections.get("source"), "objections.source", "privacy.objections"),
+        objections_scope_column=_str(
+            objections.get("scope_column"), "objections.scope_column", "scope"
+        ),
+        objection_requirements=tuple(requirements),
+    )
+    _check_keys(cfg, taxonomy)
+    return cfg
+
+
+def _check_keys(cfg: PolicyConfig, taxonomy: Taxonomy) -> None:
+    """Every category and purpose the configuration names must be a taxonomy key."""
+    categories = [
+        *cfg.neutral_categories,
+        cfg.national_id_category,
+        *cfg.purpose_limited_categories,
+        *(c for g in cfg.consent_gates.values() for c in g.categories),
+    ]
+    uses = [
+        cfg.marketing_purpose,
+        cfg.statistics_purpose,
+        cfg.national_id_required_purpose,
+        *cfg.national_id_forbidden_purposes,
+        *cfg.purpose_limited_purposes,
+        *(r.purpose for r in cfg.objection_requirements),
+    ]
+    bad = [f"data category {c!r}" for c in categories if not taxonomy.is_category(c)]
+    bad += [f"data use {u!r}" for u in uses if not taxonomy.is_use(u)]
+    if bad:
+        raise PolicyConfigError(
+            f"policy configuration names unknown taxonomy keys: {', '.join(bad)}; "
+            "fix the key or add it to catalog/taxonomy_extensions.yml"
+        )
+
+
+def load_policy_config(path: Path | None = None, taxonomy: Taxonomy | None = None) -> PolicyConfig:
+    """Read and validate the policy configuration (default: ``catalog/policy.yml``)."""
+    path = path or DEFAULT_CONFIG_FILE
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise PolicyConfigError(f"cannot read the policy configuration {path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise PolicyConfigError(f"policy configuration {path} is not valid YAML: {exc}") from None
+    return parse_policy_config(doc, taxonomy)

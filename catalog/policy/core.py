@@ -1,0 +1,533 @@
+"""What the rules share: violations, the evaluation context and restriction propagation.
+
+A *flow* propagates restrictions from origin columns downstream over the edges a rule accepts,
+node by node in dependency order, and records for every reached column the root origins that
+reach it and one shortest chain back to one of them. Nodes a rule clears (proven consent gates)
+stop the flow. One pass visits only what restricted data reaches, each edge once, whatever the
+number of origins; columns and edges are indexed by integer once per evaluation.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
+from typing import Any
+
+from catalog.lineage.graph import ColumnRef, Edge, EdgeType, Node, ProjectGraph, Subtype
+from catalog.policy.config import PolicyConfig, PolicyConfigError
+from catalog.tags import ColumnTags, ProjectTags
+from catalog.taxonomy import Taxonomy, covered_by_any
+
+
+class PolicyError(Exception):
+    """The policy could not be evaluated on this graph (exit 2): one line, what to do."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken guarantee.
+
+    ``model`` is the dbt name of the node at fault (``source.table`` for sources), ``column``
+    the column (None for a node-level violation), ``sources`` the restricted source columns
+    involved (``source_name.table.column``), ``path`` the chain of model columns between them.
+    """
+
+    rule: str
+    model: str
+    column: str | None
+    message: str
+    sources: tuple[str, ...] = ()
+    path: tuple[str, ...] = ()
+    node_id: str = field(default="", compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "model": self.model,
+            "column": self.column,
+            "sources": list(self.sources),
+            "path": list(self.path),
+            "message": self.message,
+        }
+
+    def to_text(self) -> str:
+        where = f"{self.model}.{self.column}" if self.column else self.model
+        return f"[{self.rule}] {where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class PolicyResult:
+    violations: tuple[Violation, ...]
+    models_checked: int
+    columns_checked: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def by_rule(self) -> dict[str, list[Violation]]:
+        out: dict[str, list[Violation]] = defaultdict(list)
+        for v in self.violations:
+            out[v.rule].append(v)
+        return dict(out)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "violations": [v.to_json() for v in self.violations],
+            "models_checked": self.models_checked,
+            "columns_checked": self.columns_checked,
+        }
+
+
+def value_edge(e: Edge) -> bool:
+    """Edges that carry the value of their source: DIRECT ones and CASE conditions on it."""
+    return not e.dataset_level and (e.type == EdgeType.DIRECT or e.subtype == Subtype.CONDITIONAL)
+
+
+def any_edge(e: Edge) -> bool:
+    return True
+
+
+class Flow:
+    """Result of one propagation, by column index: reached columns, their root origins, and
+    one chain back to a root (the shortest, then the one with fewest dataset-level hops)."""
+
+    def __init__(self, ctx: Context):
+        n = len(ctx.cols)
+        self.ctx = ctx
+        self.src: list[frozenset[int] | None] = [None] * n
+        self.pred: list[int] = [-1] * n  # edge index that led here
+        self.cost: list[tuple[int, int]] = [(0, 0)] * n
+        self.cleared: set[str] = set()
+
+    def has(self, i: int) -> bool:
+        return i >= 0 and self.src[i] is not None
+
+    def reached_in(self, uid: str) -> list[ColumnRef]:
+        """The columns of node ``uid`` restricted data reaches, in column order."""
+        cols, src = self.ctx.cols, self.src
+        return [cols[i] for i in self.ctx.node_cols.get(uid, ()) if src[i] is not None]
+
+    def __contains__(self, col: object) -> bool:
+        return self.has(self.ctx.col_id.get(col, -1))  # type: ignore[arg-type]
+
+    def roots(self, col: ColumnRef) -> list[ColumnRef]:
+        """The root origins that reach ``col`` (empty when it is not reached)."""
+        i = self.ctx.col_id.get(col, -1)
+        s = self.src[i] if i >= 0 else None
+        return sorted(self.ctx.cols[j] for j in s or ())
+
+    def chain(self, col: ColumnRef) -> list[tuple[ColumnRef, Edge | None]]:
+        """(column, edge that led there) from a root origin down to ``col``."""
+        ctx = self.ctx
+        i = ctx.col_id[col]
+        out: list[tuple[ColumnRef, Edge | None]] = []
+        seen: set[int] = set()
+        while i >= 0 and i not in seen:
+            seen.add(i)
+            ei = self.pred[i]
+            out.append((ctx.cols[i], ctx.edges[ei] if ei >= 0 else None))
+            i = ctx.e_src[ei] if ei >= 0 else -1
+        return out[::-1]
+
+
+class Context:
+    """The graph, tags, configuration and taxonomy, indexed once for every rule: columns and
+    edges by integer, edges into each column and node, dependency order."""
+
+    def __init__(
+        self, graph: ProjectGraph, tags: ProjectTags, config: PolicyConfig, taxonomy: Taxonomy
+    ):
+        self.graph = graph
+        self.tags = tags
+        self.config = config
+        self.taxonomy = taxonomy
+        self.cols: list[ColumnRef] = []
+        self.node_cols: dict[str, list[int]] = {}
+        # node -> column -> index: plain str keys hash in C, ColumnRef's hash is Python code.
+        index: dict[str, dict[str, int]] = {}
+        for uid, node in graph.nodes.items():
+            by_name = index[uid] = {}
+            for c in node.columns:
+                if c not in by_name:
+                    by_name[c] = len(self.cols)
+                    self.cols.append(ColumnRef(uid, c))
+            self.node_cols[uid] = list(by_name.values())
+        self.col_id: dict[ColumnRef, int] = {c: i for i, c in enumerate(self.cols)}
+        self.edges: tuple[Edge, ...] = graph.edges
+        self.e_src: list[int] = []
+        self.col_in: list[list[int]] = [[] for _ in self.cols]
+        self.col_out: list[list[int]] = [[] for _ in self.cols]
+        self.node_in: dict[str, list[int]] = defaultdict(list)
+        self.all_in: dict[str, list[int]] = defaultdict(list)
+        deps: dict[str, set[str]] = {uid: set() for uid in graph.nodes}
+        nothing: dict[str, int] = {}
+        for ei, e in enumerate(self.edges):
+            src_node, target = e.source.node, e.target_node
+            si = index.get(src_node, nothing).get(e.source.column, -1)
+            self.e_src.append(si)
+            if e.target_column is None:
+                self.node_in[target].append(ei)
+            else:
+                ti = index[target].get(e.target_column, -1)
+                if ti >= 0:
+                    self.col_in[ti].append(ei)
+            self.all_in[target].append(ei)
+            if si >= 0:
+                self.col_out[si].append(ei)
+                if src_node != target:
+                    deps[target].add(src_node)
+        try:
+            self.order: list[str] = list(TopologicalSorter(deps).static_order())
+        except CycleError as exc:
+            cycle = " -> ".join(str(n) for n in exc.args[1])
+            raise PolicyError(
+                f"the lineage graph has a cycle ({cycle}); the policy needs a DAG"
+            ) from None
+        self.rank = {uid: r for r, uid in enumerate(self.order)}
+        # Nodes another node reads from (by lineage or by dbt dependency).
+        self.consumed: set[str] = {
+            e.source.node for e in graph.edges if e.source.node != e.target_node
+        } | {d for n in graph.nodes.values() for d in n.depends_on if d != n.unique_id}
+        self._outputs: dict[str, bool] = {}
+        self._col_tags: list[ColumnTags | None] | None = None
+        self._index: tuple[dict[str, list[int]], dict[tuple[str, ...], list[int]]] | None = None
+        self._covered: dict[tuple[str, tuple[str, ...]], bool] = {}
+        self._masks: dict[Callable[[Edge], bool], list[bool | None]] = {}
+
+    # -- nodes and tags ----------------------------------------------------------------------
+    def node(self, uid: str) -> Node | None:
+        return self.graph.nodes.get(uid)
+
+    def name(self, uid: str) -> str:
+        n = self.graph.nodes.get(uid)
+        return n.label if n else uid
+
+    def label(self, col: ColumnRef) -> str:
+        """``markets.securities_holdings.market_value`` / ``model_name.column``."""
+        return f"{self.name(col.node)}.{col.column}"
+
+    def column_tags(self, col: ColumnRef) -> ColumnTags | None:
+        i = self.col_id.get(col, -1)
+        return self.tags_at(i) if i >= 0 else self.tags.column(col)
+
+    def tags_at(self, i: int) -> ColumnTags | None:
+        """The resolved tags of column ``i`` (None: the YAML does not declare it)."""
+        if self._col_tags is None:
+            self._col_tags = [None] * len(self.cols)
+            for uid, ids in self.node_cols.items():
+                nt = self.tags.get(uid)
+                if nt is not None:
+                    for j in ids:
+                        self._col_tags[j] = nt.columns.get(self.cols[j].column)
+        return self._col_tags[i]
+
+    def categories(self, col: ColumnRef) -> tuple[str, ...]:
+        t = self.column_tags(col)
+        return t.categories if t else ()
+
+    def categories_at(self, i: int) -> tuple[str, ...]:
+        t = self.tags_at(i)
+        return t.categories if t else ()
+
+    def covered(self, key: str, rule_keys: tuple[str, ...]) -> bool:
+        """``covered_by_any`` memoised: the same few keys are asked about for every column."""
+        k = (key, rule_keys)
+        hit = self._covered.get(k)
+        if hit is None:
+            hit = self._covered[k] = covered_by_any(key, rule_keys)
+        return hit
+
+    def column_purposes(self, col: ColumnRef) -> tuple[str, ...]:
+        t = self.column_tags(col)
+        if t and t.purposes:
+            return t.purposes
+        nt = self.tags.get(col.node)
+        return nt.purposes if nt else ()
+
+    def purposes(self, uid: str) -> frozenset[str]:
+        return self.tags.purposes(uid)
+
+    def has_purpose(self, uid: str, key: str) -> bool:
+        return any(self.covered(p, (key,)) for p in self.purposes(uid))
+
+    def consent_gates(self, uid: str) -> tuple[str, ...]:
+        nt = self.tags.get(uid)
+        return nt.consent_gate if nt else ()
+
+    def in_paths(self, uid: str, paths: Iterable[str]) -> bool:
+        """Whether the node's file lies under one of ``paths`` (dbt paths, any prefix)."""
+        n = self.graph.nodes.get(uid)
+        if n is None or not n.path:
+            return False
+        p = "/" + n.path.replace("\\", "/").strip("/") + "/"
+        return any(f"/{q.strip('/')}/" in p for q in paths)
+
+    def is_output(self, uid: str) -> bool:
+        """Python assets, and models / snapshots that are in the output paths (the marts) or
+        that nothing consumes; never a node under the excluded paths (staging)."""
+        if uid not in self._outputs:
+            n = self.graph.nodes.get(uid)
+            cfg = self.config
+            self._outputs[uid] = bool(
+                n is not None
+                and n.resource_type in cfg.output_resource_types
+                and not self.in_paths(uid, cfg.output_exclude_paths)
+                and (
+                    n.resource_type == "asset"
+                    or uid not in self.consumed
+                    or self.in_paths(uid, cfg.output_paths)
+                )
+            )
+        return self._outputs[uid]
+
+    def outputs_with_purpose(self, key: str) -> list[str]:
+        return [u for u in self.order if self.is_output(u) and self.has_purpose(u, key)]
+
+    # -- configuration references -------------------------------------------------------------
+    def source_nodes(self, spec: str, where: str) -> list[str]:
+        """Source tables named ``source_name`` or ``source_name.table``."""
+        found = [
+            n.unique_id
+            for n in self.graph.nodes.values()
+            if n.resource_type == "source" and spec in (n.source_name, n.label)
+        ]
+        if not found:
+            raise PolicyConfigError(
+                f"policy configuration `{where}` names source {spec!r}, which is not in the "
+                "project; fix the name in catalog/policy.yml"
+            )
+        return found
+
+    def source_column(self, spec: str, where: str) -> ColumnRef:
+        table, _, column = spec.rpartition(".")
+        ids = self.source_nodes(table, where) if table else []
+        for uid in ids:
+            if column.lower() in self.graph.nodes[uid].columns:
+                return ColumnRef(uid, column.lower())
+        raise PolicyConfigError(
+            f"policy configuration `{where}` names column {spec!r}, which is not in the project; "
+            "fix it in catalog/policy.yml"
+        )
+
+    def origins(
+        self,
+        *,
+        categories: Iterable[str] = (),
+        sources: Iterable[str] = (),
+        purposes: Iterable[str] = (),
+        entry_only: bool,
+        where: str,
+    ) -> set[ColumnRef]:
+        """Columns where restricted data starts: tagged with one of ``categories`` (or whose
+        purposes all fall under ``purposes``), and every column of the ``sources`` tables.
+        ``entry_only`` keeps only columns no edge leads into (where data enters the project)."""
+        categories, purposes = tuple(categories), tuple(purposes)
+        out: set[ColumnRef] = set()
+        for spec in sources:
+            for uid in self.source_nodes(spec, where):
+                out.update(ColumnRef(uid, c) for c in self.graph.nodes[uid].columns)
+        if not (categories or purposes):
+            return out
+        by_category, by_purposes = self._column_index()
+        ids: set[int] = set()
+        for cat, cols in by_category.items():
+            if self.covered(cat, categories):
+                ids.update(cols)
+        if purposes:
+            for ps, cols in by_purposes.items():
+                if ps and all(self.covered(p, purposes) for p in ps):
+                    ids.update(cols)
+        out.update(self.cols[i] for i in ids if not entry_only or self.is_entry(i))
+        return out
+
+    def _column_index(self) -> tuple[dict[str, list[int]], dict[tuple[str, ...], list[int]]]:
+        """Column indexes by category and by purposes (a project has few distinct ones)."""
+        if self._index is None:
+            by_category: dict[str, list[int]] = defaultdict(list)
+            by_purposes: dict[tuple[str, ...], list[int]] = defaultdict(list)
+            for i, col in enumerate(self.cols):
+                for cat in self.categories_at(i):
+                    by_category[cat].append(i)
+                by_purposes[self.column_purposes(col)].append(i)
+            self._index = (by_category, by_purposes)
+        return self._index
+
+    # -- edges ---------------------------------------------------------------------------------
+    def column_inputs(self, col: ColumnRef) -> list[Edge]:
+        """The column-level edges into ``col`` (not the dataset-level ones of its node)."""
+        i = self.col_id.get(col, -1)
+        return [self.edges[ei] for ei in self.col_in[i]] if i >= 0 else []
+
+    def inputs(self, col: ColumnRef) -> list[Edge]:
+        """Every edge into ``col``: its own and the dataset-level ones of its node."""
+        dataset = (self.edges[ei] for ei in self.node_in.get(col.node, ()))
+        return [*self.column_inputs(col), *dataset]
+
+    def edges_into(self, uid: str) -> list[Edge]:
+        return [self.edges[ei] for ei in self.all_in.get(uid, ())]
+
+    def _mask(self, edge_ok: Callable[[Edge], bool]) -> list[bool | None]:
+        """``edge_ok`` per edge index, filled in lazily (None: not asked yet)."""
+        mask = self._masks.get(edge_ok)
+        if mask is None:
+            mask = self._masks[edge_ok] = [None] * len(self.edges)
+        return mask
+
+    def upstream(self, col: ColumnRef) -> dict[int, tuple[int, int]]:
+        """Every column ``col`` depends on over any edge, breadth first (nearest first): column
+        index -> (edge index, index of the column one step nearer to ``col``); ``col`` itself
+        maps to (-1, -1)."""
+        start = self.col_id[col]
+        seen = {start: (-1, -1)}
+        queue = deque([start])
+        while queue:
+            i = queue.popleft()
+            for ei in (*self.col_in[i], *self.node_in.get(self.cols[i].node, ())):
+                si = self.e_src[ei]
+                if si >= 0 and si not in seen:
+                    seen[si] = (ei, i)
+                    queue.append(si)
+        return seen
+
+    def ancestors(self, uids: Iterable[str]) -> set[str]:
+        """``uids`` and every node they depend on by lineage."""
+        seen = set(uids)
+        queue = deque(seen)
+        while queue:
+            uid = queue.popleft()
+            for ei in self.all_in.get(uid, ()):
+                si = self.e_src[ei]
+                if si >= 0 and (up := self.cols[si].node) not in seen:
+                    seen.add(up)
+                    queue.append(up)
+        return seen
+
+    def is_entry(self, i: int) -> bool:
+        """No edge leads into column ``i``: data enters the project here."""
+        return not self.col_in[i] and not self.node_in.get(self.cols[i].node)
+
+    # -- propagation ---------------------------------------------------------------------------
+    def propagate(
+        self,
+        origins: Iterable[ColumnRef],
+        *,
+        edge_ok: Callable[[Edge], bool] = any_edge,
+        clear: Callable[[str, Flow, Mapping[int, frozenset[int]]], bool] | None = None,
+        within: set[str] | None = None,
+    ) -> Flow:
+        """Propagate from ``origins`` downstream over the edges ``edge_ok`` accepts.
+
+        Only nodes restricted data reaches are visited, in dependency order. ``clear(node,
+        flow, pending)`` is asked for each of them (``flow`` is final upstream of it,
+        ``pending`` maps the node's reached column indexes to their root indexes); True
+        clears the node: its columns carry nothing further. ``within`` limits the walk to
+        those nodes (a rule that judges only a few nodes passes their ancestors)."""
+        flow = Flow(self)
+        mask = self._mask(edge_ok)
+        src, pred, cost = flow.src, flow.pred, flow.cost
+        e_src, col_in, col_out, node_in = self.e_src, self.col_in, self.col_out, self.node_in
+        edges = self.edges
+        origin_ids = {self.col_id[o] for o in origins if o in self.col_id}
+        rank = self.rank
+        queue: list[tuple[int, str]] = []
+        queued: set[str] = set()
+
+        def enqueue(uid: str) -> None:
+            if uid not in queued and uid in rank and (within is None or uid in within):
+                queued.add(uid)
+                heapq.heappush(queue, (rank[uid], uid))
+
+        for i in origin_ids:
+            enqueue(self.cols[i].node)
+        while queue:
+            _, uid = heapq.heappop(queue)
+            ds_src: frozenset[int] | None = None
+            ds_best: tuple[tuple[int, int], int] | None = None
+            for ei in node_in.get(uid, ()):
+                si = e_src[ei]
+                if si < 0:
+                    continue
+                s = src[si]
+                if s is None:
+                    continue
+                ok = mask[ei]
+                if ok is None:
+                    ok = mask[ei] = edge_ok(edges[ei])
+                if not ok:
+                    continue
+                ds_src = s if ds_src is None else ds_src | s
+                hops, ds_hops = cost[si]
+                c = (hops + 1, ds_hops + 1)
+                if ds_best is None or c < ds_best[0]:
+                    ds_best = (c, ei)
+            reached: dict[int, tuple[frozenset[int] | None, tuple[tuple[int, int], int] | None]]
+            reached = {}
+            for ci in self.node_cols[uid]:
+                acc, best = ds_src, ds_best
+                for ei in col_in[ci]:
+                    si = e_src[ei]
+                    if si < 0:
+                        continue
+                    s = src[si]
+                    if s is None:
+                        continue
+                    ok = mask[ei]
+                    if ok is None:
+                        ok = mask[ei] = edge_ok(edges[ei])
+                    if not ok:
+                        continue
+                    acc = s if acc is None else acc | s
+                    hops, ds_hops = cost[si]
+                    c = (hops + 1, ds_hops)
+                    if best is None or c < best[0]:
+                        best = (c, ei)
+                if acc or ci in origin_ids:
+                    reached[ci] = (acc, best)
+            if not reached:
+                continue
+            if clear is not None:
+                pending = {ci: acc or frozenset({ci}) for ci, (acc, _) in reached.items()}
+                if clear(uid, flow, pending):
+                    flow.cleared.add(uid)
+                    continue
+            for ci, (acc, best) in reached.items():
+                if acc:
+                    assert best is not None
+                    src[ci] = acc
+                    cost[ci], pred[ci] = best
+                else:  # an origin nothing restricted flows into: a root
+                    src[ci] = frozenset((ci,))
+                for ei in col_out[ci]:
+                    enqueue(edges[ei].target_node)
+        return flow
+
+
+def restricted_sources(ctx: Context, flow: Flow, col: ColumnRef) -> tuple[str, ...]:
+    """The root origins reaching ``col``, as ``source.table.column``. Technical columns (load
+    bookkeeping, category ``system``) are left out when data columns are involved too."""
+    roots = flow.roots(col)
+    data = [
+        s for s in roots if not all(c.startswith("system") for c in ctx.categories(s) or ("?",))
+    ]
+    return tuple(sorted(ctx.label(s) for s in data or roots))
+
+
+def path_between(ctx: Context, flow: Flow, col: ColumnRef) -> tuple[str, ...]:
+    """The model columns strictly between the root origin and ``col`` on the chain kept."""
+    chain = flow.chain(col)
+    return tuple(ctx.label(c) for c, _ in chain[1:-1])
+
+
+def describe_chain(ctx: Context, flow: Flow, col: ColumnRef) -> str:
+    """``markets.securities_holdings.market_value -[DIRECT]-> int_x.value -[JOIN]-> m.value``."""
+    chain = flow.chain(col)
+    parts = [ctx.label(chain[0][0])]
+    for c, e in chain[1:]:
+        assert e is not None
+        how = e.subtype.value if e.type == EdgeType.INDIRECT else "DIRECT"
+        parts.append(f"-[{how}]-> {ctx.label(c)}")
+    return " ".join(parts)

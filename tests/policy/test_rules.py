@@ -1,0 +1,580 @@
+"""Each rule on small hand-built graphs (no dbt): what passes, what fails, and why."""
+
+from __future__ import annotations
+
+import pytest
+from policy_world import MARKETING, World, consent_state, objection_state
+
+from catalog.lineage.graph import Subtype
+from catalog.policy import (
+    PolicyConfigError,
+    evaluate,
+    objection_scopes,
+    parse_policy_config,
+    proven_gates,
+    restricted_columns,
+)
+
+INVEST = "no_unconsented_investments_in_marketing"
+WEB = "no_web_behaviour_without_cookie_consent"
+
+# -- building blocks --------------------------------------------------------------------------
+
+
+def holdings_staging(w: World) -> World:
+    w.model(
+        "stg_holdings",
+        {"person_id": "user.unique_id", "market_value": "user.financial.securities"},
+        folder="staging/markets",
+        purposes=["essential.service"],
+        legal_basis="contract",
+    )
+    w.direct(
+        "markets.securities_holdings.national_id",
+        "stg_holdings.person_id",
+        Subtype.TRANSFORMATION,
+        masking=True,
+    )
+    w.direct("markets.securities_holdings.market_value", "stg_holdings.market_value")
+    return w
+
+
+def persons(w: World) -> World:
+    w.model(
+        "int_persons",
+        {"person_id": "user.unique_id", "postcode": "user.contact.address.postal_code"},
+        folder="intermediate/persons",
+        purposes=["essential.service.customer_administration", *MARKETING],
+    )
+    w.direct(
+        "bank.customers.national_id", "int_persons.person_id", Subtype.TRANSFORMATION, masking=True
+    )
+    w.direct("bank.customers.postcode", "int_persons.postcode")
+    return w
+
+
+def honour(w: World, model: str, *scopes: str) -> World:
+    """``model`` keeps only persons not objecting to ``scopes`` (inner join + WHERE)."""
+    for s in scopes:
+        w.dataset(f"int_objections.objects_{s}", model, Subtype.FILTER, restricts=True)
+    w.dataset("int_objections.person_id", model, Subtype.JOIN, restricts=True)
+    return w
+
+
+@pytest.fixture
+def base(world: World) -> World:
+    """Sources, the staged holdings, persons, consent and objection state."""
+    consent_state(world)
+    objection_state(world)
+    holdings_staging(world)
+    persons(world)
+    return world
+
+
+def marketing(w: World, name: str = "offers", cols: dict | None = None) -> str:
+    cols = cols or {"person_id": "user.unique_id", "postcode": "user.contact.address.postal_code"}
+    uid = w.model(name, cols, purposes=MARKETING)
+    w.direct("int_persons.person_id", f"{name}.person_id")
+    if "postcode" in cols:
+        w.direct("int_persons.postcode", f"{name}.postcode")
+    honour(w, name, "direct_marketing", "profiling")
+    return uid
+
+
+def rules(w: World) -> set[tuple[str, str, str | None]]:
+    return set(w.violations())
+
+
+# -- a clean project ---------------------------------------------------------------------------
+
+
+def test_clean_marketing_output_passes_every_rule(base: World):
+    marketing(base)
+    result = base.evaluate()
+    assert result.ok, [v.to_text() for v in result.violations]
+    assert result.models_checked == 5 and result.columns_checked > 30
+
+
+# -- guarantee 3: securities / funds --------------------------------------------------------
+
+
+def test_direct_copy_of_securities_is_named_with_source_and_path(base: World):
+    marketing(base, cols={"person_id": "user.unique_id", "band": "user.financial"})
+    base.direct("stg_holdings.market_value", "offers.band", Subtype.TRANSFORMATION)
+    [v] = [v for v in base.evaluate().violations if v.rule == INVEST]
+    assert (v.model, v.column) == ("offers", "band")
+    assert v.sources == ("markets.securities_holdings.market_value",)
+    assert v.path == ("stg_holdings.market_value",)
+    assert "stg_holdings.market_value -[DIRECT]-> offers.band" in v.message
+
+
+@pytest.mark.parametrize(
+    "subtype, restricts",
+    [
+        (Subtype.JOIN, True),  # an inner join used only to pick customers
+        (Subtype.FILTER, True),  # IN / EXISTS / WHERE on holdings
+        (Subtype.JOIN, False),  # even a LEFT join on holdings shapes every row
+        (Subtype.GROUP_BY, False),
+        (Subtype.SORT, False),
+    ],
+)
+def test_dataset_level_use_of_securities_reaches_every_column(base: World, subtype, restricts):
+    marketing(base)
+    base.dataset("stg_holdings.market_value", "offers", subtype, restricts)
+    found = {(v.model, v.column) for v in base.evaluate().violations if v.rule == INVEST}
+    assert found == {("offers", "person_id"), ("offers", "postcode")}
+
+
+@pytest.mark.parametrize("how", ["conditional", "window"])
+def test_column_level_indirect_use_is_caught(base: World, how: str):
+    marketing(base, cols={"person_id": "user.unique_id", "segment": "user.demographic.profile"})
+    getattr(base, how)("stg_holdings.market_value", "offers.segment")
+    assert (INVEST, "offers", "segment") in rules(base)
+    assert (INVEST, "offers", "person_id") not in rules(base)
+
+
+def test_harmless_labels_in_between_do_not_launder(base: World):
+    """A chain of models labelled as neutral still carries the holdings."""
+    base.model(
+        "int_harmless",
+        {"person_id": "user.unique_id", "tier": "user.financial.product_holding"},
+        folder="intermediate/products",
+    )
+    base.direct("stg_holdings.person_id", "int_harmless.person_id")
+    base.direct("stg_holdings.market_value", "int_harmless.tier", Subtype.AGGREGATION)
+    marketing(base, cols={"person_id": "user.unique_id", "tier": "user.financial.product_holding"})
+    base.direct("int_harmless.tier", "offers.tier")
+    [v] = [v for v in base.evaluate().violations if v.rule == INVEST]
+    assert v.column == "tier" and v.path == ("stg_holdings.market_value", "int_harmless.tier")
+
+
+def gate(w: World, how: str) -> str:
+    """A consent gate between holdings and marketing, proven (or not) in different ways."""
+    w.model(
+        "int_investments_consented",
+        {
+            "person_id": "user.unique_id",
+            "value_band": "user.financial.securities",
+            "instrument": "user.financial.securities",
+        },
+        folder="intermediate/products",
+        purposes=MARKETING,
+        gate="group_sharing",
+    )
+    w.direct("stg_holdings.person_id", "int_investments_consented.person_id")
+    w.direct("stg_holdings.market_value", "int_investments_consented.value_band")
+    w.direct("markets.securities_holdings.isin", "int_investments_consented.instrument")
+    if how == "where":
+        w.dataset(
+            "int_consent_state.has_consent", "int_investments_consented", Subtype.FILTER, True
+        )
+    elif how == "left_join_only":
+        w.dataset("int_consent_state.person_id", "int_investments_consented", Subtype.JOIN, False)
+        w.direct("int_consent_state.has_consent", "int_investments_consented.value_band")
+    elif how == "other_column":
+        w.model(
+            "int_consent_channel",
+            {"person_id": "user.unique_id", "channel": "user.privacy_preferences"},
+            folder="intermediate/privacy",
+            purposes=["functional.storage.privacy_preferences"],
+        )
+        w.direct("privacy.group_sharing_consents.channel", "int_consent_channel.channel")
+        w.direct(
+            "privacy.group_sharing_consents.national_id",
+            "int_consent_channel.person_id",
+            Subtype.TRANSFORMATION,
+            masking=True,
+        )
+        w.dataset("int_consent_channel.channel", "int_investments_consented", Subtype.FILTER, True)
+    elif how in ("case", "case_partial"):
+        # persons LEFT JOIN holdings; every restricted column is a CASE on the consent
+        w.dataset("stg_holdings.person_id", "int_investments_consented", Subtype.JOIN, False)
+        w.conditional("int_consent_state.has_consent", "int_investments_consented.value_band")
+        if how == "case":
+            w.conditional("int_consent_state.has_consent", "int_investments_consented.instrument")
+    return "int_investments_consented"
+
+
+def feed_marketing_from_gate(w: World) -> None:
+    marketing(w, cols={"person_id": "user.unique_id", "value_band": "user.financial.securities"})
+    w.direct("int_investments_consented.value_band", "offers.value_band")
+
+
+@pytest.mark.parametrize("how, proof", [("where", "rows"), ("case", "columns")])
+def test_proven_gate_clears_the_paths_through_it(base: World, how: str, proof: str):
+    gate(base, how)
+    feed_marketing_from_gate(base)
+    result = base.evaluate()
+    assert result.ok, [v.to_text() for v in result.violations]
+    assert proven_gates(base.graph(), base.tags()) == {"int_investments_consented": proof}
+
+
+@pytest.mark.parametrize("how", ["left_join_only", "other_column", "case_partial"])
+def test_fake_gate_is_refuted_and_the_output_flagged(base: World, how: str):
+    gate(base, how)
+    feed_marketing_from_gate(base)
+    found = [v for v in base.evaluate().violations if v.rule == INVEST]
+    gate_v = [v for v in found if v.model == "int_investments_consented"]
+    assert len(gate_v) == 1 and gate_v[0].column is None
+    assert "declares consent_gate: group_sharing but is not a gate" in gate_v[0].message
+    assert ("offers", "value_band") in {(v.model, v.column) for v in found}
+    why = proven_gates(base.graph(), base.tags())["int_investments_consented"]
+    assert why.startswith("not a gate")
+    if how == "case_partial":
+        assert "conditions instrument on it" in why
+
+
+def test_consent_filter_without_declared_gate_does_not_clear(base: World):
+    gate(base, "where")
+    base.props[base.by_name["int_investments_consented"]]["config"]["meta"]["privacy"].pop(
+        "consent_gate"
+    )
+    feed_marketing_from_gate(base)
+    assert (INVEST, "offers", "value_band") in rules(base)
+
+
+def test_path_around_a_proven_gate_is_still_a_violation(base: World):
+    gate(base, "where")
+    feed_marketing_from_gate(base)
+    base.dataset("stg_holdings.market_value", "offers", Subtype.FILTER, True)
+    found = {(v.model, v.column) for v in base.evaluate().violations if v.rule == INVEST}
+    assert ("offers", "person_id") in found
+    v = next(v for v in base.evaluate().violations if v.column == "person_id")
+    assert "int_investments_consented" in v.message  # names the gate it bypassed
+
+
+def test_funds_are_restricted_too(base: World):
+    marketing(base, cols={"person_id": "user.unique_id", "units": "user.financial"})
+    base.direct("asset_management.fund_holdings.units", "offers.units", Subtype.AGGREGATION)
+    [v] = [v for v in base.evaluate().violations if v.rule == INVEST]
+    assert v.sources == ("asset_management.fund_holdings.units",)
+
+
+def test_product_holding_of_the_securities_unit_is_neutral(base: World):
+    """Which companies a person is a customer of is neutral (PRIVACY.md)."""
+    marketing(base, cols={"person_id": "user.unique_id", "accounts": "user.financial"})
+    base.direct(
+        "markets.securities_holdings.custody_account_no", "offers.accounts", Subtype.AGGREGATION
+    )
+    assert not [v for v in base.evaluate().violations if v.rule == INVEST]
+
+
+# -- guarantee 3: web behaviour ----------------------------------------------------------------
+
+
+def test_page_views_need_the_cookie_gate(base: World):
+    marketing(base, cols={"person_id": "user.unique_id", "loan_views": "user.behavior"})
+    base.direct("web.page_views.page_path", "offers.loan_views", Subtype.AGGREGATION)
+    [v] = [v for v in base.evaluate().violations if v.rule == WEB]
+    assert (v.model, v.column, v.sources) == ("offers", "loan_views", ("web.page_views.page_path",))
+
+
+def test_page_views_through_a_proven_cookie_gate_pass(base: World):
+    base.model(
+        "int_page_views_consented",
+        {"visitor_id": "user.device.cookie_id", "loan_views": "user.behavior.browsing_history"},
+        folder="intermediate/web",
+        purposes=MARKETING,
+        gate="marketing_cookies",
+    )
+    base.direct("web.page_views.visitor_id", "int_page_views_consented.visitor_id")
+    base.direct("web.page_views.page_path", "int_page_views_consented.loan_views")
+    base.dataset(
+        "privacy.cookie_consents.marketing_cookies",
+        "int_page_views_consented",
+        Subtype.FILTER,
+        True,
+    )
+    marketing(base, cols={"person_id": "user.unique_id", "loan_views": "user.behavior"})
+    base.direct("int_page_views_consented.loan_views", "offers.loan_views")
+    assert not [v for v in base.evaluate().violations if v.rule == WEB]
+
+
+# -- guarantee 4: purpose limitation -------------------------------------------------------------
+
+
+def test_default_cases_in_a_marketing_output(base: World):
+    marketing(base)
+    base.dataset("risk.default_cases.national_id", "offers", Subtype.JOIN, True)
+    found = [v for v in base.evaluate().violations if v.rule == "purpose_limitation"]
+    assert {v.column for v in found} == {"person_id", "postcode"}
+    assert all(v.sources == ("risk.default_cases.national_id",) for v in found)
+
+
+def test_a_default_flag_in_a_case_is_a_use(base: World):
+    marketing(base, cols={"person_id": "user.unique_id", "segment": "user.demographic.profile"})
+    base.conditional("bank.loans.in_default", "offers.segment")
+    assert ("purpose_limitation", "offers", "segment") in rules(base)
+
+
+def test_purpose_bound_model_output_cannot_feed_marketing(base: World):
+    base.model(
+        "credit_exposure",
+        {"person_id": "user.unique_id", "exposure": "user.financial.loan"},
+        folder="marts/credit",
+        purposes=["finance.credit_assessment"],
+    )
+    base.direct("int_persons.person_id", "credit_exposure.person_id")
+    base.direct("bank.loans.outstanding", "credit_exposure.exposure", Subtype.AGGREGATION)
+    marketing(base, cols={"person_id": "user.unique_id", "exposure": "user.financial.loan"})
+    base.direct("credit_exposure.exposure", "offers.exposure")
+    [v] = [v for v in base.evaluate().violations if v.rule == "purpose_limitation"]
+    assert v.sources == ("credit_exposure.exposure",)
+
+
+# -- guarantee 5: objections ---------------------------------------------------------------
+
+
+def test_marketing_output_without_objection_filter(base: World):
+    base.model("offers", {"person_id": "user.unique_id"}, purposes=MARKETING)
+    base.direct("int_persons.person_id", "offers.person_id")
+    found = {v.message.split("'")[1] for v in base.evaluate().violations}
+    assert found == {"direct_marketing", "profiling"}
+
+
+def test_each_required_scope_is_checked_separately(base: World):
+    base.model("offers", {"person_id": "user.unique_id"}, purposes=MARKETING)
+    base.direct("int_persons.person_id", "offers.person_id")
+    honour(base, "offers", "direct_marketing")  # not profiling
+    [v] = base.evaluate().violations
+    assert v.rule == "objections_honoured" and "'profiling'" in v.message
+
+
+def test_objections_are_inherited_from_the_models_rows_come_from(base: World):
+    marketing(base, "scores")
+    base.model("audience", {"person_id": "user.unique_id"}, purposes=MARKETING)
+    base.direct("scores.person_id", "audience.person_id")
+    assert base.evaluate().ok
+
+
+def test_union_with_an_unfiltered_model_breaks_inheritance(base: World):
+    marketing(base, "scores")
+    base.model("audience", {"person_id": "user.unique_id"}, purposes=MARKETING)
+    base.direct("scores.person_id", "audience.person_id")
+    base.direct("int_persons.person_id", "audience.person_id")  # UNION ALL with everyone
+    assert {v.model for v in base.evaluate().violations} == {"audience"}
+
+
+def test_statistics_outputs_honour_statistics_objections(base: World):
+    base.model(
+        "stats",
+        {"postcode": "user.contact.address.postal_code"},
+        folder="marts/statistics",
+        purposes=["analytics.reporting.statistics"],
+    )
+    base.direct("int_persons.postcode", "stats.postcode")
+    [v] = base.evaluate().violations
+    assert "'statistics'" in v.message
+    honour(base, "stats", "statistics")
+    assert base.evaluate().ok
+
+
+def test_objection_scope_must_be_named_in_sql(world: World):
+    """A filter on an objection flag whose SQL names another scope does not honour this one."""
+    consent_state(world)
+    persons(world)
+    world.model(
+        "int_objectors",
+        {"person_id": "user.unique_id"},
+        folder="intermediate/privacy",
+        purposes=["functional.storage.privacy_preferences"],
+        sql="select national_id as person_id from objections where scope = 'statistics'",
+    )
+    world.direct("privacy.objections.national_id", "int_objectors.person_id")
+    world.dataset("privacy.objections.scope", "int_objectors", Subtype.FILTER, True)
+    world.model("offers", {"person_id": "user.unique_id"}, purposes=MARKETING)
+    world.direct("int_persons.person_id", "offers.person_id")
+    world.dataset("int_objectors.person_id", "offers", Subtype.FILTER, True)
+    found = {v.message.split("'")[1] for v in world.evaluate().violations}
+    assert found == {"direct_marketing", "profiling"}
+
+
+# -- guarantee 2 ---------------------------------------------------------------------------------
+
+
+def register(w: World, cols: dict) -> str:
+    return w.model(
+        "register",
+        cols,
+        folder="marts/register",
+        purposes=["essential.service.customer_administration"],
+    )
+
+
+def test_register_of_neutral_data_passes(base: World):
+    register(
+        base,
+        {
+            "person_id": "user.unique_id",
+            "national_id": "user.government_id.national_identification_number",
+        },
+    )
+    base.direct("int_persons.person_id", "register.person_id")
+    base.direct("bank.customers.national_id", "register.national_id")
+    assert base.evaluate().ok
+
+
+def test_register_filtered_on_a_default_flag_is_not_neutral(base: World):
+    register(base, {"person_id": "user.unique_id"})
+    base.direct("int_persons.person_id", "register.person_id")
+    base.dataset("bank.loans.in_default", "register", Subtype.FILTER, True)
+    [v] = [v for v in base.evaluate().violations if v.rule == "neutral_register"]
+    assert v.sources == ("bank.loans.in_default",)
+    assert "user.financial.credit_history" in v.message
+
+
+def test_register_with_holdings_values_is_not_neutral(base: World):
+    register(base, {"person_id": "user.unique_id", "wealth": "user.financial.product_holding"})
+    base.direct("int_persons.person_id", "register.person_id")
+    base.direct("stg_holdings.market_value", "register.wealth", Subtype.AGGREGATION)
+    assert ("neutral_register", "register", "wealth") in rules(base)
+
+
+def test_national_id_in_a_marketing_output(base: World):
+    marketing(base, cols={"person_id": "user.unique_id", "ref": "user.unique_id"})
+    base.direct("bank.customers.national_id", "offers.ref")  # a plain copy, whatever its label
+    [v] = [v for v in base.evaluate().violations if v.rule == "national_id_purpose"]
+    assert (v.model, v.column, v.sources) == ("offers", "ref", ("bank.customers.national_id",))
+
+
+def test_national_id_rule_concerns_the_value_not_joins_or_masks(base: World):
+    marketing(base, cols={"person_id": "user.unique_id", "birth": "user.demographic.date_of_birth"})
+    base.dataset("bank.customers.national_id", "offers", Subtype.JOIN, True)
+    base.direct("bank.customers.national_id", "offers.birth", Subtype.TRANSFORMATION)
+    assert not [v for v in base.evaluate().violations if v.rule == "national_id_purpose"]
+
+
+def test_transformed_national_id_still_tagged_as_such_is_the_number(base: World):
+    marketing(
+        base,
+        cols={
+            "person_id": "user.unique_id",
+            "nid": "user.government_id.national_identification_number",
+        },
+    )
+    base.direct("bank.customers.national_id", "offers.nid", Subtype.AGGREGATION)
+    assert ("national_id_purpose", "offers", "nid") in rules(base)
+
+
+# -- guarantee 1 and 6 ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "tag, expected",
+    [
+        (None, "is not declared in the YAML"),
+        ({}, "has no privacy category"),
+        ({"category": "user.financial.bitcoin"}, "unknown category user.financial.bitcoin"),
+        (
+            {"category": "user.name", "purposes": ["marketing.spam"]},
+            "unknown purpose marketing.spam",
+        ),
+        ({"category": "user.name", "legal_basis": "because"}, "unknown legal basis because"),
+        ({"category": "user.health_and_medical"}, "needs an Art. 9(2) ground"),
+        ({"category": "user.name", "retention": "10 years"}, "not an ISO 8601 duration"),
+        ({"category": "user.name", "catgory": "x"}, "unknown privacy key(s) catgory"),
+    ],
+)
+def test_every_column_tagged(base: World, tag, expected):
+    uid = marketing(base)
+    cols = base.props[uid]["columns"]
+    if tag is None:
+        del cols["postcode"]
+    else:
+        cols["postcode"] = {"config": {"meta": {"privacy": tag}}}
+    [v] = [v for v in base.evaluate().violations if v.rule == "every_column_tagged"]
+    assert (v.model, v.column) == ("offers", "postcode") and expected in v.message
+
+
+def test_art9_ground_satisfies_special_category(base: World):
+    uid = marketing(base)
+    base.props[uid]["columns"]["postcode"] = {
+        "config": {
+            "meta": {
+                "privacy": {
+                    "category": "user.health_and_medical",
+                    "art9_ground": "explicit_consent",
+                }
+            }
+        }
+    }
+    assert not [v for v in base.evaluate().violations if v.rule == "every_column_tagged"]
+
+
+def test_unknown_consent_gate_name(base: World):
+    uid = marketing(base)
+    base.props[uid]["config"]["meta"]["privacy"]["consent_gate"] = "group_shareing"
+    [v] = [v for v in base.evaluate().violations if v.rule == "every_column_tagged"]
+    assert v.column is None and "group_shareing" in v.message
+
+
+def test_python_asset_without_column_lineage_fails_closed(base: World):
+    base.model(
+        "scores_asset",
+        {"score": "user.demographic.profile"},
+        purposes=MARKETING,
+        resource_type="asset",
+        sql=None,
+        depends_on=["int_persons"],
+    )
+    found = [v for v in base.evaluate().violations if v.rule == "fail_closed"]
+    assert [(v.model, v.column) for v in found] == [("scores_asset", None)]
+    assert "declares no column lineage" in found[0].message
+
+
+def test_model_without_sql_fails_closed(base: World):
+    base.model("python_model", {"x": "user.name"}, sql=None)
+    assert ("fail_closed", "python_model", None) in rules(base)
+
+
+# -- configuration and the row-check API ----------------------------------------------------------
+
+
+def test_configuration_naming_a_missing_source_cannot_run(base: World):
+    cfg = parse_policy_config(
+        {"consent_gates": {"group_sharing": {"consent_column": "privacy.nope.consent"}}}
+    )
+    with pytest.raises(PolicyConfigError, match=r"privacy\.nope"):
+        evaluate(base.graph(), base.tags(), cfg)
+
+
+def test_configuration_with_unknown_taxonomy_key_is_rejected():
+    with pytest.raises(PolicyConfigError, match=r"user\.financial\.crypto"):
+        parse_policy_config({"purpose_limitation": {"categories": ["user.financial.crypto"]}})
+
+
+def test_restricted_columns_lists_values_not_mixtures(base: World):
+    gate(base, "where")
+    cols = {
+        "person_id": "user.unique_id",
+        "postcode": "user.contact.address.postal_code",
+        "value_band": "user.financial.securities",
+        "segment": "user.demographic.profile",
+        "score": "user.demographic.profile",
+    }
+    marketing(base, cols=cols)
+    base.direct("int_investments_consented.value_band", "offers.value_band")
+    base.conditional("int_investments_consented.value_band", "offers.segment")
+    base.direct("int_investments_consented.value_band", "offers.score", Subtype.TRANSFORMATION)
+    base.direct("int_persons.postcode", "offers.score", Subtype.TRANSFORMATION)
+    assert base.evaluate().ok
+    assert restricted_columns(base.graph(), base.tags()) == {
+        "offers": {
+            "value_band": {"user.financial.securities"},
+            "segment": {"user.financial.securities"},
+        }
+    }
+
+
+def test_objection_scopes_per_output(base: World):
+    marketing(base)
+    base.model(
+        "stats",
+        {"n": "system.operations"},
+        folder="marts/statistics",
+        purposes=["analytics.reporting.statistics"],
+    )
+    assert objection_scopes(base.graph(), base.tags()) == {
+        "offers": {"direct_marketing", "profiling"},
+        "stats": {"statistics"},
+    }
