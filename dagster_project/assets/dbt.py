@@ -57,8 +57,8 @@ def build_dbt_assets(project: DbtProject, view: CatalogView) -> dg.AssetsDefinit
             f"privacy policy holds on the compiled SQL ({len(view.graph.nodes)} nodes checked)"
         )
         # The build writes its own artifacts beside (not over) the compiled manifest that the
-        # lineage and the gate read.
-        run_target = project.target_path / "runs" / context.run_id
+        # lineage and the gate read; one stable folder, so dbt's partial parsing is reused.
+        run_target = project.target_path / "build"
         try:
             yield from dbt.cli(["build"], context=context, target_path=run_target).stream()
         finally:
