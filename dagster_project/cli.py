@@ -104,11 +104,14 @@ def run(persons: int, seed: int, target: str | None) -> None:
 
     ok = _materialise()
     check_rc = _policy_check(s)
+    report_rc = _lineage_page(s)
     _summary(s)
     if not ok:
         raise click.ClickException("the Dagster run failed; open `make ui` to see why")
     if check_rc != 0:
         raise click.ClickException("catalog check did not pass (see above)")
+    if report_rc != 0:
+        raise click.ClickException("catalog report could not write the lineage page (see above)")
 
 
 def _materialise() -> bool:
@@ -135,12 +138,24 @@ def _materialise() -> bool:
     return result.success
 
 
+def _catalog(*args: str) -> int:
+    """Run a ``catalog`` command on the manifest compiled for this run."""
+    from dagster_project.project import dbt_project
+
+    manifest = dbt_project().manifest_path
+    cmd = [sys.executable, "-m", "catalog", *args, "--project-dir", str(DBT_PROJECT_DIR)]
+    return subprocess.call([*cmd, "--manifest", str(manifest)], cwd=REPO_ROOT)
+
+
 def _policy_check(s: Settings) -> int:
     click.echo("catalog check (privacy policy on column lineage) ...")
-    return subprocess.call(
-        [sys.executable, "-m", "catalog", "check", "--project-dir", str(DBT_PROJECT_DIR)],
-        cwd=REPO_ROOT,
-    )
+    return _catalog("check")
+
+
+def _lineage_page(s: Settings) -> int:
+    out = s.reports_dir / "lineage.html"
+    click.echo(f"catalog report (column-lineage page) -> {out}")
+    return _catalog("report", "--out", str(out))
 
 
 def _summary(s: Settings) -> None:
@@ -168,6 +183,8 @@ def _summary(s: Settings) -> None:
         f"\nwarehouse:     {s.warehouse}\n"
         f"landing:       {s.landing_dir}\n"
         f"dagster home:  {os.environ.get('DAGSTER_HOME', s.dagster_home)}\n"
+        f"lineage page:  {s.reports_dir / 'lineage.html'}\n"
+        f"lineage events: {s.openlineage_dir / 'events.jsonl'}\n"
         "open the UI:   make ui   (http://127.0.0.1:3000)"
     )
 

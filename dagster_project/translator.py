@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator
 
+from catalog.reports.lineage_page import lineage_page_url
 from catalog.tags import resolve_column_tags
 from dagster_project.landing.contract import COMPANIES
+from dagster_project.project import settings
 
 if TYPE_CHECKING:
     from dagster_project.catalog_view import CatalogView
@@ -158,6 +160,10 @@ class FjordbankTranslator(DagsterDbtTranslator):
                     typed_lineage_markdown(self._view, unique_id)
                 )
             metadata["fjordbank/policy_verdict"] = self._verdict_for(unique_id)
+            node = self._view.graph.nodes[unique_id]
+            metadata["fjordbank/lineage_page"] = dg.MetadataValue.url(
+                lineage_page_url(settings().reports_dir / "lineage.html", node.label)
+            )
         kinds = {"dbt", "duckdb", "sql" if props["resource_type"] == "model" else "csv"}
         if props["resource_type"] == "source":
             kinds = {"duckdb", "csv"}

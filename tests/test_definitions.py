@@ -124,3 +124,31 @@ def test_translator_helpers(props, group, company):
 def test_team_names_are_valid_dagster_owners():
     assert team("Fjordbank Asset Management AS") == "team:fjordbank_asset_management"
     dg.AssetSpec("x", owners=[team(c) for c in ("Fjordbank ASA", "Fjordbank Markets")])
+
+
+def test_marketing_asset_shows_catalog_metadata(specs):
+    """Column lineage from the catalog's engine (DIRECT and INDIRECT), the policy verdict and
+    the link to the lineage page, on a marketing model."""
+    spec = specs[dg.AssetKey(["marketing_scoring_features"])]
+    lineage = spec.metadata["dagster/column_lineage"]
+    deps = {
+        (d.asset_key.to_user_string(), d.column_name)
+        for d in lineage.deps_by_column["securities_value_band"]
+    }
+    # the value, through the consent-gated features ...
+    assert ("int_person_features_joined", "securities_value_band") in deps
+    # ... and the objection filter that decides which rows exist (INDIRECT)
+    assert ("int_objections_pivoted", "objects_profiling") in deps
+    typed = spec.metadata["fjordbank/column_lineage_types"].value
+    assert (
+        "| securities_value_band | int_person_features_joined.securities_value_band | DIRECT"
+        in typed
+    )
+    assert "INDIRECT | FILTER" in typed or "INDIRECT | JOIN" in typed
+    assert spec.metadata["fjordbank/policy_verdict"] == "pass"
+    assert spec.metadata["fjordbank/lineage_page"].value.endswith(
+        "lineage.html#marketing_scoring_features"
+    )
+    cols = {c.name: c for c in spec.metadata["dagster/column_schema"].columns}
+    assert cols["securities_value_band"].tags["privacy/category"] == "user.financial.securities"
+    assert spec.owners == [team("Fjordbank ASA")]

@@ -1,0 +1,368 @@
+"""The access report (GDPR Art. 15): the number's validation (fast), then a warehouse built from
+generated landing data (ingest + dbt, slow) searched for one person found in the register, a
+marketing output and the credit output."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import random
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from catalog.cli import main
+from catalog.manifest import load_manifest
+from catalog.reports import access
+from catalog.reports.context import load_catalog
+from dagster_project.landing.contract import TABLES
+from dagster_project.landing.national_id import check_digits, is_valid
+from dagster_project.project import DBT_PROJECT_DIR
+from dagster_project.warehouse_functions import hmac_sha256_hex
+
+KEY = "access-test-key"
+PERSONS = 300
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+# -- the number (fast) -------------------------------------------------------------------------
+
+
+def test_valid_numbers_pass_and_invalid_ones_say_why():
+    assert access.check_national_id("02016126007", allow_synthetic=False) == "02016126007"
+    assert access.check_national_id(" 311299 56715 ", allow_synthetic=False) == "31129956715"
+    with pytest.raises(access.InvalidNationalId, match="must be 11 digits"):
+        access.check_national_id("0201612600", allow_synthetic=False)
+    with pytest.raises(access.InvalidNationalId, match="check digits are wrong"):
+        access.check_national_id("02016126008", allow_synthetic=False)
+    synthetic = "0181" + "61" + "260"
+    synthetic += check_digits(synthetic)
+    with pytest.raises(access.InvalidNationalId, match="synthetic test number"):
+        access.check_national_id(synthetic, allow_synthetic=False)
+    assert access.check_national_id(synthetic, allow_synthetic=True) == synthetic
+
+
+def test_validation_agrees_with_the_landing_validator():
+    rng = random.Random(7)
+    numbers = []
+    for _ in range(3000):
+        nine = f"{rng.randint(1, 71):02d}{rng.choice([1, 6, 12, 13, 81, 92, 93]):02d}" + (
+            f"{rng.randint(0, 99):02d}{rng.randint(0, 999):03d}"
+        )
+        digits = check_digits(nine)
+        numbers.append(nine + (digits or "00"))
+        numbers.append(f"{rng.randint(0, 10**11 - 1):011d}")
+    for synthetic in (False, True):
+        for nid in numbers:
+            try:
+                access.check_national_id(nid, allow_synthetic=synthetic)
+                ours = True
+            except access.InvalidNationalId:
+                ours = False
+            assert ours == is_valid(nid, allow_synthetic=synthetic), nid
+
+
+def test_keyed_hash_matches_the_warehouse_function(monkeypatch, tmp_path):
+    assert access.keyed_hash_hex(b"k", "02016126007") == hmac_sha256_hex("02016126007", b"k")
+    key_file = tmp_path / "pseudonym.key"
+    key_file.write_text("  from-file \n")
+    monkeypatch.delenv(access.KEY_ENV, raising=False)
+    assert access.pseudonym_key(key_file) == b"from-file"
+    monkeypatch.setenv(access.KEY_ENV, " from-env ")
+    assert access.pseudonym_key(key_file) == b"from-env"
+    monkeypatch.delenv(access.KEY_ENV)
+    with pytest.raises(access.AccessError, match="no pseudonymisation key file"):
+        access.pseudonym_key(tmp_path / "missing.key")
+
+
+@pytest.mark.parametrize(
+    ("number", "message"),
+    [("1234", "must be 11 digits"), ("02016126008", "check digits are wrong")],
+)
+def test_cli_invalid_number_exits_2_with_one_line(number, message):
+    code, out, err = run("access", number, "--manifest", "/nonexistent/manifest.json")
+    assert code == access.EXIT_ERROR == 2 and out == ""
+    assert err.startswith("error: ") and message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+# -- a built warehouse (slow) ------------------------------------------------------------------
+
+
+class Built:
+    def __init__(self, root: Path, warehouse: Path, manifest: Path):
+        self.root, self.warehouse, self.manifest_path = root, warehouse, manifest
+        self.catalog = load_catalog(load_manifest(manifest, project_dir=str(DBT_PROJECT_DIR)))
+
+    def query(self, sql: str, *params) -> list[tuple]:
+        with duckdb.connect(str(self.warehouse), read_only=True) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def rows(self, sql: str, *params) -> list[dict]:
+        with duckdb.connect(str(self.warehouse), read_only=True) as conn:
+            cur = conn.execute(sql, params)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def report(self, nid: str, key: bytes | None = KEY.encode(), warehouse: Path | None = None):
+        return access.access_report(
+            self.catalog, nid, warehouse or self.warehouse, key=key, allow_synthetic=True
+        )
+
+
+def _dbt(args: list[str], tmp: Path) -> None:
+    from dbt.cli.main import dbtRunner
+
+    result = dbtRunner().invoke(
+        [
+            *args,
+            "--project-dir", str(DBT_PROJECT_DIR),
+            "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target-path", str(tmp / "target"),
+            "--log-path", str(tmp / "logs"),
+            "--quiet",
+        ]
+    )  # fmt: skip
+    if not result.success:
+        pytest.fail(f"dbt {args[0]} failed: {result.exception or result.result}")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Built:
+    """~300 generated persons, ingested and built with dbt (seed + run) under tmp_path."""
+    from dagster_project.ingest import ingest_table
+    from dagster_project.landing.generate import generate
+
+    root = tmp_path_factory.mktemp("access")
+    landing, warehouse = root / "landing", root / "warehouse.duckdb"
+    generate(landing, persons=PERSONS, seed=5, as_of=dt.date.today(), progress=False)
+    with duckdb.connect(str(warehouse)) as conn:
+        for t in TABLES:
+            ingest_table(conn, t.source, t.name, landing, allow_synthetic=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FJORDBANK_WAREHOUSE", str(warehouse))
+        mp.setenv("FJORDBANK_PSEUDONYM_KEY", KEY)
+        mp.setenv("FJORDBANK_DATA_DIR", str(root / "data"))
+        mp.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+        _dbt(["seed"], root)
+        _dbt(["run"], root)
+    # dbt-duckdb keeps its connection open in this process: the tests read a copy.
+    built = root / "built" / "warehouse.duckdb"
+    built.parent.mkdir()
+    for suffix in ("", ".wal"):
+        if Path(f"{warehouse}{suffix}").exists():
+            shutil.copy(f"{warehouse}{suffix}", f"{built}{suffix}")
+    return Built(root, built, root / "target" / "manifest.json")
+
+
+def _pid(nid: str) -> str:
+    return hmac.new(KEY.encode(), nid.encode(), hashlib.sha256).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def subject(built) -> str:
+    """A person in the register, a marketing output (scores, social matching) and credit."""
+    rows = built.query(
+        "select r.national_id from main.group_customer_register r "
+        "join main.marketing_social_matching_audience using (person_id) "
+        "join main.credit_group_exposure using (person_id) "
+        "where person_id in (select person_id from main.marketing_propensity_scores) "
+        "order by r.national_id limit 1"
+    )
+    assert rows, "the generated data has nobody in register, marketing and credit outputs"
+    return rows[0][0]
+
+
+def _table(report, name: str) -> dict:
+    found = [t for t in report.tables if t["table"] == name]
+    assert found, f"{name} not in the report: {[t['table'] for t in report.tables]}"
+    return found[0]
+
+
+@pytest.mark.slow
+def test_person_is_found_in_register_marketing_and_credit_with_values(built, subject):
+    report = built.report(subject)
+    assert report.found and report.exit_code == 0
+    pid = _pid(subject)
+
+    register = _table(report, "main.group_customer_register")
+    assert {"national_id", "person_id", "bank_customer_no"} <= set(register["matched_on"])
+    (row,) = register["rows"]
+    values = {c["column"]: c["value"] for c in row}
+    expected = built.rows(
+        "select * from main.group_customer_register where national_id = ?", subject
+    )
+    assert values == {k: access._json_value(v) for k, v in expected[0].items()}
+    assert values["person_id"] == pid
+
+    scores = _table(report, "main.marketing_propensity_scores")
+    db_scores = built.rows(
+        "select scenario, score from main.marketing_propensity_scores where person_id = ?", pid
+    )
+    got = {
+        (cols["scenario"], cols["score"])
+        for cols in ({c["column"]: c["value"] for c in r} for r in scores["rows"])
+    }
+    assert got == {(r["scenario"], r["score"]) for r in db_scores} and len(got) == 6
+
+    credit = _table(report, "main.credit_group_exposure")
+    assert credit["matched_on"] == ["person_id"] and len(credit["rows"]) == 1
+    tags = {c["column"]: c for c in credit["rows"][0]}
+    assert tags["person_id"]["purposes"] == ["finance.credit_assessment"]
+    assert tags["person_id"]["retention"] == "P1D"
+
+    matching = _table(report, "main.marketing_social_matching_audience")
+    email = {c["column"]: c for c in matching["rows"][0]}["email_sha256"]
+    assert email["category"] == "user.contact.email"
+    assert email["purposes"] == ["marketing.advertising.customer_matching"]
+
+    # the bank's own tables are found through the customer number learnt from the register
+    accounts = [t for t in report.tables if t["table"] == "raw_bank.accounts"]
+    if accounts:
+        assert accounts[0]["matched_on"] == ["customer_no"]
+    customers = _table(report, "raw_bank.customers")
+    cust = {c["column"]: c for c in customers["rows"][0]}
+    assert cust["national_id"]["value"] == subject
+    assert cust["email"]["source_company"] == ["Fjordbank ASA"]
+    assert cust["email"]["legal_basis"] == ["contract"]
+
+
+@pytest.mark.slow
+def test_every_column_of_every_row_carries_its_tags(built, subject):
+    report = built.report(subject)
+    assert len(report.tables) >= 10
+    for table in report.tables:
+        for row in table["rows"]:
+            for col in row:
+                where = f"{table['table']}.{col['column']}"
+                assert "untagged" not in col, where
+                assert col["category"] and col["purposes"] and col["legal_basis"], where
+                assert col["retention"] and col["source_company"], where
+
+
+@pytest.mark.slow
+def test_pseudonyms_are_computed_with_the_key_and_profiling_and_recipients_are_stated(
+    built, subject
+):
+    report = built.report(subject)
+    pid = _pid(subject)
+    dev = _table(report, "main.model_development_dataset")
+    pseudonym = {c["column"]: c["value"] for c in dev["rows"][0]}["pseudonym"]
+    assert pseudonym == hmac_sha256_hex(f"model_development:{pid}", KEY.encode())
+    how = {i["value"]: i["how"] for i in report.identifiers}
+    assert how[subject] == "the number given"
+    assert how[pid].startswith("computed from the National Identification Number")
+    assert "FJORDBANK_HMAC_SHA256(" in how[pid]
+
+    (scores,) = [p for p in report.profiling if p["table"] == "main.marketing_propensity_scores"]
+    assert [s["column"] for s in scores["scores"]] == ["score"]
+    assert {r["scenario"] for r in scores["results"]} == {
+        "mortgage", "savings", "funds", "insurance", "pension", "credit_card",
+    }  # fmt: skip
+    features = {f["column"]: f for f in scores["features"]}
+    assert {"marketing_scoring_features.age", "marketing_scoring_features.balance_band"} <= set(
+        features
+    )
+    assert "marketing_scoring_features.person_id" not in features  # an identifier, not a feature
+    age = built.query("select age from main.marketing_scoring_features where person_id = ?", pid)
+    assert features["marketing_scoring_features.age"]["value"] == age[0][0]
+
+    recipients = {r["purpose"]: " ".join(r["recipients"]) for r in report.recipients}
+    assert "Schibsted" in recipients["marketing.advertising.customer_matching"]
+    assert "Meta" in recipients["marketing.advertising.customer_matching"]
+    assert "finance.credit_assessment" in recipients
+
+    text = access.render_markdown(report)
+    assert f"# Access report (GDPR Art. 15): national identity number {subject}" in text
+    assert "### main.credit_group_exposure" in text and "## Profiling (Art. 15(1)(h))" in text
+
+
+@pytest.mark.slow
+def test_without_the_key_pseudonyms_are_found_only_next_to_the_number(built, subject):
+    report = built.report(subject, key=None)
+    names = {t["table"] for t in report.tables}
+    assert "main.group_customer_register" in names and "main.credit_group_exposure" in names
+    assert "main.model_development_dataset" not in names
+    assert any(
+        "model_development_dataset.pseudonym (computed identifier) could not be computed" in n
+        for n in report.notes
+    )
+    with pytest.raises(access.AccessError, match="key does not match the warehouse"):
+        built.report(subject, key=b"the wrong key")
+
+
+@pytest.mark.slow
+def test_someone_elses_rows_on_a_shared_device_are_left_out(built, tmp_path):
+    rows = built.query(
+        "select national_id, visitor_id from raw_web.page_views where national_id is not null "
+        "order by view_id limit 1"
+    )
+    if not rows:
+        pytest.skip("the generated data has no logged-in page view")
+    nid, visitor = rows[0]
+    other = built.query(
+        "select national_id from main.group_customer_register where national_id <> ? limit 1", nid
+    )[0][0]
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(built.warehouse, copy)
+    with duckdb.connect(str(copy)) as conn:
+        for view_id, national_id, path in (
+            ("shared-1", other, "/other-person"),
+            ("shared-2", None, "/not-logged-in"),
+        ):
+            conn.execute(
+                "insert into raw_web.page_views select * replace (? as view_id, ? as national_id,"
+                " ? as page_path) from raw_web.page_views where visitor_id = ? limit 1",
+                [view_id, national_id, path, visitor],
+            )
+    report = built.report(nid, warehouse=copy)
+    views = _table(report, "raw_web.page_views")
+    paths = {c["value"] for r in views["rows"] for c in r if c["column"] == "page_path"}
+    assert "/not-logged-in" in paths and "/other-person" not in paths
+    assert views["matched_on"] == ["national_id", "visitor_id"]
+
+
+@pytest.mark.slow
+def test_cli_access_json_not_found_and_exit_codes(built, subject, tmp_path):
+    key_file = tmp_path / "pseudonym.key"
+    key_file.write_text(KEY + "\n")
+    common = [
+        "--manifest", str(built.manifest_path), "--project-dir", str(DBT_PROJECT_DIR),
+        "--warehouse", str(built.warehouse), "--key-file", str(key_file), "--synthetic",
+    ]  # fmt: skip
+    env = {access.KEY_ENV: ""}
+    code, out, _ = run("access", subject, *common, "--format", "json", env=env)
+    assert code == 0
+    data = json.loads(out)
+    assert data["data_found"] and data["national_id"] == subject
+    assert any(t["table"] == "main.credit_group_exposure" for t in data["tables"])
+
+    # a valid number nobody in the data has: exit 1, the report says no data is held
+    held = {r[0] for r in built.query("select national_id from raw_bank.customers")}
+    nine = next(
+        n
+        for i in range(100, 999)
+        if (n := f"0185{i:05d}") and check_digits(n) and n + check_digits(n) not in held
+    )
+    stranger = nine + check_digits(nine)
+    code, out, err = run("access", stranger, *common, env=env)
+    assert code == 1
+    assert "No data about this person is held" in out
+    assert err.strip() == f"no data held about {stranger} in {built.warehouse}"
+
+    # synthetic numbers need --synthetic (or FJORDBANK_SYNTHETIC_DATA=true)
+    code, _, err = run("access", subject, *common[:-1], "--no-synthetic", env=env)
+    assert code == 2 and "synthetic test number" in err
+
+    missing = str(tmp_path / "none.duckdb")
+    code, _, err = run("access", subject, *common[:4], "--synthetic", "--warehouse", missing)
+    assert code == 2 and err.startswith("error: no warehouse at")
