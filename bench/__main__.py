@@ -1,8 +1,8 @@
 """Run the benchmarks and print one table; results also go to data/bench/results.json.
 
-    python -m bench                      all of them (long: generates 1,000,000 persons)
-    python -m bench --only lineage       one of them
-    python -m bench --quick              smaller sizes, for a smoke run
+python -m bench                      all of them (long: generates 1,000,000 persons)
+python -m bench --only lineage       one of them
+python -m bench --quick              smaller sizes, for a smoke run
 """
 
 from __future__ import annotations

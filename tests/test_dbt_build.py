@@ -18,8 +18,8 @@ import yaml
 from fideslang.default_taxonomy import DEFAULT_TAXONOMY
 from fixtures.raw_data import RawFixture, build_raw_warehouse
 
+from catalog.national_id import birth_date
 from dagster_project.landing.contract import CONTRACT
-from dagster_project.landing.national_id import birth_date
 from dagster_project.project import DBT_PROJECT_DIR
 
 KEY = "test-key"

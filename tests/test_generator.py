@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
-from dagster_project.landing import national_id
+from catalog import national_id
 from dagster_project.landing._names import POSTCODES
 from dagster_project.landing.contract import CONTRACT, TABLES, ColumnType, Table
 from dagster_project.landing.generate import generate

@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from catalog.national_id import check_digits, is_valid
 from dagster_project.ingest import IngestError, ingest_table, landing_files
 from dagster_project.landing.contract import CONTRACT
-from dagster_project.landing.national_id import check_digits, is_valid
 
 DAY = "2024-03-01"
 

@@ -64,7 +64,8 @@ def test_every_asset_materialises_and_every_check_passes(env, first_run):
     failed = [
         e.asset_check_evaluation_data
         for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.asset_check_evaluation_data.passed
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and not e.asset_check_evaluation_data.passed
     ]
     assert not failed, [(f.asset_key.to_user_string(), f.check_name) for f in failed]
 
@@ -82,7 +83,9 @@ def test_register_has_one_row_per_person_and_nothing_quarantined(env, first_run)
             )
             """
         ).fetchone()[0]
-        register = conn.execute("select count(*), count(distinct person_id) from main.group_customer_register").fetchone()
+        register = conn.execute(
+            "select count(*), count(distinct person_id) from main.group_customer_register"
+        ).fetchone()
         quarantined = conn.execute("select count(*) from quarantine.rejected_rows").fetchone()[0]
     assert register == (persons, persons)
     assert quarantined == 0

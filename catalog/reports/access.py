@@ -46,6 +46,7 @@ from typing import Any
 import duckdb
 
 from catalog.lineage import ColumnRef, EdgeType, Subtype
+from catalog.national_id import birth_date, check_digits
 from catalog.reports.context import Catalog, duration_words
 from catalog.taxonomy import covered_by_any, covers
 
@@ -56,8 +57,6 @@ DATA_DIR_ENV = "FJORDBANK_DATA_DIR"
 SYNTHETIC_ENV = "FJORDBANK_SYNTHETIC_DATA"
 MAX_ROUNDS = 10  # identifier discovery rounds (each finds a new kind of identifier)
 
-_W1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
-_W2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 _VALUE_PRESERVING = (Subtype.IDENTITY, Subtype.AGGREGATION)
 
 
@@ -70,29 +69,6 @@ class InvalidNationalId(AccessError):
 
 
 # -- the number ------------------------------------------------------------------------------
-
-
-def _check_digit(digits: Sequence[int], weights: Sequence[int]) -> int | None:
-    k = 11 - sum(w * d for w, d in zip(weights, digits, strict=True)) % 11
-    return None if k == 10 else (0 if k == 11 else k)
-
-
-def _birth_date(nid: str) -> dt.date | None:
-    day, month, yy, ind = int(nid[0:2]), int(nid[2:4]), int(nid[4:6]), int(nid[6:9])
-    day -= 40 if day > 40 else 0
-    month -= 80 if month > 80 else 0
-    if ind <= 499:
-        year = 1900 + yy
-    elif ind <= 749 and yy >= 54:
-        year = 1800 + yy
-    elif ind >= 900 and yy >= 40:
-        year = 1900 + yy
-    else:
-        year = 2000 + yy if yy <= 39 else 1900 + yy
-    try:
-        return dt.date(year, month, day)
-    except ValueError:
-        return None
 
 
 def check_national_id(value: str, *, allow_synthetic: bool) -> str:
@@ -110,15 +86,12 @@ def check_national_id(value: str, *, allow_synthetic: bool) -> str:
             f"{value!r} is not a national identity number: it must be 11 digits "
             "(DDMMYY and five more)"
         )
-    digits = [int(c) for c in nid]
-    k1 = _check_digit(digits[:9], _W1)
-    k2 = None if k1 is None else _check_digit([*digits[:9], k1], _W2)
-    if k1 is None or k2 is None or (k1, k2) != (digits[9], digits[10]):
+    if check_digits(nid[:9]) != nid[9:]:
         raise InvalidNationalId(
             f"{nid} is not a valid national identity number: its check digits are wrong "
             "(mod 11); check the number"
         )
-    if _birth_date(nid) is None:
+    if birth_date(nid) is None:
         raise InvalidNationalId(
             f"{nid} is not a valid national identity number: it encodes no real birth date"
         )
