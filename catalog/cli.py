@@ -1,0 +1,502 @@
+"""The ``catalog`` command line: ``catalog lineage`` (more commands register on ``main``).
+
+Exit codes: 0 done, 2 the command could not run (one line on stderr saying why).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+
+from catalog.lineage import ColumnRef, Edge, EdgeType, LineageError, ProjectGraph
+from catalog.lineage.graph import Path as LineagePath
+from catalog.manifest import Manifest, ManifestError, compile_project, load_manifest
+
+EXIT_ERROR = 2
+
+
+def fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the errors a user can cause into one line on stderr and exit code 2."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (LineageError, ManifestError) as e:
+            message = str(e)
+        except OSError as e:
+            message = f"{e.strerror or e}: {e.filename}" if e.filename else str(e)
+        click.echo(f"error: {message}", err=True)
+        raise SystemExit(EXIT_ERROR)
+
+    return wrapper
+
+
+@click.group()
+def main() -> None:
+    """Fjordbank data catalog: column lineage and the privacy policy on it."""
+
+
+def project_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that say where the dbt project or its manifest is."""
+    for option in reversed(
+        [
+            click.option(
+                "--project-dir",
+                default=None,
+                type=click.Path(file_okay=False),
+                help="The dbt project [default: dbt]; with --manifest, where seed CSVs "
+                "are read from.",
+            ),
+            click.option(
+                "--profiles-dir",
+                default=None,
+                type=click.Path(file_okay=False),
+                help="Where profiles.yml is (default: the project, if it has one).",
+            ),
+            click.option("--target", default=None, help="The dbt target to compile for."),
+            click.option(
+                "--manifest",
+                "manifest_path",
+                default=None,
+                type=click.Path(dir_okay=False),
+                help="A compiled manifest.json; the project is compiled when omitted.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+DEFAULT_PROJECT_DIR = "dbt"
+
+
+def load_project(
+    project_dir: str | None,
+    profiles_dir: str | None,
+    target: str | None,
+    manifest_path: str | None,
+) -> Manifest:
+    """The manifest given, else the project compiled into a throwaway target directory."""
+    if manifest_path:
+        return load_manifest(manifest_path, project_dir=project_dir)
+    with tempfile.TemporaryDirectory(prefix="catalog-target-") as target_path:
+        return compile_project(
+            project_dir or DEFAULT_PROJECT_DIR,
+            profiles_dir=profiles_dir,
+            target=target,
+            target_path=target_path,
+        )
+
+
+@main.command()
+@project_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: the graph (nodes, edges) or the walk, for machines.",
+)
+@click.option(
+    "--column",
+    default=None,
+    metavar="MODEL.COLUMN",
+    help="Walk from one column (a model, seed or snapshot name, or source.table).",
+)
+@click.option(
+    "--direction",
+    type=click.Choice(["upstream", "downstream"]),
+    default="upstream",
+    show_default=True,
+)
+@fail_cleanly
+def lineage(
+    project_dir: str | None,
+    profiles_dir: str | None,
+    target: str | None,
+    manifest_path: str | None,
+    fmt: str,
+    column: str | None,
+    direction: str,
+) -> None:
+    """Print the column lineage graph of the project, or the walk from one column."""
+    from catalog.lineage import build_project_graph
+
+    manifest = load_project(project_dir, profiles_dir, target, manifest_path)
+    graph = build_project_graph(manifest, dialect=manifest.adapter_type or "duckdb")
+    if column is None:
+        click.echo(json.dumps(graph.to_json(), indent=2) if fmt == "json" else graph_text(graph))
+        return
+    start = resolve_column(graph, column)
+    walk = graph.upstream(start) if direction == "upstream" else graph.downstream(start)
+    if fmt == "json":
+        click.echo(json.dumps(walk_json(start, direction, walk), indent=2))
+    else:
+        click.echo(walk_text(graph, start, direction, walk))
+
+
+def resolve_column(graph: ProjectGraph, spec: str) -> ColumnRef:
+    """``MODEL.COLUMN`` (or ``source.table.column``, or ``unique_id.column``) to a column."""
+    node_key, dot, column = spec.rpartition(".")
+    if not dot or not node_key or not column:
+        raise LineageError(f"--column {spec!r} is not MODEL.COLUMN; name a model and a column")
+    try:
+        node = graph.node(node_key)
+    except KeyError as e:  # "no node ..." / "... is ambiguous; use the unique_id"
+        raise LineageError(f"--column {spec}: {e.args[0]}") from None
+    if column.lower() not in node.columns:
+        raise LineageError(
+            f"{node.label} has no column {column}; its columns are {', '.join(node.columns)}"
+        )
+    return ColumnRef(node.unique_id, column.lower())
+
+
+def _edge_label(edge: Edge) -> str:
+    flags = [
+        f for f, on in (("masking", edge.masking), ("restricts rows", edge.restricts_rows)) if on
+    ]
+    return f"{edge.type}/{edge.subtype}" + (f" ({', '.join(flags)})" if flags else "")
+
+
+def _name(graph: ProjectGraph, ref: ColumnRef) -> str:
+    node = graph.nodes.get(ref.node)
+    return f"{node.label if node else ref.node}.{ref.column}"
+
+
+def graph_text(graph: ProjectGraph) -> str:
+    lines: list[str] = []
+    for node in graph.nodes.values():
+        lines.append(f"{node.label} ({node.resource_type})")
+        for column in node.columns:
+            lines.append(f"  {column}")
+            for edge in graph.inputs(ColumnRef(node.unique_id, column)):
+                if edge.target_column is not None:
+                    lines.append(f"    <- {_name(graph, edge.source)}  {_edge_label(edge)}")
+        dataset = [e for e in graph.edges if e.target_node == node.unique_id and e.dataset_level]
+        if dataset:
+            lines.append("  (every row)")
+            lines.extend(f"    <- {_name(graph, e.source)}  {_edge_label(e)}" for e in dataset)
+    return "\n".join(lines)
+
+
+def walk_json(start: ColumnRef, direction: str, walk: dict[ColumnRef, LineagePath]) -> Any:
+    return {
+        "column": {"node": start.node, "column": start.column},
+        "direction": direction,
+        "reached": [
+            {
+                "node": ref.node,
+                "column": ref.column,
+                "types": sorted({str(e.type) for _, e in path}),
+                "path": [e.to_json() for _, e in path],
+            }
+            for ref, path in sorted(walk.items())
+        ],
+    }
+
+
+def walk_text(
+    graph: ProjectGraph, start: ColumnRef, direction: str, walk: dict[ColumnRef, LineagePath]
+) -> str:
+    lines = [f"{direction} of {_name(graph, start)}: {len(walk)} columns"]
+    for ref, path in sorted(walk.items()):
+        kind = "DIRECT" if all(e.type is EdgeType.DIRECT for _, e in path) else "INDIRECT"
+        steps = " -> ".join(f"{_name(graph, c)} [{e.subtype}]" for c, e in path)
+        lines.append(f"  {_name(graph, ref)}  {kind}  via {steps}")
+    return "\n".join(lines)
+
+
+@main.command()
+@project_options
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--policy",
+    "policy_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="The policy configuration [default: catalog/policy.yml].",
+)
+def check(
+    project_dir: str | None,
+    profiles_dir: str | None,
+    target: str | None,
+    manifest_path: str | None,
+    fmt: str,
+    policy_path: str | None,
+) -> None:
+    """Check the privacy policy (PRIVACY.md) on the project's column lineage.
+
+    Exit 0 when it holds, 1 on violations, 2 when the check could not run.
+    """
+    from pathlib import Path
+
+    from catalog.policy import check as policy_check
+
+    try:
+        manifest = load_project(project_dir, profiles_dir, target, manifest_path)
+        result = policy_check.check_manifest(manifest, Path(policy_path) if policy_path else None)
+    except policy_check.CHECK_ERRORS as e:
+        message = policy_check.error_line(e)
+        if fmt == "json":
+            click.echo(json.dumps({"error": message}))
+        click.echo(f"error: {message}", err=True)
+        raise SystemExit(policy_check.EXIT_ERROR) from None
+    render = policy_check.render_json if fmt == "json" else policy_check.render_text
+    click.echo(render(result))
+    raise SystemExit(policy_check.exit_code(result))
+
+
+# -- compliance reports (catalog/reports) ---------------------------------------------------------
+
+
+def _report_errors() -> tuple[type[BaseException], ...]:
+    """What the report commands turn into one line and exit code 2."""
+    from catalog.policy.config import PolicyConfigError
+    from catalog.policy.core import PolicyError
+    from catalog.reports.access import AccessError
+    from catalog.reports.controller import ControllerConfigError
+    from catalog.reports.ropa import RopaError
+    from catalog.taxonomy import TaxonomyError
+
+    return (
+        AccessError,
+        ControllerConfigError,
+        LineageError,
+        ManifestError,
+        PolicyConfigError,
+        PolicyError,
+        RopaError,
+        TaxonomyError,
+        OSError,
+    )
+
+
+def _report_error_line(e: BaseException) -> str:
+    if isinstance(e, OSError) and e.filename:
+        return f"{e.strerror or e}: {e.filename}"
+    return " ".join(str(e).split()) or type(e).__name__
+
+
+def _controller_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--controller",
+        "controller_path",
+        default=None,
+        type=click.Path(dir_okay=False),
+        help="The controller configuration [default: catalog/controller.yml].",
+    )(command)
+
+
+def _load_catalog(
+    project_dir: str | None,
+    profiles_dir: str | None,
+    target: str | None,
+    manifest_path: str | None,
+    controller_path: str | None = None,
+    policy_path: str | None = None,
+):
+    from pathlib import Path
+
+    from catalog.reports.context import load_catalog
+
+    manifest = load_project(project_dir, profiles_dir, target, manifest_path)
+    return load_catalog(
+        manifest,
+        policy_path=Path(policy_path) if policy_path else None,
+        controller_path=Path(controller_path) if controller_path else None,
+    )
+
+
+def _default_report_path() -> str:
+    import os
+    from pathlib import Path
+
+    return str(Path(os.environ.get("FJORDBANK_DATA_DIR") or "data") / "reports" / "lineage.html")
+
+
+@main.command()
+@project_options
+@_controller_option
+@click.option(
+    "--policy",
+    "policy_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="The policy configuration [default: catalog/policy.yml].",
+)
+@click.option(
+    "--out",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Where to write the page [default: $FJORDBANK_DATA_DIR/reports/lineage.html, "
+    "else data/reports/lineage.html].",
+)
+def report(
+    project_dir: str | None,
+    profiles_dir: str | None,
+    target: str | None,
+    manifest_path: str | None,
+    controller_path: str | None,
+    policy_path: str | None,
+    out: str | None,
+) -> None:
+    """Write the lineage page: one self-contained HTML file that works offline.
+
+    It shows the column lineage of the whole project (DIRECT and INDIRECT edges), each
+    column's privacy tags, the restricted data and consent gates, and the policy's current
+    violations. Exit 0 when written (violations are shown, not fatal), 2 when it could not be.
+    """
+    from catalog.reports.lineage_page import lineage_page_url, write_lineage_page
+
+    out = out or _default_report_path()
+    try:
+        catalog = _load_catalog(
+            project_dir, profiles_dir, target, manifest_path, controller_path, policy_path
+        )
+        summary = write_lineage_page(catalog, out)
+    except _report_errors() as e:
+        click.echo(f"error: {_report_error_line(e)}", err=True)
+        raise SystemExit(EXIT_ERROR) from None
+    click.echo(
+        f"wrote {out}: {summary['datasets']} datasets, {summary['columns']} columns, "
+        f"{summary['edges']} edges, {summary['violations']} policy violation(s)\n"
+        f"open {lineage_page_url(out)}"
+    )
+
+
+@main.command()
+@project_options
+@_controller_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "csv", "json"]),
+    default="md",
+    show_default=True,
+)
+@click.option(
+    "--out", default=None, type=click.Path(dir_okay=False), help="Write to a file, not stdout."
+)
+def ropa(
+    project_dir: str | None,
+    profiles_dir: str | None,
+    target: str | None,
+    manifest_path: str | None,
+    controller_path: str | None,
+    fmt: str,
+    out: str | None,
+) -> None:
+    """The record of processing activities (GDPR Art. 30(1)), one activity per purpose.
+
+    Generated from the column tags, the lineage and the controller configuration; an empty
+    item is an error. Exit 0 written, 2 incomplete or could not run (one line saying what to
+    fill in).
+    """
+    from pathlib import Path
+
+    from catalog.reports import ropa as ropa_report
+
+    try:
+        catalog = _load_catalog(project_dir, profiles_dir, target, manifest_path, controller_path)
+        activities = ropa_report.record_of_processing(catalog)
+        text = {
+            "md": lambda: ropa_report.render_markdown(activities, catalog),
+            "csv": lambda: ropa_report.render_csv(activities),
+            "json": lambda: ropa_report.render_json(activities, catalog),
+        }[fmt]()
+        if out:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            Path(out).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    except _report_errors() as e:
+        click.echo(f"error: {_report_error_line(e)}", err=True)
+        raise SystemExit(EXIT_ERROR) from None
+    if out:
+        click.echo(f"wrote {out}: {len(activities)} processing activities")
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+@main.command()
+@click.argument("national_id")
+@project_options
+@_controller_option
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option(
+    "--warehouse",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="The DuckDB warehouse [default: $FJORDBANK_WAREHOUSE, else "
+    "$FJORDBANK_DATA_DIR/warehouse.duckdb, else data/warehouse.duckdb].",
+)
+@click.option(
+    "--key-file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="The pseudonymisation key [default: $FJORDBANK_PSEUDONYM_KEY, else "
+    "$FJORDBANK_DATA_DIR/secrets/pseudonym.key]; without it keyed-hash pseudonyms are found "
+    "only where they sit next to the number.",
+)
+@click.option(
+    "--synthetic/--no-synthetic",
+    default=None,
+    help="Accept synthetic test numbers (month + 80) [default: $FJORDBANK_SYNTHETIC_DATA].",
+)
+def access(
+    national_id: str,
+    project_dir: str | None,
+    profiles_dir: str | None,
+    target: str | None,
+    manifest_path: str | None,
+    controller_path: str | None,
+    fmt: str,
+    warehouse: str | None,
+    key_file: str | None,
+    synthetic: bool | None,
+) -> None:
+    """The access report (GDPR Art. 15) for one person, by NATIONAL_ID.
+
+    Every table of the warehouse holding data about the person, each column's value with its
+    category, purposes, legal basis, retention and source company; the profiling done and the
+    recipients. Exit 0 data found, 1 no data held (the report says so), 2 invalid number or
+    the report could not be made.
+    """
+    import os
+    from pathlib import Path
+
+    from catalog.reports import access as access_report
+
+    if synthetic is None:
+        synthetic = os.environ.get(access_report.SYNTHETIC_ENV, "").strip().lower() in {
+            "1",
+            "true",
+            "yes",
+            "on",
+        }
+    try:
+        # The number first: a typo needs no compile.
+        access_report.check_national_id(national_id, allow_synthetic=synthetic)
+        catalog = _load_catalog(project_dir, profiles_dir, target, manifest_path, controller_path)
+        result = access_report.access_report(
+            catalog,
+            national_id,
+            Path(warehouse) if warehouse else access_report.default_warehouse(),
+            key=access_report.pseudonym_key(Path(key_file) if key_file else None),
+            allow_synthetic=synthetic,
+        )
+    except _report_errors() as e:
+        click.echo(f"error: {_report_error_line(e)}", err=True)
+        raise SystemExit(access_report.EXIT_ERROR) from None
+    render = access_report.render_json if fmt == "json" else access_report.render_markdown
+    click.echo(render(result))
+    if not result.found:
+        click.echo(f"no data held about {result.national_id} in {result.warehouse}", err=True)
+    raise SystemExit(result.exit_code)

@@ -1,0 +1,305 @@
+"""The column graph of a whole dbt project, from its manifest and compiled SQL.
+
+Every model and snapshot is analysed once, in topological order, against a schema made of
+its parents' columns: declared columns for sources, the YAML declaration or the CSV header
+for seeds, and for models and snapshots the columns *inferred* from their SQL, so a
+downstream ``select *`` expands from what the upstream SQL really produces (no warehouse
+needed). Ephemeral models, which dbt inlines as ``__dbt__cte__<name>`` CTEs, are resolved to
+their own node: the inlined CTE is dropped and references to it become edges from the
+ephemeral model, whose lineage is computed from its own compiled SQL.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlglot import exp
+
+from catalog.lineage.errors import LineageError
+from catalog.lineage.graph import ColumnRef, Edge, EdgeType, Node, ProjectGraph, Subtype
+from catalog.lineage.query import (
+    Dependency,
+    QueryLineage,
+    Tables,
+    gc_paused,
+    lineage_of_query,
+    normalized,
+    parse_query,
+)
+from catalog.manifest import Manifest, ManifestNode
+
+__all__ = ["build_project_graph"]
+
+EPHEMERAL_PREFIX = "__dbt__cte__"
+# Placeholders for relation parts a node lacks (ephemeral models have no relation at all).
+_NO_DATABASE, _NO_SCHEMA = "__no_database__", "__no_schema__"
+_RANK = {Subtype.IDENTITY: 0, Subtype.TRANSFORMATION: 1, Subtype.AGGREGATION: 2}
+_SNAPSHOT_META = ("dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to")
+
+
+def _path(node: ManifestNode) -> tuple[str, str, str]:
+    """Where the compiled SQL finds ``node``: (database, schema, identifier)."""
+    if node.materialized == "ephemeral":
+        return (_NO_DATABASE, _NO_SCHEMA, EPHEMERAL_PREFIX + (node.identifier or node.name))
+    return (
+        node.database or _NO_DATABASE,
+        node.schema or _NO_SCHEMA,
+        node.identifier or node.name,
+    )
+
+
+def _order(manifest: Manifest) -> list[ManifestNode]:
+    """Models and snapshots, parents first."""
+    sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+    for node in manifest:
+        if node.resource_type in ("model", "snapshot"):
+            sorter.add(node.unique_id, *(d for d in node.depends_on if d in manifest.nodes))
+    try:
+        order = list(sorter.static_order())
+    except graphlib.CycleError as e:
+        cycle = " -> ".join(e.args[1]) if len(e.args) > 1 else "?"
+        raise LineageError(
+            f"the project has a dependency cycle ({cycle}); break the cycle"
+        ) from None
+    return [
+        manifest.nodes[uid]
+        for uid in order
+        if manifest.nodes[uid].resource_type in ("model", "snapshot")
+    ]
+
+
+def _strip_ephemeral_ctes(query: exp.Query, ephemeral: set[str]) -> None:
+    """Drop the CTEs dbt inlined for ephemeral models; their references become tables."""
+    with_ = query.args.get("with_")
+    if with_ is None:
+        return
+    keep = [cte for cte in with_.expressions if cte.alias.lower() not in ephemeral]
+    if len(keep) == len(with_.expressions):
+        return
+    if keep:
+        with_.set("expressions", keep)
+    else:
+        query.set("with_", None)
+
+
+class _Builder:
+    def __init__(self, manifest: Manifest, dialect: str):
+        self.manifest = manifest
+        self.dialect = dialect
+        self.columns: dict[str, tuple[str, ...]] = {}
+        self.types: dict[str, dict[str, str]] = {}
+        self.edges: list[Edge] = []
+        self.ephemeral = {
+            (EPHEMERAL_PREFIX + (n.identifier or n.name)).lower()
+            for n in manifest.models
+            if n.materialized == "ephemeral"
+        }
+
+    # -- leaves ------------------------------------------------------------------------------
+    def declare(self, node: ManifestNode) -> None:
+        self.columns[node.unique_id] = tuple(
+            dict.fromkeys(normalized(c.name, self.dialect) for c in node.columns)
+        )
+        self.types[node.unique_id] = {
+            normalized(c.name, self.dialect): c.data_type or "unknown" for c in node.columns
+        }
+
+    # -- models and snapshots ----------------------------------------------------------------
+    def analyse(self, node: ManifestNode) -> None:
+        if node.language and node.language != "sql":
+            raise LineageError(
+                f"{node.language} models have no SQL to derive column lineage from; write the "
+                "model in SQL",
+                model=node.name,
+            )
+        if not node.compiled_code:
+            raise LineageError(
+                "the manifest has no compiled SQL for it; run `dbt compile` (or let "
+                "`catalog lineage` compile the project)",
+                model=node.name,
+            )
+        parents = [self.manifest.nodes[d] for d in node.depends_on if d in self.manifest.nodes]
+        for parent in parents:
+            if parent.resource_type == "seed" and not self.columns[parent.unique_id]:
+                raise LineageError(
+                    f"the columns of seed {parent.name} are not known; declare them in the "
+                    "seed's YAML (or give the project directory so its CSV header can be read)",
+                    model=node.name,
+                )
+        schema: dict[str, Any] = {}
+        owner: dict[str, str] = {}
+        for parent in parents:
+            database, schema_name, identifier = _path(parent)
+            schema.setdefault(database, {}).setdefault(schema_name, {})[identifier] = {
+                c: self.types[parent.unique_id].get(c, "unknown")
+                for c in self.columns[parent.unique_id]
+            }
+            owner[f"{database}.{schema_name}.{identifier}"] = parent.unique_id
+        try:
+            with gc_paused():
+                query = parse_query(node.compiled_code, dialect=self.dialect)
+                _strip_ephemeral_ctes(query, self.ephemeral)
+                lineage = lineage_of_query(
+                    query, Tables(schema, dialect=self.dialect), dialect=self.dialect
+                )
+        except LineageError as e:
+            raise e.for_model(node.name) from None
+        columns = list(lineage.columns)
+        self._edges(node.unique_id, lineage, owner)
+        if node.resource_type == "snapshot":
+            columns += self._snapshot_columns(node, lineage, owner)
+        self.columns[node.unique_id] = tuple(columns)
+        self.types[node.unique_id] = {
+            normalized(c.name, self.dialect): c.data_type for c in node.columns if c.data_type
+        }
+
+    def _edges(self, uid: str, lineage: QueryLineage, owner: Mapping[str, str]) -> None:
+        for column, dep in lineage.dependencies():
+            self.edges.append(_edge(dep, owner, uid, column))
+
+    def _snapshot_columns(
+        self, node: ManifestNode, lineage: QueryLineage, owner: Mapping[str, str]
+    ) -> list[str]:
+        """dbt's snapshot bookkeeping columns, with edges from the columns that drive them."""
+        config = node.config
+        renamed = config.get("snapshot_meta_column_names") or {}
+        names = {
+            c: normalized(renamed.get(c) or c, self.dialect)
+            for c in (*_SNAPSHOT_META, "dbt_is_deleted")
+        }
+        extra = [names[c] for c in _SNAPSHOT_META]
+        if config.get("hard_deletes") == "new_record":
+            extra.append(names["dbt_is_deleted"])
+
+        def columns_of(setting: str) -> list[str]:
+            value = config.get(setting)
+            values = [value] if isinstance(value, str) else list(value or [])
+            if value == "all" and setting == "check_cols":
+                return list(lineage.columns)
+            out = []
+            for v in values:
+                name = normalized(v, self.dialect)
+                if name not in lineage.fields:
+                    raise LineageError(
+                        f"snapshot {setting} {v} is not a column of the snapshot query; select it",
+                        model=node.name,
+                    )
+                out.append(name)
+            return out
+
+        keys = columns_of("unique_key")
+        check = config.get("strategy") == "check"
+        driver = columns_of("check_cols" if check else "updated_at")
+        # timestamp: valid_from / updated_at copy updated_at, valid_to is the next version's;
+        # check: the check columns decide when a version starts and ends (times are "now").
+        plan = {
+            names["dbt_updated_at"]: Subtype.CONDITIONAL if check else Subtype.IDENTITY,
+            names["dbt_valid_from"]: Subtype.CONDITIONAL if check else Subtype.IDENTITY,
+            names["dbt_valid_to"]: Subtype.CONDITIONAL if check else Subtype.TRANSFORMATION,
+            names["dbt_scd_id"]: Subtype.CONDITIONAL if check else Subtype.TRANSFORMATION,
+        }
+        for name, subtype in plan.items():
+            masking = name == names["dbt_scd_id"]
+            for source in driver:
+                self._derive(node.unique_id, name, lineage.fields[source], owner, subtype, masking)
+        for source in keys:
+            self._derive(
+                node.unique_id,
+                names["dbt_scd_id"],
+                lineage.fields[source],
+                owner,
+                Subtype.TRANSFORMATION,
+                True,
+            )
+            if len(extra) > len(_SNAPSHOT_META):
+                self._derive(
+                    node.unique_id,
+                    names["dbt_is_deleted"],
+                    lineage.fields[source],
+                    owner,
+                    Subtype.CONDITIONAL,
+                    False,
+                )
+        return extra
+
+    def _derive(
+        self,
+        uid: str,
+        column: str,
+        deps: Iterable[Dependency],
+        owner: Mapping[str, str],
+        subtype: Subtype,
+        masking: bool,
+    ) -> None:
+        """Edges into ``column`` computed from a column with lineage ``deps``."""
+        for dep in deps:
+            if subtype.type is EdgeType.INDIRECT or dep.type is EdgeType.INDIRECT:
+                dep = Dependency(
+                    dep.table,
+                    dep.column,
+                    EdgeType.INDIRECT,
+                    subtype if dep.type is EdgeType.DIRECT else dep.subtype,
+                    False,
+                    dep.restricts_rows,
+                )
+            else:
+                rank = max(_RANK[subtype], _RANK[dep.subtype])
+                dep = Dependency(
+                    dep.table,
+                    dep.column,
+                    EdgeType.DIRECT,
+                    next(s for s, r in _RANK.items() if r == rank),
+                    dep.masking or masking,
+                )
+            self.edges.append(_edge(dep, owner, uid, column))
+
+    # -- the graph ---------------------------------------------------------------------------
+    def graph(self) -> ProjectGraph:
+        nodes = []
+        for node in self.manifest:
+            if node.unique_id not in self.columns:
+                continue
+            nodes.append(
+                Node(
+                    unique_id=node.unique_id,
+                    name=node.name,
+                    resource_type=node.resource_type,
+                    columns=self.columns[node.unique_id],
+                    relation=node.relation,
+                    sql=node.compiled_code,
+                    materialized=node.materialized,
+                    depends_on=node.depends_on,
+                    path=node.original_file_path or None,
+                    source_name=node.source_name,
+                    meta=dict(node.meta),
+                )
+            )
+        return ProjectGraph(nodes, self.edges)
+
+
+def _edge(dep: Dependency, owner: Mapping[str, str], uid: str, column: str | None) -> Edge:
+    return Edge(
+        source=ColumnRef(owner[dep.table], dep.column),
+        target_node=uid,
+        target_column=column,
+        type=dep.type,
+        subtype=dep.subtype,
+        masking=dep.masking,
+        restricts_rows=dep.restricts_rows,
+    )
+
+
+def build_project_graph(manifest: Manifest, *, dialect: str = "duckdb") -> ProjectGraph:
+    """The column graph of every source, seed, model and snapshot of ``manifest``.
+
+    Raises :class:`LineageError` naming the first model whose lineage cannot be derived.
+    """
+    builder = _Builder(manifest, dialect)
+    for node in manifest:
+        if node.resource_type in ("source", "seed"):
+            builder.declare(node)
+    for node in _order(manifest):
+        builder.analyse(node)
+    return builder.graph()

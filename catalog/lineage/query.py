@@ -1,0 +1,1043 @@
+"""Column lineage of one SQL query, DIRECT and INDIRECT, in OpenLineage's terms.
+
+The query is qualified once against the schema (sqlglot ``qualify``: identifiers normalised,
+tables and columns qualified, ``*`` expanded), its scopes are built once, and one bottom-up pass
+computes for every scope the lineage of each output column (DIRECT sources with their subtype
+and masking, column-level INDIRECT sources) and the scope's dataset-level INDIRECT sources.
+Child scopes (CTEs, derived tables, subqueries, set-operation branches) are composed into their
+parents by substitution, so nothing is ever re-qualified per column.
+
+Semantics (pinned by the fixtures in ``tests/lineage/sql``):
+
+- DIRECT subtype: IDENTITY for a bare column reference (through any renames), AGGREGATION when
+  an aggregate is on the path, else TRANSFORMATION; composing keeps the strongest. ``masking``
+  when a hash / HMAC function is on the path (OR along a chain); when a column reaches an
+  output by several routes, the output keeps the strongest subtype and masks only if every
+  route masks.
+- Column-level INDIRECT: CONDITIONAL (CASE / IF conditions, a simple CASE's operand, an
+  aggregate's FILTER clause, and every column of a subquery used there), WINDOW (PARTITION BY
+  / ORDER BY), and the filters / joins of a scalar subquery in the select list (FILTER / JOIN
+  for that column only). Window navigation functions (lag, first_value, rank ...) are
+  TRANSFORMATION, aggregates over a window AGGREGATION.
+- Dataset-level INDIRECT: JOIN (ON columns; ``restricts_rows`` unless the join is LEFT /
+  RIGHT / FULL), FILTER (WHERE, HAVING, QUALIFY, with every column of IN / EXISTS / scalar
+  subqueries there), GROUP_BY (GROUP BY, DISTINCT, DISTINCT ON, distinct set operations),
+  SORT (ORDER BY at any level). A child's dataset-level inputs propagate to the parent; through
+  the optional side of an outer join they no longer restrict rows. A column used in an
+  INDIRECT position passes all its own inputs on with that position's subtype.
+- Set operations: by position (UNION BY NAME by name). INTERSECT: both branches' columns also
+  FILTER; EXCEPT: values come from the left branch, the right branch's columns FILTER it.
+- ``WITH RECURSIVE``: the recursive reference is widened to the CTE's result until a fixpoint.
+- DuckDB: ``* EXCLUDE / REPLACE``, ``COLUMNS(regex | [names] | *)``, lambdas, comprehensions,
+  UNNEST, VALUES, range() / generate_series(); a repeated output name ``x`` becomes ``x_1``
+  (as DuckDB names it). PIVOT, LATERAL VIEW and table functions that read files fail closed.
+
+>>> schema = {"raw": {"holdings": {"pid": "int", "value": "double"},
+...                   "consents": {"pid": "int", "granted": "boolean"}}}
+>>> q = query_lineage(
+...     "select h.pid, sum(h.value) as total from raw.holdings as h "
+...     "where h.pid in (select pid from raw.consents where granted) group by h.pid",
+...     schema=schema)
+>>> q.columns
+('pid', 'total')
+>>> [(d.column, str(d.subtype)) for d in q.fields["total"]]
+[('value', 'AGGREGATION')]
+>>> sorted((d.table, d.column, str(d.subtype)) for d in q.dataset)[:2]
+[('raw.consents', 'granted', 'FILTER'), ('raw.consents', 'pid', 'FILTER')]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import OptimizeError, ParseError, SchemaError, SqlglotError, TokenError
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+from catalog.lineage.errors import LineageError
+from catalog.lineage.graph import EdgeType, Subtype
+from catalog.lineage.schema import Tables, normalized
+
+__all__ = [
+    "Dependency",
+    "QueryLineage",
+    "Tables",
+    "gc_paused",
+    "lineage_of_query",
+    "normalized",
+    "parse_query",
+    "query_lineage",
+]
+
+# DIRECT subtypes by rank: composing takes the maximum (IDENTITY∘X = X,
+# TRANSFORMATION∘AGGREGATION = AGGREGATION).
+_IDENTITY, _TRANSFORMATION, _AGGREGATION = 0, 1, 2
+_DIRECT_SUBTYPES = (Subtype.IDENTITY, Subtype.TRANSFORMATION, Subtype.AGGREGATION)
+
+# A context says how a column reached in an expression feeds the value being computed:
+# (True, rank, masking) for DIRECT, (False, subtype, restricts_rows) for INDIRECT.
+_Ctx = tuple[bool, Any, bool]
+_START: _Ctx = (True, _IDENTITY, False)
+_CONDITIONAL: _Ctx = (False, Subtype.CONDITIONAL, False)
+_WINDOW: _Ctx = (False, Subtype.WINDOW, False)
+_FILTER: _Ctx = (False, Subtype.FILTER, True)
+_GROUP_BY: _Ctx = (False, Subtype.GROUP_BY, False)
+_SORT: _Ctx = (False, Subtype.SORT, False)
+
+# Table functions whose output is computed from their arguments alone.
+_TRIVIAL_TABLE_FUNCTIONS = frozenset(
+    {"range", "generate_series", "generate_subscripts", "unnest", "explode"}
+)
+_OUTER_SIDES = frozenset({"LEFT", "RIGHT", "FULL"})
+# Window functions that pick or rank rows rather than aggregate them (sqlglot types them as
+# aggregates): their argument is TRANSFORMATION.
+_WINDOW_NAVIGATION = (
+    exp.Lag, exp.Lead, exp.FirstValue, exp.LastValue, exp.NthValue, exp.Rank, exp.DenseRank,
+    exp.Ntile, exp.PercentRank, exp.CumeDist,
+)  # fmt: skip
+
+
+@dataclass(frozen=True, order=True)
+class Dependency:
+    """One input of an output column (or of the whole result, in ``QueryLineage.dataset``).
+
+    ``table`` is the source table as qualified in the schema mapping
+    (``raw_markets.securities_holdings``), ``column`` its normalised column name.
+    """
+
+    table: str
+    column: str
+    type: EdgeType
+    subtype: Subtype
+    masking: bool = False
+    restricts_rows: bool = False
+
+
+@dataclass(frozen=True)
+class QueryLineage:
+    """The engine's result for one query.
+
+    ``columns``: the output columns in order; ``fields``: per output column its DIRECT inputs
+    and its column-level INDIRECT inputs (CONDITIONAL, WINDOW, and the filters of a scalar
+    subquery); ``dataset``: INDIRECT inputs that shape every row (JOIN, FILTER, GROUP_BY,
+    SORT); ``tables``: every schema table the query reads.
+    """
+
+    columns: tuple[str, ...]
+    fields: Mapping[str, tuple[Dependency, ...]]
+    dataset: tuple[Dependency, ...]
+    tables: tuple[str, ...] = ()
+
+    def dependencies(self) -> Iterator[tuple[str | None, Dependency]]:
+        """Every (output column or None for dataset-level, dependency) pair."""
+        for name in self.columns:
+            for dep in self.fields[name]:
+                yield name, dep
+        for dep in self.dataset:
+            yield None, dep
+
+
+# -- lineage values ----------------------------------------------------------------------------
+
+
+class _Lin:
+    """Lineage of one value: DIRECT (table, column) -> (rank, masking) and INDIRECT
+    (table, column, subtype) -> restricts_rows."""
+
+    __slots__ = ("direct", "indirect")
+
+    def __init__(self) -> None:
+        self.direct: dict[tuple[str, str], tuple[int, bool]] = {}
+        self.indirect: dict[tuple[str, str, Subtype], bool] = {}
+
+    def add_direct(self, key: tuple[str, str], rank: int, masking: bool) -> None:
+        old = self.direct.get(key)
+        if old is None:
+            self.direct[key] = (rank, masking)
+        else:  # another route: the strongest subtype; masked only if every route masks
+            self.direct[key] = (max(old[0], rank), old[1] and masking)
+
+    def add_indirect(self, key: tuple[str, str, Subtype], restricts: bool) -> None:
+        self.indirect[key] = self.indirect.get(key, False) or restricts
+
+    def add(self, other: _Lin, ctx: _Ctx) -> None:
+        """Add ``other`` reached in context ``ctx``."""
+        if ctx[0]:
+            rank, masking = ctx[1], ctx[2]
+            for key, (r, m) in other.direct.items():
+                self.add_direct(key, r if r > rank else rank, masking or m)
+            for key3, restricts in other.indirect.items():
+                self.add_indirect(key3, restricts)
+        else:
+            subtype, restricts = ctx[1], ctx[2]
+            for t, c in other.direct:
+                self.add_indirect((t, c, subtype), restricts)
+            for t, c, _ in other.indirect:
+                self.add_indirect((t, c, subtype), restricts)
+
+
+@dataclass
+class _ScopeLin:
+    names: list[str]
+    lins: list[_Lin]
+    dataset: _Lin
+    # Columns by name; None marks a name two output columns share.
+    by_name: dict[str, _Lin | None] = field(default_factory=dict)
+    # Sources whose column names are not known (an unaliased UNNEST): any name resolves here.
+    wildcard: _Lin | None = None
+
+    def __post_init__(self) -> None:
+        for name, lin in zip(self.names, self.lins, strict=True):
+            self.by_name[name] = None if name in self.by_name else lin
+
+
+# -- the engine --------------------------------------------------------------------------------
+
+
+def _same(a: _ScopeLin, b: _ScopeLin) -> bool:
+    return (
+        a.names == b.names
+        and a.dataset.indirect == b.dataset.indirect
+        and all(
+            x.direct == y.direct and x.indirect == y.indirect
+            for x, y in zip(a.lins, b.lins, strict=True)
+        )
+    )
+
+
+def _is_masking(node: exp.Func) -> bool:
+    name = node.name if isinstance(node, exp.Anonymous) else type(node).__name__
+    name = name.lower()
+    return name.startswith(("md5", "sha")) or "hash" in name or "hmac" in name
+
+
+def _relation_alias(node: exp.Expr) -> str:
+    alias = node.args.get("alias")
+    name = node.alias
+    if not name and isinstance(alias, exp.TableAlias) and len(alias.columns) == 1:
+        name = alias.columns[0].name
+    if not name and isinstance(node, exp.Table):
+        name = node.name
+    return name
+
+
+def _is_derived(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Subquery) and bool(
+        node.alias or node.args.get("pivots") or isinstance(node.this, exp.UNWRAPPED_QUERIES)
+    )
+
+
+def _join_tree(select: exp.Select) -> tuple[list[str], set[str], list[tuple[exp.Expr, bool]]]:
+    """The source aliases of a SELECT's FROM / JOIN tree, those on the optional side of an
+    outer join, and the join conditions with whether each can remove rows."""
+    optional: set[str] = set()
+    conditions: list[tuple[exp.Expr, bool]] = []
+
+    def relation(node: exp.Expr) -> list[str]:
+        if node.args.get("pivots"):
+            raise LineageError(
+                "PIVOT / UNPIVOT is not supported by the lineage engine; write the pivot with "
+                "CASE expressions or aggregate FILTER clauses"
+            )
+        if isinstance(node, exp.Subquery) and not _is_derived(node):
+            return relation(node.this)  # a parenthesised join tree
+        members = [_relation_alias(node)]
+        joins = node.args.get("joins") if isinstance(node, exp.Table) else None
+        return chain(members, joins or [])
+
+    def chain(members: list[str], joins: list[exp.Join]) -> list[str]:
+        members = list(members)
+        for join in joins:
+            rhs = relation(join.this)
+            side = (join.side or "").upper()
+            if side == "LEFT":
+                optional.update(rhs)
+            elif side == "RIGHT":
+                optional.update(members)
+            elif side == "FULL":
+                optional.update(members)
+                optional.update(rhs)
+            on = join.args.get("on")
+            if on is not None:
+                conditions.append((on, side not in _OUTER_SIDES))
+            if join.args.get("using"):
+                raise LineageError(
+                    "a JOIN ... USING could not be resolved to its tables; write the join "
+                    "condition with ON"
+                )
+            members.extend(rhs)
+        return members
+
+    from_ = select.args.get("from_")
+    first = relation(from_.this) if from_ else []
+    members = chain(first, select.args.get("joins") or [])
+    return members, optional, conditions
+
+
+class _State:
+    """Per-scope lookups for the expression visitor."""
+
+    __slots__ = ("aliases", "scope", "subqueries")
+
+    def __init__(self, scope: Scope):
+        self.scope = scope
+        self.subqueries = {id(s.expression): s for s in scope.subquery_scopes}
+        self.aliases: dict[str, _Lin] = {}
+
+    def subquery(self, node: exp.Expr) -> Scope | None:
+        return self.subqueries.get(id(node.unnest() if isinstance(node, exp.Subquery) else node))
+
+
+class _Engine:
+    def __init__(self, tables: Tables, *, strict: bool, has_columns: bool = True):
+        self.tables = tables
+        self.strict = strict
+        self.has_columns = has_columns  # whether DuckDB COLUMNS(...) occurs at all
+        self.memo: dict[int, _ScopeLin] = {}
+        self.read: dict[str, None] = {}
+
+    # -- scopes --------------------------------------------------------------------------
+    def scope_lineage(self, scope: Scope) -> _ScopeLin:
+        key = id(scope.expression)
+        result = self.memo.get(key)
+        if result is None:
+            result = self._compute(scope)
+            self.memo[key] = result
+        return result
+
+    def _compute(self, scope: Scope) -> _ScopeLin:
+        node = scope.expression
+        if isinstance(node, exp.Select):
+            return self._select(scope)
+        if isinstance(node, exp.SetOperation):
+            return self._set_operation(scope)
+        if isinstance(node, exp.Unnest):
+            return self._unnest(scope)
+        if isinstance(node, exp.Values):
+            return self._values(scope)
+        if isinstance(node, exp.Lateral):
+            return self._lateral(scope)
+        if isinstance(node, exp.Subquery):
+            inner = scope.sources.get(_relation_alias(node))
+            if isinstance(inner, Scope):
+                return self.scope_lineage(inner)
+        raise LineageError(
+            f"{node.key.upper()} ({node.sql()[:60]}) is not supported by the lineage engine; "
+            "rewrite it as a SELECT"
+        )
+
+    def _select(self, scope: Scope) -> _ScopeLin:
+        select: exp.Select = scope.expression
+        st = _State(scope)
+        if select.args.get("laterals"):
+            raise LineageError("LATERAL VIEW is not supported; use UNNEST in the FROM clause")
+        members, optional, conditions = _join_tree(select)
+
+        dataset = _Lin()
+        for alias in members:
+            source = scope.sources.get(alias)
+            if isinstance(source, Scope):
+                child = self.scope_lineage(source)
+                keep = alias not in optional
+                for key3, restricts in child.dataset.indirect.items():
+                    dataset.add_indirect(key3, restricts and keep)
+            elif isinstance(source, exp.Table):
+                self._table(source)
+            elif source is None and alias:
+                raise LineageError(f"the source {alias} cannot be resolved; check the FROM clause")
+
+        names: list[str] = []
+        lins: list[_Lin] = []
+        for name, value in self._projections(scope, select):
+            lin = _Lin()
+            self._visit(value, _START, lin, st)
+            names.append(name)
+            lins.append(lin)
+
+        for condition, restricts in conditions:
+            self._visit(condition, (False, Subtype.JOIN, restricts), dataset, st)
+
+        st.aliases = {name: lin for name, lin in zip(names, lins, strict=True)}
+        for key in ("where", "having", "qualify"):
+            clause = select.args.get(key)
+            if clause is not None:
+                self._visit(clause.this, _FILTER, dataset, st)
+
+        group = select.args.get("group")
+        if group is not None:
+            if group.args.get("all"):
+                for projection, lin in zip(select.expressions, lins, strict=False):
+                    if not projection.find(exp.AggFunc):
+                        dataset.add(lin, _GROUP_BY)
+            self._visit_positional(group.expressions, lins, _GROUP_BY, dataset, st)
+            for key in ("grouping_sets", "cube", "rollup"):
+                for node in group.args.get(key) or []:
+                    self._visit(node, _GROUP_BY, dataset, st)
+
+        distinct = select.args.get("distinct")
+        if distinct is not None:
+            on = distinct.args.get("on")
+            if on is not None:
+                self._visit(on, _GROUP_BY, dataset, st)
+            else:
+                for lin in lins:
+                    dataset.add(lin, _GROUP_BY)
+
+        order = select.args.get("order")
+        if order is not None:
+            self._visit_positional([o.this for o in order.expressions], lins, _SORT, dataset, st)
+        return _ScopeLin(names, lins, dataset)
+
+    def _projections(self, scope: Scope, select: exp.Select) -> list[tuple[str, exp.Expr]]:
+        """(output name, value expression) of each output column, ``COLUMNS(...)`` expanded."""
+        out: list[tuple[str, exp.Expr]] = []
+        for projection in select.expressions:
+            if isinstance(projection, exp.Star) or (
+                isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)
+            ):
+                self._unexpanded_star(scope, select)  # fails closed unless strict=False
+                out.append(("*", self._star_placeholder(scope, select, projection)))
+                continue
+            value = projection.this if isinstance(projection, exp.Alias) else projection
+            columns = value.find(exp.Columns) if self.has_columns else None
+            if columns is None:
+                out.append((projection.alias_or_name, value))
+                continue
+            if columns.args.get("unpack") or value.find(exp.Query):
+                raise LineageError(
+                    f"{value.sql(dialect=self.tables.dialect)[:60]} cannot be expanded; list "
+                    "the columns explicitly"
+                )
+            for alias, name in self._columns_matching(scope, select, columns):
+                column = exp.column(name, table=alias, quoted=True)
+                if value is columns:
+                    out.append((name, column))
+                    continue
+                copy = value.copy()
+                copy.find(exp.Columns).replace(column)
+                out.append((name, copy))
+        return out
+
+    def _columns_matching(
+        self, scope: Scope, select: exp.Select, columns: exp.Columns
+    ) -> list[tuple[str, str]]:
+        """The (source alias, column) pairs DuckDB's ``COLUMNS(...)`` selects."""
+        arg = columns.this
+        candidates = [
+            (alias, name)
+            for alias in _join_tree(select)[0]
+            for name in self._source_columns(scope, alias)
+        ]
+        if isinstance(arg, exp.Star):
+            excluded = {e.name for e in arg.args.get("except_") or []}
+            if arg.args.get("replace") or arg.args.get("rename"):
+                raise LineageError("COLUMNS(* REPLACE / RENAME) is not supported; list the columns")
+            found = [(a, n) for a, n in candidates if n not in excluded]
+        elif isinstance(arg, exp.Column) and isinstance(arg.this, exp.Star):
+            found = [(a, n) for a, n in candidates if a == arg.table]
+        elif isinstance(arg, exp.Literal) and arg.is_string:
+            try:
+                pattern = re.compile(arg.name)
+            except re.error as e:
+                raise LineageError(f"COLUMNS('{arg.name}') is not a valid regex ({e})") from None
+            found = [(a, n) for a, n in candidates if pattern.search(n)]
+        elif isinstance(arg, exp.Array) and all(
+            isinstance(e, exp.Literal) and e.is_string for e in arg.expressions
+        ):
+            wanted = [e.name for e in arg.expressions]
+            found = [(a, n) for w in wanted for a, n in candidates if n == w]
+        else:
+            raise LineageError(
+                f"{columns.sql(dialect=self.tables.dialect)[:60]} cannot be expanded; use a "
+                "regular expression, a list of names or *, or list the columns explicitly"
+            )
+        if not found:
+            raise LineageError(
+                f"{columns.sql(dialect=self.tables.dialect)[:60]} matches no column; fix the "
+                "pattern"
+            )
+        return found
+
+    def _source_columns(self, scope: Scope, alias: str) -> list[str]:
+        source = scope.sources.get(alias)
+        if isinstance(source, Scope):
+            child = self.scope_lineage(source)
+            if child.wildcard is not None:
+                raise LineageError(f"the columns of {alias} are not known; alias them")
+            return child.names
+        if isinstance(source, exp.Table):
+            canonical = self._table(source)
+            if canonical is not None and self.tables.columns.get(canonical):
+                return list(self.tables.columns[canonical])
+            raise LineageError(
+                f"the columns of {canonical or source.name} are not known; declare the columns "
+                "in the source YAML"
+            )
+        raise LineageError(f"the source {alias} cannot be resolved; check the FROM clause")
+
+    def _visit_positional(
+        self, nodes: list[exp.Expr], lins: list[_Lin], ctx: _Ctx, acc: _Lin, st: _State
+    ) -> None:
+        """GROUP BY / ORDER BY items: ``1`` is the first output column."""
+        for node in nodes:
+            if isinstance(node, exp.Literal) and node.is_int:
+                position = int(node.name)
+                if not 1 <= position <= len(lins):
+                    raise LineageError(f"position {position} is not an output column")
+                acc.add(lins[position - 1], ctx)
+            else:
+                self._visit(node, ctx, acc, st)
+
+    def _set_operation(self, scope: Scope) -> _ScopeLin:
+        result = self._set_operation_once(scope)
+        cte = scope.expression.parent
+        if not (isinstance(cte, exp.CTE) and cte.parent.args.get("recursive")):
+            return result
+        # WITH RECURSIVE: the recursive branch's self-reference resolves to the base branch;
+        # widen that to the whole result until nothing changes (lineage only grows).
+        base, step = scope.set_operation_scopes
+        for _ in range(64):
+            if _same(self.memo[id(base.expression)], result):
+                return result
+            self.memo[id(base.expression)] = result
+            for inner in step.traverse():
+                self.memo.pop(id(inner.expression), None)
+            result = self._set_operation_once(scope)
+        raise LineageError("the lineage of a recursive CTE does not converge; simplify it")
+
+    def _set_operation_once(self, scope: Scope) -> _ScopeLin:
+        node: exp.SetOperation = scope.expression
+        left, right = (self.scope_lineage(s) for s in scope.set_operation_scopes)
+        if node.args.get("by_name"):
+            names = [*left.names, *(n for n in right.names if n not in left.by_name)]
+            pairs = [(left.by_name.get(n), right.by_name.get(n)) for n in names]
+        else:
+            if len(left.names) != len(right.names):
+                raise LineageError(
+                    f"the branches of a {node.key.upper()} have {len(left.names)} and "
+                    f"{len(right.names)} columns; select the same number of columns in each"
+                )
+            names = list(left.names)
+            pairs = list(zip(left.lins, right.lins, strict=True))
+
+        dataset = _Lin()
+        dataset.add(left.dataset, _START)
+        lins: list[_Lin] = []
+        if isinstance(node, exp.Except):
+            # The right branch only removes rows of the left one.
+            for lin in right.lins:
+                dataset.add(lin, _FILTER)
+            dataset.add(right.dataset, (False, Subtype.FILTER, False))
+            lins = [lin if lin is not None else _Lin() for lin, _ in pairs]
+        else:
+            dataset.add(right.dataset, _START)
+            for a, b in pairs:
+                lin = _Lin()
+                for side in (a, b):
+                    if side is not None:
+                        lin.add(side, _START)
+                lins.append(lin)
+            if isinstance(node, exp.Intersect):
+                for lin in (*left.lins, *right.lins):
+                    dataset.add(lin, _FILTER)
+        if node.args.get("distinct"):
+            for lin in lins:
+                dataset.add(lin, _GROUP_BY)
+        order = node.args.get("order")
+        if order is not None:
+            st = _State(scope)
+            st.aliases = dict(zip(names, lins, strict=True))
+            self._visit_positional([o.this for o in order.expressions], lins, _SORT, dataset, st)
+        return _ScopeLin(names, lins, dataset)
+
+    def _unnest(self, scope: Scope) -> _ScopeLin:
+        node: exp.Unnest = scope.expression
+        st = _State(scope)
+        args = []
+        for arg in node.expressions:
+            lin = _Lin()
+            self._visit(arg, (True, _TRANSFORMATION, False), lin, st)
+            args.append(lin)
+        every = _Lin()
+        for lin in args:
+            every.add(lin, _START)
+        alias = node.args.get("alias")
+        columns = [c.name for c in alias.columns] if alias is not None else []
+        if not columns:
+            return _ScopeLin([], [], _Lin(), wildcard=every)
+        if len(columns) == len(args):
+            return _ScopeLin(columns, args, _Lin())
+        return _ScopeLin(columns, [every] * len(columns), _Lin())
+
+    def _values(self, scope: Scope) -> _ScopeLin:
+        node: exp.Values = scope.expression
+        st = _State(scope)
+        rows = [
+            row.expressions if isinstance(row, exp.Tuple) else [row] for row in node.expressions
+        ]
+        width = max((len(r) for r in rows), default=0)
+        lins = [_Lin() for _ in range(width)]
+        for row in rows:
+            for i, value in enumerate(row):
+                self._visit(value, _START, lins[i], st)
+        alias = node.args.get("alias")
+        names = [c.name for c in alias.columns] if alias is not None else []
+        if len(names) != width:
+            names = [f"col{i}" for i in range(width)]  # DuckDB's names for VALUES columns
+        return _ScopeLin(names, lins, _Lin())
+
+    def _lateral(self, scope: Scope) -> _ScopeLin:
+        inner = [s for s in scope.sources.values() if isinstance(s, Scope)]
+        if len(inner) == 1:
+            return self.scope_lineage(inner[0])
+        raise LineageError("this LATERAL construct is not supported; use a LATERAL subquery")
+
+    # -- tables --------------------------------------------------------------------------
+    def _table(self, table: exp.Table) -> str | None:
+        """Check a base table or table function of a FROM / JOIN; its canonical name."""
+        if isinstance(table.this, exp.Func):
+            name = self._function_name(table.this)
+            if name not in _TRIVIAL_TABLE_FUNCTIONS:
+                raise LineageError(
+                    f"the columns of table function {name}(...) cannot be known; read the data "
+                    "through a dbt source or seed with declared columns"
+                )
+            return None
+        canonical = self.tables.find(table)
+        if canonical is None:
+            if not self.strict:
+                return ".".join(p for p in (table.catalog, table.db, table.name) if p)
+            what = "is ambiguous in" if self.tables.ambiguous(table) else "is not in"
+            name = ".".join(p for p in (table.catalog, table.db, table.name) if p)
+            raise LineageError(
+                f"relation {name} {what} the schema; "
+                "refer to it with ref() or source() (declared in YAML) or qualify it fully"
+            )
+        self.read[canonical] = None
+        return canonical
+
+    @staticmethod
+    def _function_name(func: exp.Func) -> str:
+        return (func.name if isinstance(func, exp.Anonymous) else func.sql_name()).lower()
+
+    def _star_placeholder(self, scope: Scope, select: exp.Select, star: exp.Expr) -> exp.Expr:
+        """strict=False: a ``*`` over tables of unknown columns reads their column ``*``."""
+        aliases = [star.table] if isinstance(star, exp.Column) else _join_tree(select)[0]
+        columns = [
+            exp.column("*", table=alias, quoted=True)
+            for alias in aliases
+            if isinstance(scope.sources.get(alias), exp.Table)
+            or "*" in getattr(self._child(scope, alias), "by_name", {})
+        ]
+        return exp.Tuple(expressions=columns) if columns else exp.Null()
+
+    def _child(self, scope: Scope, alias: str) -> _ScopeLin | None:
+        source = scope.sources.get(alias)
+        return self.scope_lineage(source) if isinstance(source, Scope) else None
+
+    def _unexpanded_star(self, scope: Scope, select: exp.Select) -> None:
+        if not self.strict:
+            return
+        unknown = []
+        for alias in _join_tree(select)[0]:
+            source = scope.sources.get(alias)
+            if isinstance(source, exp.Table):
+                canonical = self._table(source)
+                if canonical is None or not self.tables.columns.get(canonical):
+                    unknown.append(canonical or source.name)
+        where = f" over {', '.join(unknown)}" if unknown else ""
+        raise LineageError(
+            f"cannot expand *{where}: the columns are not known; declare the columns in the "
+            "source YAML (or list the columns explicitly)"
+        )
+
+    # -- expressions ---------------------------------------------------------------------
+    def _visit(self, root: exp.Expr, ctx: _Ctx, acc: _Lin, st: _State) -> None:
+        stack: list[tuple[exp.Expr, _Ctx]] = [(root, ctx)]
+        pop, push = stack.pop, stack.append
+        while stack:
+            node, ctx = pop()
+            cls = type(node)
+            if cls is exp.Column:
+                if not isinstance(node.this, exp.Star) or not self.strict:
+                    self._column(node, ctx, acc, st)
+                continue
+            if cls is exp.Subquery or isinstance(node, exp.Query):
+                child = st.subquery(node)
+                if child is not None:
+                    self._subquery(child, node, ctx, acc)
+                    continue
+                if isinstance(node.unnest(), exp.Query):
+                    raise LineageError(
+                        f"the subquery ({node.sql(dialect=self.tables.dialect)[:60]}) is in a "
+                        "place the lineage engine cannot follow; move it to a CTE"
+                    )
+            if ctx[0]:
+                rank, masking = ctx[1], ctx[2]
+                value: _Ctx = (True, rank if rank > _TRANSFORMATION else _TRANSFORMATION, masking)
+                if cls is exp.Window:
+                    func = node.this
+                    if isinstance(func, _WINDOW_NAVIGATION):  # lag(x): x, not an aggregate
+                        for arg in func.iter_expressions():
+                            push((arg, value))
+                    else:
+                        push((func, value))
+                    for spec in (node, self._named_window(node, st)):
+                        if spec is None:
+                            continue
+                        for part in spec.args.get("partition_by") or []:
+                            push((part, _WINDOW))
+                        if spec.args.get("order") is not None:
+                            push((spec.args["order"], _WINDOW))
+                    continue
+                if cls is exp.Case:
+                    if node.this is not None:
+                        push((node.this, _CONDITIONAL))
+                    for branch in node.args.get("ifs") or []:
+                        push((branch.this, _CONDITIONAL))
+                        push((branch.args["true"], value))
+                    if node.args.get("default") is not None:
+                        push((node.args["default"], value))
+                    continue
+                if cls is exp.If:
+                    push((node.this, _CONDITIONAL))
+                    for key in ("true", "false"):
+                        if node.args.get(key) is not None:
+                            push((node.args[key], value))
+                    continue
+                if cls is exp.Filter:  # aggregate FILTER (WHERE ...)
+                    push((node.this, ctx))
+                    push((node.expression, _CONDITIONAL))
+                    continue
+                if isinstance(node, exp.AggFunc):
+                    ctx = (True, _AGGREGATION, masking)
+                elif isinstance(node, exp.Func) and _is_masking(node):
+                    ctx = (True, value[1], True)
+                elif cls is not exp.Paren and cls is not exp.Alias:
+                    ctx = value
+            for child in node.iter_expressions():
+                push((child, ctx))
+
+    @staticmethod
+    def _named_window(window: exp.Window, st: _State) -> exp.Window | None:
+        name = window.args.get("alias")
+        select = st.scope.expression
+        if name is None or not isinstance(select, exp.Select):
+            return None
+        for named in select.args.get("windows") or []:
+            if named.name == name.name:
+                return named
+        raise LineageError(f"window {name.name} is not defined; add it to the WINDOW clause")
+
+    def _subquery(self, scope: Scope, node: exp.Expr, ctx: _Ctx, acc: _Lin) -> None:
+        child = self.scope_lineage(scope)
+        parent = node.parent
+        while isinstance(parent, exp.Subquery):
+            parent = parent.parent
+        if not isinstance(parent, exp.Exists):
+            for lin in child.lins:
+                acc.add(lin, ctx)
+        if ctx[0]:  # a scalar subquery's filters and joins bear on this value only
+            for key3, restricts in child.dataset.indirect.items():
+                acc.add_indirect(key3, restricts)
+        else:
+            subtype, restricts = ctx[1], ctx[2]
+            for (t, c, _), inner in child.dataset.indirect.items():
+                acc.add_indirect((t, c, subtype), restricts and inner)
+
+    def _column(self, column: exp.Column, ctx: _Ctx, acc: _Lin, st: _State) -> None:
+        table, name = column.table, column.name
+        if not table:
+            lin = st.aliases.get(name)
+            if lin is not None:
+                acc.add(lin, ctx)
+                return
+            if self.strict:
+                self._unresolved(column, st)
+            # Without table metadata, an unqualified column belongs to the only source of
+            # the nearest scope that has sources.
+            scope_: Scope | None = st.scope
+            members: list[str] = []
+            while scope_ is not None and not members:
+                select = scope_.expression
+                members = _join_tree(select)[0] if isinstance(select, exp.Select) else []
+                scope_ = scope_.parent
+            if len(members) != 1:
+                return
+            table = members[0]
+        scope: Scope | None = st.scope
+        source: exp.Table | Scope | None = None
+        while scope is not None:
+            source = scope.sources.get(table)
+            if source is not None:
+                break
+            scope = scope.parent
+        if isinstance(source, Scope):
+            child = self.scope_lineage(source)
+            lin = child.by_name.get(name, child.wildcard)
+            if lin is None:
+                if name in child.by_name:
+                    raise LineageError(
+                        f"column {table}.{name} is ambiguous: {table} has two columns named "
+                        f"{name}; alias them uniquely"
+                    )
+                if not self.strict:
+                    return
+                raise LineageError(
+                    f"column {table}.{name} cannot be resolved: {table} has no column {name}; "
+                    "check the column names"
+                )
+            acc.add(lin, ctx)
+            return
+        if isinstance(source, exp.Table):
+            if isinstance(source.this, exp.Func):
+                self._table(source)  # fails unless trivial
+                lin = _Lin()
+                self._visit(source.this, (True, _TRANSFORMATION, False), lin, st)
+                acc.add(lin, ctx)
+                return
+            canonical = self._table(source)
+            if canonical is None:
+                return
+            if self.strict and name not in self.tables.columns[canonical]:
+                if not self.tables.columns[canonical]:
+                    raise LineageError(
+                        f"the columns of {canonical} are not declared; declare the columns in "
+                        "the source YAML"
+                    )
+                raise LineageError(
+                    f"column {name} cannot be resolved: {canonical} has no column {name}; check "
+                    "the column name or declare it in YAML"
+                )
+            if ctx[0]:
+                acc.add_direct((canonical, name), ctx[1], ctx[2])
+            else:
+                acc.add_indirect((canonical, name, ctx[1]), ctx[2])
+            return
+        if self.strict:
+            raise LineageError(
+                f"column {table}.{name} cannot be resolved: no source named {table}; check the "
+                "FROM clause"
+            )
+
+    def _unresolved(self, column: exp.Column, st: _State) -> None:
+        """An unqualified column qualify could not place: unknown, ambiguous, or of a table
+        whose columns are not declared."""
+        line, col = column.this.meta.get("line"), column.this.meta.get("col")
+        where = f" (line {line}, column {col})" if line and col else ""
+        scope: Scope | None = st.scope
+        while scope is not None:
+            for source in scope.sources.values():
+                canonical = self.tables.find(source) if isinstance(source, exp.Table) else None
+                if canonical is not None and not self.tables.columns[canonical]:
+                    raise LineageError(
+                        f"column {column.name}{where} cannot be resolved: the columns of "
+                        f"{canonical} are not declared; declare the columns in the source YAML"
+                    )
+            scope = scope.parent
+        raise LineageError(
+            f"column {column.name}{where} cannot be resolved: no table of the query has it, or "
+            "several have it; check the name against the upstream columns or qualify it"
+        )
+
+    # -- result ------------------------------------------------------------------------------
+    def run(self, query: exp.Query) -> _ScopeLin:
+        scopes = traverse_scope(query)
+        if not scopes:
+            raise LineageError("the statement is not a query; lineage needs a SELECT")
+        for scope in scopes:
+            self.scope_lineage(scope)
+        return self.scope_lineage(scopes[-1])
+
+
+def _describe_parse_error(error: SqlglotError) -> str:
+    errors = getattr(error, "errors", None)
+    if errors:
+        first = errors[0]
+        where = f"line {first.get('line')}, column {first.get('col')}: "
+        return where + str(first.get("description") or "syntax error")
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+def parse_query(sql: str, *, dialect: str = "duckdb") -> exp.Query:
+    """Parse exactly one query (SELECT / set operation), failing closed."""
+    try:
+        statements = [s for s in sqlglot.parse(sql, dialect=dialect) if s is not None]
+    except (ParseError, TokenError) as e:
+        raise LineageError(
+            f"the SQL does not parse ({_describe_parse_error(e)}); fix the SQL"
+        ) from None
+    if len(statements) != 1:
+        raise LineageError(
+            f"expected one SQL statement, found {len(statements)}; lineage reads one query"
+        )
+    statement = statements[0]
+    while isinstance(statement, exp.Subquery) and set(statement.args) - {"this"} == set():
+        statement = statement.this
+    if not isinstance(statement, exp.Query):
+        raise LineageError(
+            f"expected a SELECT query, found {statement.key.upper()}; lineage reads queries"
+        )
+    return statement
+
+
+def _unnamed_outputs(query: exp.Query) -> list[tuple[int, str]]:
+    """Output columns that have no name of their own (an expression without AS)."""
+    while isinstance(query, (exp.SetOperation, exp.Subquery)):
+        query = query.this
+    if not isinstance(query, exp.Select):
+        return []
+    return [
+        (i, p.sql())
+        for i, p in enumerate(query.expressions)
+        if not isinstance(p, (exp.Alias, exp.Column, exp.Star, exp.Dot)) and not p.find(exp.Columns)
+    ]
+
+
+def _explain_unresolved(query: exp.Query, tables: Tables, message: str) -> None:
+    """Name the table behind an unresolved column: unknown, or known without columns."""
+    ctes = {cte.alias for cte in query.find_all(exp.CTE)}
+    for table in query.find_all(exp.Table):
+        if isinstance(table.this, exp.Func) or (not table.db and table.name in ctes):
+            continue
+        canonical = tables.find(table)
+        if canonical is None:
+            what = "is ambiguous in" if tables.ambiguous(table) else "is not in"
+            name = ".".join(p for p in (table.catalog, table.db, table.name) if p)
+            raise LineageError(
+                f"relation {name} {what} the schema ({message}); refer to it with ref() or "
+                "source() (declared in YAML) or qualify it fully"
+            )
+        if not tables.columns[canonical]:
+            raise LineageError(
+                f"the columns of {canonical} are not declared ({message}); declare the columns "
+                "in the source YAML"
+            )
+
+
+def lineage_of_query(
+    query: exp.Query, tables: Tables, *, dialect: str = "duckdb", strict: bool = True
+) -> QueryLineage:
+    """Lineage of a parsed query against prepared ``tables`` (the query is qualified in place)."""
+    has_columns = query.find(exp.Columns) is not None
+    unnamed = _unnamed_outputs(query)
+    if unnamed and strict:
+        i, sql = unnamed[0]
+        raise LineageError(
+            f"output column {i + 1} ({sql[:60]}) has no name; give it an alias with AS"
+        )
+    try:
+        qualified = qualify(
+            query,
+            dialect=dialect,
+            schema=tables.schema,
+            expand_stars=True,
+            # The engine fails closed on every column it cannot place (``_unresolved``):
+            # sqlglot's validation would build all scopes a second time.
+            validate_qualify_columns=False,
+            quote_identifiers=False,  # names are compared, never re-rendered as SQL
+        )
+    except (OptimizeError, SchemaError) as e:
+        message = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if strict:
+            _explain_unresolved(query, tables, message)
+        raise LineageError(
+            f"cannot resolve the query's columns ({message}); check the column and table names "
+            "against the upstream columns"
+        ) from None
+    except SqlglotError as e:
+        raise LineageError(f"cannot qualify the query ({e}); simplify the SQL") from None
+    engine = _Engine(tables, strict=strict, has_columns=has_columns)
+    root = engine.run(qualified)
+    names = _output_names(root.names, dialect=dialect, strict=strict)
+    merged: dict[str, _Lin] = {}
+    for name, lin in zip(names, root.lins, strict=True):
+        if name in merged:
+            merged[name].add(lin, _START)
+        else:
+            merged[name] = lin
+    fields = {name: _dependencies(lin) for name, lin in merged.items()}
+    return QueryLineage(
+        columns=tuple(merged),
+        fields=fields,
+        dataset=_dependencies(root.dataset),
+        tables=tuple(engine.read),
+    )
+
+
+def _output_names(names: list[str], *, dialect: str, strict: bool) -> list[str]:
+    """The output column names; DuckDB renames a repeated name ``x`` to ``x_1``, ``x_2``..."""
+    taken: set[str] = set()
+    out: list[str] = []
+    for name in names:
+        if name in taken:
+            if dialect != "duckdb" and not strict:
+                out.append(name)  # merged with the first column of that name
+                continue
+            if dialect != "duckdb":
+                raise LineageError(
+                    f"two output columns are named {name}; alias the output columns uniquely"
+                )
+            k = 1
+            while f"{name}_{k}" in taken or f"{name}_{k}" in names:
+                k += 1
+            name = f"{name}_{k}"
+        taken.add(name)
+        out.append(name)
+    return out
+
+
+def _dependencies(lin: _Lin) -> tuple[Dependency, ...]:
+    direct = [
+        Dependency(t, c, EdgeType.DIRECT, _DIRECT_SUBTYPES[rank], masking)
+        for (t, c), (rank, masking) in lin.direct.items()
+    ]
+    indirect = [
+        Dependency(t, c, EdgeType.INDIRECT, subtype, False, restricts)
+        for (t, c, subtype), restricts in lin.indirect.items()
+    ]
+    return tuple(sorted(direct) + sorted(indirect))
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while one query is analysed.
+
+    A query's syntax tree is tens of thousands of objects with parent pointers, allocated at
+    once: the collector's full passes over the growing tree make parsing and qualifying a wide
+    query superlinear. The tree is garbage once its lineage is known; the first collection
+    after this block (a young-generation one, linear in what was allocated) frees it.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def query_lineage(
+    sql: str,
+    *,
+    schema: Mapping[str, Any] | Tables,
+    dialect: str = "duckdb",
+    strict: bool = True,
+) -> QueryLineage:
+    """Column lineage of one query (DIRECT and INDIRECT) against a sqlglot-style ``schema``.
+
+    ``strict`` (the default) fails closed on any table or column the schema does not know;
+    ``strict=False`` accepts unknown tables and takes their columns as the query uses them
+    (for scoring against corpora that come without table metadata).
+    """
+    tables = schema if isinstance(schema, Tables) else Tables(schema, dialect=dialect)
+    with gc_paused():
+        query = parse_query(sql, dialect=dialect)
+        return lineage_of_query(query, tables, dialect=dialect, strict=strict)

@@ -1,0 +1,236 @@
+"""The engine on one query: every construct of the issue as a SQL fixture with its edges.
+
+Each ``sql/*.sql`` file holds a query and, in its leading comments, the exact edge set it must
+produce (``-- expect: <output column or *> <- <table>.<column> <TYPE>/<SUBTYPE> [masking]
+[restricts]``; ``*`` is dataset-level), optionally the output columns in order
+(``-- columns: a, b``), or the error it must fail closed with (``-- error: <text>``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from catalog.lineage import (
+    Dependency,
+    EdgeType,
+    LineageError,
+    QueryLineage,
+    Subtype,
+    Tables,
+    query_lineage,
+)
+
+SQL_DIR = Path(__file__).parent / "sql"
+SCHEMA = json.loads((SQL_DIR / "_schema.json").read_text())
+EXPECT = re.compile(
+    r"^--\s*expect:\s*(?P<target>\S+)\s*<-\s*(?P<source>\S+)\s+"
+    r"(?P<type>DIRECT|INDIRECT)/(?P<subtype>[A-Z_]+)(?P<flags>(?:\s+(?:masking|restricts))*)\s*$"
+)
+
+Edge = tuple[str, str, str, str, str, bool, bool]
+
+
+@dataclass(frozen=True)
+class Fixture:
+    name: str
+    sql: str
+    expected: frozenset[Edge]
+    columns: tuple[str, ...] | None
+    error: str | None
+
+
+def load(path: Path) -> Fixture:
+    expected: set[Edge] = set()
+    columns = error = None
+    for line in path.read_text().splitlines():
+        if m := EXPECT.match(line):
+            table, _, column = m["source"].rpartition(".")
+            flags = m["flags"].split()
+            expected.add(
+                (
+                    m["target"],
+                    table,
+                    column,
+                    m["type"],
+                    m["subtype"],
+                    "masking" in flags,
+                    "restricts" in flags,
+                )
+            )
+        elif line.startswith("-- columns:"):
+            columns = tuple(c.strip() for c in line.split(":", 1)[1].split(","))
+        elif line.startswith("-- error:"):
+            error = line.split(":", 1)[1].strip()
+        elif line.startswith("-- expect"):
+            raise ValueError(f"{path.name}: malformed expectation {line!r}")
+    return Fixture(path.stem, path.read_text(), frozenset(expected), columns, error)
+
+
+FIXTURES = [load(p) for p in sorted(SQL_DIR.glob("*.sql"))]
+
+
+def edges(q: QueryLineage) -> set[Edge]:
+    return {
+        (target or "*", d.table, d.column, str(d.type), str(d.subtype), d.masking, d.restricts_rows)
+        for target, d in q.dependencies()
+    }
+
+
+@pytest.mark.parametrize("fixture", [f for f in FIXTURES if not f.error], ids=lambda f: f.name)
+def test_fixture_edges(fixture: Fixture) -> None:
+    q = query_lineage(fixture.sql, schema=SCHEMA)
+    got = edges(q)
+    assert got == fixture.expected, (
+        f"missing: {sorted(fixture.expected - got)}\nunexpected: {sorted(got - fixture.expected)}"
+    )
+    if fixture.columns is not None:
+        assert q.columns == fixture.columns
+
+
+@pytest.mark.parametrize("fixture", [f for f in FIXTURES if f.error], ids=lambda f: f.name)
+def test_fixture_fails_closed(fixture: Fixture) -> None:
+    with pytest.raises(LineageError) as info:
+        query_lineage(fixture.sql, schema=SCHEMA)
+    message = str(info.value)
+    assert fixture.error in message
+    assert "\n" not in message
+    assert ";" in message, "the message says what to do after a ';'"
+
+
+def test_every_subtype_is_covered_by_a_fixture() -> None:
+    seen = {e[4] for f in FIXTURES for e in f.expected}
+    assert seen == {s.value for s in Subtype}
+
+
+def test_dependency_fields_are_typed() -> None:
+    q = query_lineage("select md5(email) as h from bank.customers", schema=SCHEMA)
+    (dep,) = q.fields["h"]
+    assert dep == Dependency(
+        "bank.customers", "email", EdgeType.DIRECT, Subtype.TRANSFORMATION, masking=True
+    )
+    assert q.tables == ("bank.customers",)
+
+
+def test_catalog_level_schema_and_dbt_duckdb_quoting() -> None:
+    schema = {
+        "warehouse": {
+            "raw_markets": {"securities_holdings": {"national_id": "varchar", "value": "double"}},
+            "main": {"stg_markets__holdings": {"national_id": "varchar", "value": "double"}},
+        }
+    }
+    sql = (
+        "select h.national_id, sum(s.value) as total "
+        'from "warehouse"."raw_markets"."securities_holdings" as h '
+        "join main.stg_markets__holdings as s on s.national_id = h.national_id "
+        "group by 1"
+    )
+    q = query_lineage(sql, schema=schema)
+    assert edges(q) == {
+        (
+            "national_id",
+            "warehouse.raw_markets.securities_holdings",
+            "national_id",
+            "DIRECT",
+            "IDENTITY",
+            False,
+            False,
+        ),
+        (
+            "total",
+            "warehouse.main.stg_markets__holdings",
+            "value",
+            "DIRECT",
+            "AGGREGATION",
+            False,
+            False,
+        ),
+        (
+            "*",
+            "warehouse.raw_markets.securities_holdings",
+            "national_id",
+            "INDIRECT",
+            "JOIN",
+            False,
+            True,
+        ),
+        (
+            "*",
+            "warehouse.main.stg_markets__holdings",
+            "national_id",
+            "INDIRECT",
+            "JOIN",
+            False,
+            True,
+        ),
+        (
+            "*",
+            "warehouse.raw_markets.securities_holdings",
+            "national_id",
+            "INDIRECT",
+            "GROUP_BY",
+            False,
+            False,
+        ),
+    }
+    assert set(q.tables) == {
+        "warehouse.raw_markets.securities_holdings",
+        "warehouse.main.stg_markets__holdings",
+    }
+
+
+def test_a_name_in_two_schemas_is_ambiguous_without_its_schema() -> None:
+    schema = {"a": {"t": {"x": "int"}}, "b": {"t": {"x": "int"}}}
+    assert query_lineage("select x from a.t", schema=schema).fields["x"][0].table == "a.t"
+    with pytest.raises(LineageError, match="ambiguous"):
+        query_lineage("select x from t", schema=schema)
+
+
+def test_strict_false_accepts_tables_without_metadata() -> None:
+    q = query_lineage("select upper(col1) as c from tab2", schema={}, strict=False)
+    assert edges(q) == {("c", "tab2", "col1", "DIRECT", "TRANSFORMATION", False, False)}
+    with pytest.raises(LineageError, match="not in the schema"):
+        query_lineage("select upper(col1) as c from tab2", schema={"s": {"t": {"a": "int"}}})
+
+
+def test_tables_can_be_prepared_once_and_reused() -> None:
+    tables = Tables(SCHEMA)
+    first = query_lineage("select email from bank.customers", schema=tables)
+    second = query_lineage("select postcode from bank.customers", schema=tables)
+    assert first.fields["email"][0].column == "email"
+    assert second.fields["postcode"][0].column == "postcode"
+
+
+def test_invalid_schema_mapping_fails_closed() -> None:
+    with pytest.raises(LineageError, match="schema mapping is not valid"):
+        query_lineage("select 1 as x", schema={"s": {"t": "not a mapping"}, "u": {"v": {}}})
+
+
+def test_wide_query_stays_exact() -> None:
+    """A generated 100-column query over 4 CTE levels keeps every edge it should."""
+    n = 100
+    a = {"id": "int", **{f"a{i}": "int" for i in range(n)}}
+    cols = ", ".join(f"a{i} * 2 as c{i}" for i in range(n))
+    cases = ", ".join(f"case when c{i} > 0 then c{i} end as d{i}" for i in range(n))
+    sql = (
+        f"with l1 as (select id, {cols} from s.a), "
+        f"l2 as (select id, {cases} from l1), "
+        f"l3 as (select * from l2 where id > 0), "
+        f"l4 as (select id, {', '.join(f'sum(d{i}) as e{i}' for i in range(n))} "
+        f"from l3 group by id) select * from l4"
+    )
+    q = query_lineage(sql, schema={"s": {"a": a}})
+    assert len(q.columns) == n + 1
+    for i in range(n):
+        assert {(d.column, str(d.subtype)) for d in q.fields[f"e{i}"]} == {
+            (f"a{i}", "AGGREGATION"),
+            (f"a{i}", "CONDITIONAL"),
+        }
+    assert {(d.column, str(d.subtype)) for d in q.dataset} == {
+        ("id", "FILTER"),
+        ("id", "GROUP_BY"),
+    }
