@@ -13,7 +13,7 @@ export DAGSTER_DISABLE_TELEMETRY := true
 export FJORDBANK_SYNTHETIC_DATA ?= true
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: venv run ui test test-slow bench lint format clean
+.PHONY: venv spark-venv run ui test test-slow test-spark bench lint format clean
 
 # The virtual environment is (re)built when it is missing or pyproject.toml changed.
 $(BIN)/.installed: pyproject.toml
@@ -24,7 +24,15 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
-run: venv
+# The optional Spark extra (dbt-spark session method + pyspark, large): only for TARGET=spark and
+# make test-spark. Java 17 must be on the PATH; nothing is downloaded at run time.
+$(BIN)/.installed-spark: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	touch $@
+
+spark-venv: $(BIN)/.installed-spark
+
+run: venv $(if $(filter spark,$(TARGET)),spark-venv)
 	$(BIN)/fjordbank run --persons $(PERSONS) --seed $(SEED) --target $(TARGET)
 
 ui: venv
@@ -35,7 +43,11 @@ test: venv
 	$(BIN)/python -m pytest -m "not slow" -q || [ $$? -eq 5 ]
 
 test-slow: venv
-	$(BIN)/python -m pytest -m slow -q || [ $$? -eq 5 ]
+	$(BIN)/python -m pytest -m "slow and not spark" -q || [ $$? -eq 5 ]
+
+# The platform on local Spark against DuckDB (slow: a few minutes on two cores).
+test-spark: spark-venv
+	$(BIN)/python -m pytest -m spark -q
 
 bench: venv
 	$(BIN)/python -m bench

@@ -15,7 +15,7 @@ import time
 
 from dagster_project.project import settings
 
-BENCHMARKS = ("generator", "materialise", "lineage", "lineage_corpus", "policy")
+BENCHMARKS = ("generator", "materialise", "lineage", "lineage_corpus", "policy", "spark")
 
 
 def median_time(fn, repeats: int) -> tuple[float, list[float]]:

@@ -30,6 +30,7 @@ from catalog.policy import objection_scopes, restricted_columns
 from catalog.policy.config import PolicyConfig
 from catalog.tags import ProjectTags
 from dagster_project.resources import Warehouse
+from dagster_project.spark import is_spark
 
 PERSON_KEY = "person_id"
 CONSENT_EVENTS = "privacy.group_sharing_consents"
@@ -181,11 +182,7 @@ def _asset_check(check: RowCheck) -> dg.AssetChecksDefinition:
         blocking=True,
     )
     def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
-        from dagster_project.warehouse_functions import register_functions
-
-        with warehouse.connect() as conn:
-            register_functions(conn)
-            offending = conn.execute(check.sql).fetchone()[0]
+        offending = _offending_rows(check, warehouse)
         return dg.AssetCheckResult(
             passed=offending == 0,
             severity=dg.AssetCheckSeverity.ERROR,
@@ -194,3 +191,20 @@ def _asset_check(check: RowCheck) -> dg.AssetChecksDefinition:
         )
 
     return _check
+
+
+def _offending_rows(check: RowCheck, warehouse: Warehouse) -> int:
+    """Run the check's query on the target's warehouse: DuckDB, or Spark (the same query
+    transpiled from DuckDB's dialect by sqlglot)."""
+    from dagster_project.project import settings
+
+    s = settings()
+    if is_spark(s.dbt_target):
+        from dagster_project.spark import scalar, spark_session
+
+        return int(scalar(spark_session(s), check.sql))
+    from dagster_project.warehouse_functions import register_functions
+
+    with warehouse.connect() as conn:
+        register_functions(conn)
+        return conn.execute(check.sql).fetchone()[0]

@@ -158,14 +158,23 @@ def _lineage_page(s: Settings) -> int:
     return _catalog("report", "--out", str(out))
 
 
-def _summary(s: Settings) -> None:
+def _row_counts(s: Settings) -> list[tuple[str, str, int]]:
+    """(schema, table, rows) of every table of the target's warehouse."""
+    from dagster_project.spark import is_spark
+
+    if is_spark(s.dbt_target):
+        from dagster_project.spark import SparkUnavailable, spark_session, table_counts
+
+        try:
+            return table_counts(spark_session(s))
+        except SparkUnavailable as exc:
+            click.echo(f"no row counts: {exc}", err=True)
+            return []
     import duckdb
 
-    if not s.warehouse.exists():
-        return
     conn = duckdb.connect(str(s.warehouse), read_only=True)
     try:
-        rows = conn.execute(
+        tables = conn.execute(
             """
             select table_schema, table_name
             from information_schema.tables
@@ -173,14 +182,22 @@ def _summary(s: Settings) -> None:
             order by table_schema, table_name
             """
         ).fetchall()
-        click.echo("\nrow counts")
-        for schema, name in rows:
-            n = conn.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
-            click.echo(f"  {schema + '.' + name:<55} {n:>12,}")
+        return [
+            (schema, name, conn.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0])
+            for schema, name in tables
+        ]
     finally:
         conn.close()
+
+
+def _summary(s: Settings) -> None:
+    if not s.warehouse.exists():
+        return
+    click.echo(f"\nrow counts ({s.dbt_target})")
+    for schema, name, n in _row_counts(s):
+        click.echo(f"  {schema + '.' + name:<55} {n:>12,}")
     click.echo(
-        f"\nwarehouse:     {s.warehouse}\n"
+        f"\nwarehouse:     {s.spark_warehouse_dir if s.dbt_target == 'spark' else s.warehouse}\n"
         f"landing:       {s.landing_dir}\n"
         f"dagster home:  {os.environ.get('DAGSTER_HOME', s.dagster_home)}\n"
         f"lineage page:  {s.reports_dir / 'lineage.html'}\n"

@@ -10,7 +10,7 @@ function is called (never at import time):
 | ``FJORDBANK_WAREHOUSE``        | ``$FJORDBANK_DATA_DIR/warehouse.duckdb`` |
 | ``FJORDBANK_SYNTHETIC_DATA``   | ``false``: accept synthetic identity numbers (month + 80) |
 | ``FJORDBANK_PSEUDONYM_KEY``    | read from ``$FJORDBANK_DATA_DIR/secrets/pseudonym.key``   |
-| ``DBT_TARGET``                 | ``duckdb``                      |
+| ``DBT_TARGET``                 | ``duckdb`` (or ``spark``, see dagster_project/spark.py) |
 """
 
 from __future__ import annotations
@@ -55,6 +55,21 @@ class Settings:
         return self.data_dir / "dbt_target" / self.dbt_target
 
     @property
+    def spark_warehouse_dir(self) -> Path:
+        """Spark's warehouse (``spark.sql.warehouse.dir``) for the ``spark`` target."""
+        return self.data_dir / "spark-warehouse"
+
+    @property
+    def spark_metastore_dir(self) -> Path:
+        """Spark's Derby metastore and its log."""
+        return self.data_dir / "spark-metastore"
+
+    @property
+    def spark_staging_dir(self) -> Path:
+        """Parquet copies of the validated raw tables, on their way into Spark."""
+        return self.data_dir / "spark-staging"
+
+    @property
     def key_file(self) -> Path:
         return self.data_dir / "secrets" / "pseudonym.key"
 
@@ -75,6 +90,10 @@ def export_dbt_environment(s: Settings | None = None) -> None:
     """Put the settings dbt's profile reads (``env_var(...)``) into the process environment."""
     s = s or settings()
     os.environ["FJORDBANK_WAREHOUSE"] = str(s.warehouse)
+    if s.dbt_target == "spark":
+        from dagster_project.spark import export_spark_environment
+
+        export_spark_environment(s)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
@@ -108,6 +127,11 @@ def compile_manifest(s: Settings | None = None):
     from catalog.manifest import compile_project
 
     s = s or settings()
+    if s.dbt_target == "spark":
+        from dagster_project.spark import spark_method, spark_session
+
+        if spark_method() == "session":  # dbt-spark must find the platform's session
+            spark_session(s)
     scratch = s.dbt_target_path / "compile" / s.warehouse.name
     scratch.parent.mkdir(parents=True, exist_ok=True)
     real = os.environ.get("FJORDBANK_WAREHOUSE")

@@ -1,6 +1,7 @@
 """The dbt models, seeds and tests as Dagster assets and checks, behind the policy gate."""
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -11,6 +12,7 @@ from dagster_project.catalog_view import CatalogView
 from dagster_project.openlineage import OpenLineageResource, emit_dbt_build, nominal_time_of
 from dagster_project.project import DBT_PROJECT_DIR
 from dagster_project.resources import Warehouse
+from dagster_project.spark import failure_lines, is_spark, run_dbt, spark_method
 from dagster_project.translator import FjordbankTranslator
 
 
@@ -29,6 +31,54 @@ def policy_gate(view: CatalogView) -> None:
         metadata={"violations": dg.MetadataValue.json(verdict.to_json()["violations"])},
         allow_retries=False,
     )
+
+
+def in_spark_session(target: str | None) -> bool:
+    """True when dbt must run in this process: the local Spark session holds the keyed-hash UDF
+    (see dagster_project/spark.py). A cluster (thrift/http) runs through the dbt CLI as DuckDB."""
+    return is_spark(target) and spark_method() == "session"
+
+
+def spark_build(
+    context: dg.AssetExecutionContext,
+    project: DbtProject,
+    translator: FjordbankTranslator,
+    run_target: Path,
+):
+    """``dbt build`` in-process on the local Spark session, its results as Dagster events (the
+    same conversion ``DbtCliResource.stream()`` applies to the CLI's JSON log lines)."""
+    from dagster_dbt.asset_utils import get_subset_selection_for_context
+    from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
+
+    manifest = json.loads(Path(project.manifest_path).read_text())
+    selection, indirect = get_subset_selection_for_context(
+        context=context,
+        manifest=manifest,
+        select=None,
+        exclude=None,
+        selector=None,
+        dagster_dbt_translator=translator,
+        current_dbt_indirect_selection_env=None,
+    )
+    args = ["build", *selection]
+    if indirect:
+        args += ["--indirect-selection", indirect]
+    ok, events = run_dbt(args, target_path=run_target)
+    for raw in events:
+        event = DbtCoreCliEventMessage(raw_event=raw, event_history_metadata={})
+        yield from event.to_default_asset_events(
+            manifest=manifest,
+            dagster_dbt_translator=translator,
+            context=context,
+            target_path=run_target,
+            project=project,
+        )
+    if not ok:
+        lines = list(failure_lines(events)) or ["dbt build failed (see the dbt log)"]
+        raise dg.Failure(
+            description=f"dbt build on Spark failed: {lines[0]}; see {run_target / 'dbt.log'}",
+            metadata={"errors": dg.MetadataValue.json(lines[:50])},
+        )
 
 
 def build_dbt_assets(project: DbtProject, view: CatalogView) -> dg.AssetsDefinition:
@@ -60,7 +110,10 @@ def build_dbt_assets(project: DbtProject, view: CatalogView) -> dg.AssetsDefinit
         # lineage and the gate read; one stable folder, so dbt's partial parsing is reused.
         run_target = project.target_path / "build"
         try:
-            yield from dbt.cli(["build"], context=context, target_path=run_target).stream()
+            if in_spark_session(project.target):
+                yield from spark_build(context, project, translator, run_target)
+            else:
+                yield from dbt.cli(["build"], context=context, target_path=run_target).stream()
         finally:
             if (run_target / "run_results.json").exists():
                 with openlineage.emitter(context.log) as emitter:

@@ -12,6 +12,7 @@ from dagster_project.landing.contract import COMPANIES, TABLES, Table
 from dagster_project.openlineage import OpenLineageResource, ingest_lineage, nominal_time_of
 from dagster_project.project import settings
 from dagster_project.resources import Warehouse
+from dagster_project.spark import SparkUnavailable, is_spark, load_raw_table, spark_session
 from dagster_project.translator import column_schema_for, raw_asset_key, team
 
 
@@ -76,7 +77,9 @@ def build_ingest_asset(table: Table, source_props: Mapping[str, Any] | None = No
                         s.landing_dir,
                         allow_synthetic=s.synthetic_data,
                     )
-            except IngestError as exc:
+                    if is_spark(s.dbt_target):  # validated in DuckDB, then loaded into Spark
+                        load_raw_table(spark_session(s), conn, table.source, table.name, s)
+            except (IngestError, SparkUnavailable) as exc:
                 raise dg.Failure(description=str(exc), allow_retries=False) from None
             lineage.record(result)
         if not result.files:

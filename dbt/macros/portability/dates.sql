@@ -13,6 +13,11 @@
     try(make_date(cast({{ year }} as bigint), cast({{ month }} as bigint), cast({{ day }} as bigint)))
 {%- endmacro %}
 
+{# Spark: NULL for a date that does not exist (non-ANSI mode, which dbt-spark sets). #}
+{% macro spark__make_date(year, month, day) -%}
+    make_date(cast({{ year }} as int), cast({{ month }} as int), cast({{ day }} as int))
+{%- endmacro %}
+
 {% macro default__make_date(year, month, day) -%}
     make_date({{ year }}, {{ month }}, {{ day }})
 {%- endmacro %}
@@ -20,6 +25,20 @@
 
 {% macro age_in_years(birth_date, as_of='current_date') -%}
     {{ return(adapter.dispatch('age_in_years', 'fjordbank')(birth_date, as_of)) }}
+{%- endmacro %}
+
+{#- Spark: the same count as the default (calendar years, less one before the birthday), without
+    dbt-spark's datediff, which works on timestamps. -#}
+{% macro spark__age_in_years(birth_date, as_of) -%}
+    (
+        year({{ as_of }}) - year({{ birth_date }})
+        - case
+            when month({{ as_of }}) * 100 + day({{ as_of }})
+                < month({{ birth_date }}) * 100 + day({{ birth_date }})
+                then 1
+            else 0
+        end
+    )
 {%- endmacro %}
 
 {% macro default__age_in_years(birth_date, as_of) -%}

@@ -18,6 +18,12 @@
     fjordbank_hmac_sha256(cast({{ expr }} as {{ dbt.type_string() }}))
 {%- endmacro %}
 
+{#- Spark: a Python UDF the platform registers in its Spark session before dbt runs
+    (dagster_project/spark.py); on a cluster, a permanent function of the same name. -#}
+{% macro spark__keyed_hash(expr) -%}
+    fjordbank_hmac_sha256(cast({{ expr }} as {{ dbt.type_string() }}))
+{%- endmacro %}
+
 {% macro default__keyed_hash(expr) -%}
     {{ exceptions.raise_compiler_error(
         "keyed_hash has no implementation for adapter '" ~ adapter.type()
@@ -32,6 +38,11 @@
 
 {% macro duckdb__sha256_hex(expr) -%}
     sha256(cast({{ expr }} as {{ dbt.type_string() }}))
+{%- endmacro %}
+
+{# Spark's sha2 is lower-case hex already. #}
+{% macro spark__sha256_hex(expr) -%}
+    sha2(cast({{ expr }} as {{ dbt.type_string() }}), 256)
 {%- endmacro %}
 
 {% macro default__sha256_hex(expr) -%}

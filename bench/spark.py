@@ -1,0 +1,130 @@
+"""The full build on local Spark against the same build on DuckDB, at growing sizes, in one run.
+
+For each size: generate landing data once; then per repeat and target, a child process with a
+fresh data dir loads the Definitions (for Spark this starts the local session and compiles the
+project) and times the ``build_everything`` job (ingest, policy gate, ``dbt build`` of every seed,
+model and test, and the row checks).
+
+- **baseline**: the job on DuckDB (``DBT_TARGET=duckdb``);
+- **spark**: the same job on local Spark (``DBT_TARGET=spark``, dbt-spark session method).
+
+Figures: medians; ``spark_over_duckdb`` is the ratio at each size, ``growth`` each target's time
+over its own time at the smallest size (how the cost grows with size). The point is that Spark
+runs the same project, not that local Spark on two cores beats DuckDB.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if importlib.util.find_spec("pyspark") is None:  # `python -m bench` reports it as not available
+    raise ModuleNotFoundError("the spark extra is not installed: make spark-venv")
+
+AS_OF = dt.date(2026, 11, 2)
+SIZES = (2_000, 20_000, 100_000)
+QUICK = {"sizes": (500, 2_000), "repeats": 1}
+TARGETS = ("duckdb", "spark")
+
+
+def _env(data_dir: Path, landing: Path, target: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "FJORDBANK_DATA_DIR": str(data_dir),
+        "FJORDBANK_LANDING_DIR": str(landing),
+        "FJORDBANK_SYNTHETIC_DATA": "true",
+        "FJORDBANK_PSEUDONYM_KEY": os.environ.get("FJORDBANK_PSEUDONYM_KEY", "bench-key"),
+        "DAGSTER_HOME": str(data_dir / "dagster_home"),
+        "DBT_TARGET": target,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DAGSTER_DISABLE_TELEMETRY": "true",
+    }
+    env.pop("FJORDBANK_WAREHOUSE", None)
+    return env
+
+
+def _once() -> None:
+    """Child process: load the Definitions (timed as setup), then time the job."""
+    import dagster as dg
+
+    home = Path(os.environ["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    t0 = time.perf_counter()
+    from dagster_project.definitions import defs
+
+    job = defs().resolve_job_def("build_everything")
+    setup = time.perf_counter() - t0
+    with dg.DagsterInstance.get() as instance:
+        t0 = time.perf_counter()
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        elapsed = time.perf_counter() - t0
+    if not result.success:
+        raise SystemExit(f"build_everything failed on {os.environ['DBT_TARGET']}")
+    print(json.dumps({"setup": setup, "elapsed": elapsed}))
+
+
+def _child(data_dir: Path, landing: Path, target: str) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.spark", "--once"],
+        env=_env(data_dir, landing, target),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
+        raise RuntimeError(f"{target} build failed: " + " | ".join(tail))
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run(sizes: tuple[int, ...] = SIZES, repeats: int = 3) -> list[dict]:
+    from dagster_project.landing.generate import generate
+
+    rows: list[dict] = []
+    first: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="bench_spark_") as tmp:
+        for persons in sizes:
+            landing = Path(tmp) / f"landing_{persons}"
+            generate(landing, persons=persons, seed=42, as_of=AS_OF, progress=False)
+            times: dict[str, list[float]] = {t: [] for t in TARGETS}
+            setups: dict[str, list[float]] = {t: [] for t in TARGETS}
+            for r in range(repeats):
+                for target in TARGETS:  # interleaved, so drift hits both alike
+                    got = _child(Path(tmp) / f"{target}_{persons}_{r}", landing, target)
+                    times[target].append(got["elapsed"])
+                    setups[target].append(got["setup"])
+            med = {t: statistics.median(v) for t, v in times.items()}
+            for t in TARGETS:
+                first.setdefault(t, med[t])
+            rows.append(
+                {
+                    "benchmark": "spark",
+                    "persons": persons,
+                    "repeats": repeats,
+                    "duckdb_s": med["duckdb"],
+                    "spark_s": med["spark"],
+                    "spark_over_duckdb": med["spark"] / med["duckdb"],
+                    "duckdb_growth": med["duckdb"] / first["duckdb"],
+                    "spark_growth": med["spark"] / first["spark"],
+                    "duckdb_setup_s": statistics.median(setups["duckdb"]),
+                    "spark_setup_s": statistics.median(setups["spark"]),
+                }
+            )
+    return rows
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--once"]:
+        _once()
+    else:
+        for row in run(**QUICK):
+            print(row)

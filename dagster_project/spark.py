@@ -1,0 +1,298 @@
+"""Apache Spark as the warehouse: the dbt target ``spark`` (``make run TARGET=spark``).
+
+By default Spark runs in-process (dbt-spark's ``session`` method): :func:`spark_session` starts
+one local Spark per process with the platform's confs (no network: UI off, driver bound to
+127.0.0.1; a Derby metastore and the warehouse dir under ``FJORDBANK_DATA_DIR``; nothing is
+downloaded) and registers the keyed hash ``fjordbank_hmac_sha256`` as a Python UDF. dbt-spark's
+session connection calls ``SparkSession.builder.getOrCreate()``, so dbt run in the same process
+(:func:`run_dbt`) sees that session and the UDF.
+
+Why a UDF and not HMAC in Spark SQL: HMAC-SHA256 in SQL needs ``key XOR ipad`` and
+``key XOR opad`` as literals in every compiled model, which puts key material in ``target/``,
+in dbt's logs and in Spark's query plans. The UDF keeps the key in the process (it travels to
+Spark's Python workers inside the pickled function, never in SQL). The price: dbt on Spark must
+run in the process that registered the UDF (a stand-alone ``dbt build --target spark`` fails
+closed on an unknown function), and a cluster needs a permanent function of the same name.
+
+Ingest keeps one validator: landing files are validated into the DuckDB file
+(``settings().warehouse``, the staging area), then :func:`load_raw_table` copies the accepted rows
+(Parquet) into ``raw_<source>.<table>`` in Spark, with the contract's column types.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlglot
+
+from dagster_project.landing.contract import table as contract_table
+from dagster_project.project import DBT_PROJECT_DIR, Settings, settings
+
+if TYPE_CHECKING:
+    import duckdb
+    from pyspark.sql import SparkSession
+
+SPARK_TARGET = "spark"
+METHOD_ENV = "FJORDBANK_SPARK_METHOD"
+MASTER_ENV = "FJORDBANK_SPARK_MASTER"
+CONF_ENV = "FJORDBANK_SPARK_CONF"
+QUARANTINE_TABLE = "quarantine.rejected_rows"
+
+_sessions: dict[Path, SparkSession] = {}
+
+
+class SparkUnavailable(RuntimeError):
+    """The Spark target cannot run here (extra not installed, or not the session method)."""
+
+
+def is_spark(target: str | None) -> bool:
+    """True when the dbt target is the Spark one."""
+    return target == SPARK_TARGET
+
+
+def spark_method() -> str:
+    """dbt-spark's connection method: ``session`` (default), ``thrift`` or ``http``."""
+    return (os.environ.get(METHOD_ENV) or "session").strip().lower()
+
+
+def spark_conf(s: Settings | None = None) -> dict[str, str]:
+    """The confs of the local Spark session (also handed to dbt-spark's profile)."""
+    s = s or settings()
+    metastore = s.spark_metastore_dir
+    return {
+        "spark.master": os.environ.get(MASTER_ENV) or "local[2]",
+        "spark.app.name": "fjordbank",
+        "spark.ui.enabled": "false",
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.sql.catalogImplementation": "hive",
+        "spark.sql.warehouse.dir": str(s.spark_warehouse_dir),
+        "spark.hadoop.javax.jdo.option.ConnectionURL": (
+            f"jdbc:derby:;databaseName={metastore / 'metastore_db'};create=true"
+        ),
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={metastore}",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.ansi.enabled": "false",  # dbt-spark sets it too: NULL, not errors, on casts
+        "spark.sql.shuffle.partitions": "4",
+        "spark.sql.sources.default": "parquet",
+    }
+
+
+def export_spark_environment(s: Settings | None = None) -> None:
+    """Put the session confs where the profile reads them (``FJORDBANK_SPARK_CONF``)."""
+    s = s or settings()
+    if spark_method() == "session":
+        os.environ[CONF_ENV] = repr(spark_conf(s))
+    else:
+        os.environ.setdefault(CONF_ENV, "{}")
+
+
+def spark_session(s: Settings | None = None) -> SparkSession:
+    """The local Spark session of this data dir, created once per process, with the keyed hash
+    registered. Raises :class:`SparkUnavailable` (one line) when Spark cannot run here."""
+    s = s or settings()
+    if spark_method() != "session":
+        raise SparkUnavailable(
+            f"{METHOD_ENV}={spark_method()}: the platform loads and checks data only through a "
+            "local Spark session; unset it (or set it to session), or load the raw tables on "
+            "the cluster"
+        )
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise SparkUnavailable(
+            "the spark target needs the spark extra: run .venv/bin/pip install -e '.[spark]' "
+            "(or make test-spark)"
+        ) from None
+    key = s.spark_warehouse_dir
+    if key in _sessions:
+        return _sessions[key]
+    for other in list(_sessions.values()):  # another data dir (tests): one Spark per process
+        other.stop()
+    _sessions.clear()
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.stop()
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    export_spark_environment(s)
+    s.spark_metastore_dir.mkdir(parents=True, exist_ok=True)
+    builder = SparkSession.builder
+    for name, value in spark_conf(s).items():
+        builder = builder.config(name, value)
+    session = builder.enableHiveSupport().getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    register_functions(session)
+    _sessions[key] = session
+    return session
+
+
+def stop_spark() -> None:
+    """Stop the process's Spark session (tests, benchmarks)."""
+    for session in list(_sessions.values()):
+        session.stop()
+    _sessions.clear()
+
+
+# --- the keyed hash ------------------------------------------------------------------------
+
+
+def _hmac_hex(key: bytes, value: str | None) -> str | None:
+    """Hex HMAC-SHA256 of ``value`` (the same as the DuckDB function; NULL in, NULL out)."""
+    if value is None:
+        return None
+    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def register_functions(session: SparkSession, key: bytes | None = None) -> None:
+    """Register ``fjordbank_hmac_sha256(string) -> string`` in ``session`` (temporary function).
+
+    ``key`` defaults to the pseudonymisation key; a missing key raises ``PseudonymKeyMissing``.
+    """
+    from pyspark.sql.types import StringType
+
+    from dagster_project.warehouse_functions import (
+        HMAC_FUNCTION,
+        PseudonymKeyMissing,
+        pseudonym_key,
+    )
+
+    key = pseudonym_key() if key is None else key
+    if not key:
+        raise PseudonymKeyMissing(f"no pseudonymisation key: the key for {HMAC_FUNCTION} is empty")
+    session.udf.register(HMAC_FUNCTION, partial(_hmac_hex, key), StringType())
+
+
+# --- raw tables -----------------------------------------------------------------------------
+
+
+def spark_type(duckdb_type: str) -> str:
+    """The Spark SQL type of a DuckDB column type (``TIMESTAMPTZ`` -> ``TIMESTAMP`` ...)."""
+    return sqlglot.exp.DataType.build(duckdb_type, dialect="duckdb").sql(dialect="spark")
+
+
+def _ident(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def load_raw_table(
+    session: SparkSession,
+    conn: duckdb.DuckDBPyConnection,
+    source: str,
+    table: str,
+    s: Settings | None = None,
+) -> int:
+    """Copy the validated ``raw_<source>.<table>`` of the DuckDB staging file into the Spark table
+    of the same name (replaced), with the contract's columns and types, and the quarantine rows
+    into ``quarantine.rejected_rows``. Returns the rows loaded."""
+    from dagster_project.ingest import METADATA_COLUMNS
+
+    s = s or settings()
+    contract = contract_table(source, table)
+    columns = [(c.name, c.type.duckdb_type) for c in contract.columns] + list(METADATA_COLUMNS)
+    database = f"raw_{source}"
+    export = s.spark_staging_dir / database / f"{table}.parquet"
+    export.parent.mkdir(parents=True, exist_ok=True)
+    conn.execute(
+        f'copy (select * from "{database}"."{table}") to \'{_sql_path(export)}\' (format parquet)'
+    )
+    session.sql(f"create database if not exists {_ident(database)}")
+    frame = session.read.parquet(str(export)).selectExpr(
+        *(f"cast({_ident(n)} as {spark_type(t)}) as {_ident(n)}" for n, t in columns)
+    )
+    frame.write.mode("overwrite").format("parquet").saveAsTable(
+        f"{_ident(database)}.{_ident(table)}"
+    )
+    _load_quarantine(session, conn, s)
+    return session.table(f"{_ident(database)}.{_ident(table)}").count()
+
+
+def _load_quarantine(session: SparkSession, conn: duckdb.DuckDBPyConnection, s: Settings) -> None:
+    export = s.spark_staging_dir / "quarantine" / "rejected_rows.parquet"
+    export.parent.mkdir(parents=True, exist_ok=True)
+    conn.execute(
+        'copy (select source, "table", file, line, reason, cast(record as varchar) as record '
+        f"from quarantine.rejected_rows) to '{_sql_path(export)}' (format parquet)"
+    )
+    session.sql("create database if not exists quarantine")
+    session.read.parquet(str(export)).write.mode("overwrite").format("parquet").saveAsTable(
+        QUARANTINE_TABLE
+    )
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+# --- queries --------------------------------------------------------------------------------
+
+
+def transpile(sql: str) -> str:
+    """DuckDB-dialect SQL (the platform's check queries) as Spark SQL."""
+    return sqlglot.transpile(sql, read="duckdb", write="spark")[0]
+
+
+def scalar(session: SparkSession, duckdb_sql: str) -> Any:
+    """The first value of a DuckDB-dialect query run on Spark."""
+    row = session.sql(transpile(duckdb_sql)).first()
+    return None if row is None else row[0]
+
+
+def table_counts(session: SparkSession) -> list[tuple[str, str, int]]:
+    """(database, table, rows) of every table in the Spark catalog, ordered."""
+    out = []
+    for db in sorted(d.name for d in session.catalog.listDatabases()):
+        for t in sorted(session.catalog.listTables(db), key=lambda t: t.name):
+            if t.tableType == "VIEW" or t.isTemporary:
+                continue
+            n = session.table(f"{_ident(db)}.{_ident(t.name)}").count()
+            out.append((db, t.name, n))
+    return out
+
+
+# --- dbt in-process -------------------------------------------------------------------------
+
+
+def run_dbt(
+    args: Sequence[str],
+    *,
+    target_path: Path,
+    s: Settings | None = None,
+) -> tuple[bool, list[dict[str, Any]]]:
+    """Run dbt in this process against the Spark session (so the UDF is visible).
+
+    Returns (success, structured log events as dicts, the shape of ``--log-format json``).
+    """
+    from dbt.cli.main import dbtRunner
+    from dbt_common.events.functions import msg_to_dict
+
+    from dagster_project.project import export_dbt_environment
+
+    s = s or settings()
+    export_dbt_environment(s)
+    spark_session(s)
+    events: list[dict[str, Any]] = []
+    full = [
+        *args,
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target", SPARK_TARGET,
+        "--target-path", str(target_path),
+        "--log-path", str(target_path),
+    ]  # fmt: skip
+    result = dbtRunner(callbacks=[lambda e: events.append(msg_to_dict(e))]).invoke(full)
+    return bool(result.success), events
+
+
+def failure_lines(events: Sequence[dict[str, Any]]) -> Iterator[str]:
+    """One line per failed node (or dbt error) of a run's events."""
+    for event in events:
+        info = event.get("info", {})
+        if info.get("level") == "error" and info.get("msg"):
+            yield str(info["msg"]).strip().splitlines()[0]
