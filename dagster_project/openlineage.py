@@ -419,10 +419,13 @@ def emit_dbt_build(
     namespace: str = DEFAULT_JOB_NAMESPACE,
     nominal_time: str | None = None,
     verdict: PolicyVerdictRunFacet | None = None,
+    graph: Any = None,
+    tags: Any = None,
 ) -> int:
     """After ``dbt build``: the events of every node it executed, from ``manifest.json`` and
     ``run_results.json`` in ``target_path``, emitted in time order. The number delivered;
-    lineage never raises into the run (what went wrong is logged)."""
+    lineage never raises into the run (what went wrong is logged). ``graph`` and ``tags``, when
+    the caller already holds them for the same project, are used instead of being rebuilt."""
     import json
 
     from catalog.lineage import build_project_graph
@@ -434,13 +437,15 @@ def emit_dbt_build(
     try:
         manifest_json = json.loads((Path(target_path) / "manifest.json").read_text())
         run_results = json.loads((Path(target_path) / "run_results.json").read_text())
-        manifest = Manifest.from_dict(manifest_json, root_path=Path(project_dir))
-        graph = build_project_graph(manifest)
+        if graph is None or tags is None:
+            manifest = Manifest.from_dict(manifest_json, root_path=Path(project_dir))
+            graph = build_project_graph(manifest)
+            tags = project_tags(manifest, graph)
         events = dbt_run_events(
             manifest_json,
             run_results,
             graph,
-            project_tags(manifest, graph),
+            tags,
             parent=parent,
             namespace=namespace,
             warehouse=warehouse,

@@ -126,6 +126,8 @@ def build_dbt_assets(project: DbtProject, view: CatalogView) -> dg.AssetsDefinit
                         namespace=openlineage.namespace,
                         nominal_time=nominal_time_of(context.run.tags),
                         verdict=policy_verdict_facet([], checked_at=checked_at),
+                        graph=view.graph,
+                        tags=view.tags,
                     )
 
     return fjordbank_dbt
