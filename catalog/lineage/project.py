@@ -11,6 +11,7 @@ ephemeral model, whose lineage is computed from its own compiled SQL.
 
 from __future__ import annotations
 
+import gc
 import graphlib
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -300,6 +301,13 @@ def build_project_graph(manifest: Manifest, *, dialect: str = "duckdb") -> Proje
     for node in manifest:
         if node.resource_type in ("source", "seed"):
             builder.declare(node)
-    for node in _order(manifest):
-        builder.analyse(node)
+    # The collector stays paused for the whole build and only the young generation is
+    # collected, after each model, while its syntax tree (cyclic garbage once its lineage is
+    # known) is still in the CPU cache. With the collector on, the end of a model now and
+    # then triggers an older-generation collection that walks the whole heap (the manifest,
+    # every edge so far): a fifth of the build time on a 1,000-model project.
+    with gc_paused():
+        for node in _order(manifest):
+            builder.analyse(node)
+            gc.collect(0)
     return builder.graph()

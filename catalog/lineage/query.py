@@ -51,15 +51,19 @@ from __future__ import annotations
 import contextlib
 import gc
 import re
+import string
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
 from sqlglot.errors import OptimizeError, ParseError, SchemaError, SqlglotError, TokenError
-from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+from sqlglot.optimizer.qualify_columns import qualify_columns
+from sqlglot.optimizer.qualify_tables import qualify_tables
 from sqlglot.optimizer.scope import Scope, traverse_scope
+from sqlglot.tokens import TokenType
 
 from catalog.lineage.errors import LineageError
 from catalog.lineage.graph import EdgeType, Subtype
@@ -866,10 +870,41 @@ def _describe_parse_error(error: SqlglotError) -> str:
     return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
+# Tokens whose text is data, not a name: never case-folded.
+_LITERAL_TOKENS = frozenset(
+    {
+        TokenType.STRING, TokenType.NATIONAL_STRING, TokenType.RAW_STRING,
+        TokenType.NATIONAL_RAW_STRING, TokenType.HEREDOC_STRING, TokenType.UNICODE_STRING,
+        TokenType.BIT_STRING, TokenType.HEX_STRING, TokenType.BYTE_STRING,
+    }
+)  # fmt: skip
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_NORMALIZED = "catalog_lineage_normalized"  # meta flag: identifiers already case-folded
+
+
 def parse_query(sql: str, *, dialect: str = "duckdb") -> exp.Query:
-    """Parse exactly one query (SELECT / set operation), failing closed."""
+    """Parse exactly one query (SELECT / set operation), failing closed.
+
+    For dialects that resolve every identifier case-insensitively, quoted or not (DuckDB,
+    Spark), names are case-folded on the tokens, before the tree exists, which spares the
+    identifier-normalisation pass over the whole tree; the query is flagged so that
+    :func:`lineage_of_query` does not normalise it again.
+    """
+    d = Dialect.get_or_raise(dialect)
+    fold = d.NORMALIZATION_STRATEGY is NormalizationStrategy.CASE_INSENSITIVE
     try:
-        statements = [s for s in sqlglot.parse(sql, dialect=dialect) if s is not None]
+        tokens = d.tokenize(sql)
+        if fold:
+            ascii_only = d.ASCII_ONLY_NORMALIZATION
+            for token in tokens:
+                if token.token_type not in _LITERAL_TOKENS:
+                    text = token.text
+                    token.text = (
+                        text.translate(_ASCII_LOWER)
+                        if ascii_only and not text.isascii()
+                        else text.lower()
+                    )
+        statements = [s for s in d.parser().parse(tokens, sql) if s is not None]
     except (ParseError, TokenError) as e:
         raise LineageError(
             f"the SQL does not parse ({_describe_parse_error(e)}); fix the SQL"
@@ -885,6 +920,8 @@ def parse_query(sql: str, *, dialect: str = "duckdb") -> exp.Query:
         raise LineageError(
             f"expected a SELECT query, found {statement.key.upper()}; lineage reads queries"
         )
+    if fold:
+        statement.meta[_NORMALIZED] = True
     return statement
 
 
@@ -934,15 +971,19 @@ def lineage_of_query(
             f"output column {i + 1} ({sql[:60]}) has no name; give it an alias with AS"
         )
     try:
-        qualified = qualify(
-            query,
-            dialect=dialect,
-            schema=tables.schema,
+        # sqlglot's ``qualify`` without its last two steps: identifiers are compared, never
+        # re-rendered as SQL (no quoting), and the engine fails closed on every column it
+        # cannot place (``_unresolved``) where sqlglot's validation would build all scopes a
+        # second time.
+        if not query.meta.get(_NORMALIZED):
+            query = normalize_identifiers(
+                query, dialect=dialect, store_original_column_identifiers=True
+            )
+        qualified = qualify_columns(
+            qualify_tables(query, dialect=dialect),
+            tables.schema,
+            expand_alias_refs=True,
             expand_stars=True,
-            # The engine fails closed on every column it cannot place (``_unresolved``):
-            # sqlglot's validation would build all scopes a second time.
-            validate_qualify_columns=False,
-            quote_identifiers=False,  # names are compared, never re-rendered as SQL
         )
     except (OptimizeError, SchemaError) as e:
         message = str(e).splitlines()[0] if str(e) else type(e).__name__
