@@ -880,6 +880,7 @@ _LITERAL_TOKENS = frozenset(
 )  # fmt: skip
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _NORMALIZED = "catalog_lineage_normalized"  # meta flag: identifiers already case-folded
+_HAS_COLUMNS = "catalog_lineage_has_columns"  # meta flag: the word COLUMNS occurs
 
 
 def parse_query(sql: str, *, dialect: str = "duckdb") -> exp.Query:
@@ -894,16 +895,18 @@ def parse_query(sql: str, *, dialect: str = "duckdb") -> exp.Query:
     fold = d.NORMALIZATION_STRATEGY is NormalizationStrategy.CASE_INSENSITIVE
     try:
         tokens = d.tokenize(sql)
+        has_columns = False
         if fold:
             ascii_only = d.ASCII_ONLY_NORMALIZATION
             for token in tokens:
                 if token.token_type not in _LITERAL_TOKENS:
                     text = token.text
-                    token.text = (
+                    token.text = text = (
                         text.translate(_ASCII_LOWER)
                         if ascii_only and not text.isascii()
                         else text.lower()
                     )
+                    has_columns = has_columns or text == "columns"
         statements = [s for s in d.parser().parse(tokens, sql) if s is not None]
     except (ParseError, TokenError) as e:
         raise LineageError(
@@ -921,7 +924,9 @@ def parse_query(sql: str, *, dialect: str = "duckdb") -> exp.Query:
             f"expected a SELECT query, found {statement.key.upper()}; lineage reads queries"
         )
     if fold:
+        # Identifiers are folded; DuckDB's COLUMNS(...) is possible only if the word occurs.
         statement.meta[_NORMALIZED] = True
+        statement.meta[_HAS_COLUMNS] = has_columns
     return statement
 
 
@@ -963,7 +968,9 @@ def lineage_of_query(
     query: exp.Query, tables: Tables, *, dialect: str = "duckdb", strict: bool = True
 ) -> QueryLineage:
     """Lineage of a parsed query against prepared ``tables`` (the query is qualified in place)."""
-    has_columns = query.find(exp.Columns) is not None
+    has_columns = query.meta.get(_HAS_COLUMNS)
+    if has_columns is None:
+        has_columns = query.find(exp.Columns) is not None
     unnamed = _unnamed_outputs(query)
     if unnamed and strict:
         i, sql = unnamed[0]
