@@ -24,6 +24,7 @@ set themselves. ``category`` is always per column.
 from __future__ import annotations
 
 import gc
+import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -110,6 +111,9 @@ class ProjectTags(Mapping[str, NodeTags]):
     def __getitem__(self, key: str) -> NodeTags:
         return self._nodes[key]
 
+    def get(self, key: str, default: Any = None) -> Any:  # Mapping.get, without the exception
+        return self._nodes.get(key, default)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._nodes)
 
@@ -161,7 +165,21 @@ def _privacy_of(
         ((d.get("config") or {}).get("meta") or {}).get(PRIVACY_KEY),
         d.get(PRIVACY_KEY),
     ]
-    present = [layer for layer in layers if layer is not None]
+    return _merged([layer for layer in layers if layer is not None])
+
+
+_NO_PRIVACY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _declared(meta: Mapping[str, Any] | None) -> Any:
+    """The ``privacy`` declaration of a meta that is already merged (a manifest node or
+    column), as written: a mapping, or None, or anything else (see ``_as_privacy``)."""
+    return meta.get(PRIVACY_KEY) if meta else None
+
+
+def _merged(present: list[Any]) -> Mapping[str, Any]:
+    """The declarations ``present`` merged, later ones winning (read-only); one that is not a
+    mapping is kept under ``__invalid__``."""
     if len(present) == 1 and isinstance(present[0], Mapping):
         return present[0]  # the common case: one declaration, nothing to merge
     merged: dict[str, Any] = {}
@@ -211,7 +229,8 @@ def _node_level(privacy: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     return out, problems
 
 
-def _column_tags(privacy: Mapping[str, Any], node: Mapping[str, Any]) -> ColumnTags:
+def _own_tags(privacy: Mapping[str, Any]) -> ColumnTags:
+    """A column's tags as declared on the column itself (nothing inherited yet)."""
     problems: list[str] = []
     if "__invalid__" in privacy:
         problems.append(f"privacy meta must be a mapping, got {privacy['__invalid__']!r}")
@@ -219,71 +238,134 @@ def _column_tags(privacy: Mapping[str, Any], node: Mapping[str, Any]) -> ColumnT
     if unknown:
         allowed = ", ".join(sorted(COLUMN_KEYS))
         problems.append(f"unknown privacy key(s) {', '.join(unknown)} (allowed: {allowed})")
-    own = {
-        "purposes": _strings(privacy.get("purposes"), "purposes", problems),
-        "legal_basis": _strings(privacy.get("legal_basis"), "legal_basis", problems),
-        "art9_ground": _strings(privacy.get("art9_ground"), "art9_ground", problems),
-        "retention": _retention(privacy.get("retention"), problems),
-    }
-    inherited = set()
-    for key in INHERITABLE:
-        if not own[key] and node[key]:
-            own[key] = node[key]
-            inherited.add(key)
+    purposes = _strings(privacy.get("purposes"), "purposes", problems)
+    legal_basis = _strings(privacy.get("legal_basis"), "legal_basis", problems)
+    art9_ground = _strings(privacy.get("art9_ground"), "art9_ground", problems)
+    retention = _retention(privacy.get("retention"), problems)
     return ColumnTags(
         categories=_strings(privacy.get("category"), "category", problems),
-        purposes=own["purposes"],
-        legal_basis=own["legal_basis"],
-        art9_ground=own["art9_ground"],
-        retention=own["retention"],
-        inherited=frozenset(inherited),
+        purposes=purposes,
+        legal_basis=legal_basis,
+        art9_ground=art9_ground,
+        retention=retention,
         problems=tuple(problems),
     )
 
 
-def _frozen(value: Any) -> Any:
-    """A hashable stand-in for a YAML value (for the resolution cache)."""
-    if type(value) is dict and all(type(v) is str for v in value.values()):
-        return tuple(value.items())  # the common case: {"category": "..."}
-    if isinstance(value, list | tuple):
-        return tuple(_frozen(v) for v in value)
-    if isinstance(value, Mapping):
-        return tuple((k, _frozen(v)) for k, v in value.items())
-    return value if isinstance(value, str | int | float | bool | None) else repr(value)
+def _inherit(own: ColumnTags, node: Mapping[str, Any]) -> ColumnTags:
+    """``own`` with what the column does not set taken from its node."""
+    purposes, legal_basis, art9_ground, retention = (
+        own.purposes, own.legal_basis, own.art9_ground, own.retention
+    )  # fmt: skip
+    taken = []
+    if not purposes and node["purposes"]:
+        purposes = node["purposes"]
+        taken.append("purposes")
+    if not legal_basis and node["legal_basis"]:
+        legal_basis = node["legal_basis"]
+        taken.append("legal_basis")
+    if not art9_ground and node["art9_ground"]:
+        art9_ground = node["art9_ground"]
+        taken.append("art9_ground")
+    if not retention and node["retention"]:
+        retention = node["retention"]
+        taken.append("retention")
+    if not taken:
+        return own
+    return ColumnTags(
+        categories=own.categories,
+        purposes=purposes,
+        legal_basis=legal_basis,
+        art9_ground=art9_ground,
+        retention=retention,
+        inherited=_INHERITED[tuple(taken)],
+        problems=own.problems,
+    )
 
 
-_Cache = dict[tuple[Any, Any], ColumnTags]
+# Every ``inherited`` set, shared (the keys are taken in INHERITABLE's order).
+_INHERITED = {
+    combo: frozenset(combo)
+    for n in range(1, len(INHERITABLE) + 1)
+    for combo in itertools.combinations(INHERITABLE, n)
+}
 
 
-def resolve_node_tags(props: Mapping[str, Any], cache: _Cache | None = None) -> NodeTags:
+def _key(declared: Any) -> str:
+    """The resolution cache's key of a privacy declaration: its ``repr``, which tells apart
+    what the resolution reads differently (``1`` and ``True``, a list and a string, a mapping
+    and anything else) for the JSON / YAML values meta holds, and is cheap."""
+    return repr(declared)
+
+
+def _as_privacy(declared: Any) -> Mapping[str, Any]:
+    """A privacy declaration as a mapping (one that is not a mapping under ``__invalid__``)."""
+    return _NO_PRIVACY if declared is None else _merged([declared])
+
+
+class _Resolver:
+    """Resolves the nodes of one project. Most columns are declared alike: each distinct
+    column declaration is read once, and combined once with each distinct set of node-level
+    tags it inherits from."""
+
+    def __init__(self) -> None:
+        # Declaration (``_key``) -> a node's level (its values, problems, and the tags its
+        # columns resolve to by their declaration), and -> a column's own tags.
+        self.node_level: dict[str, tuple[dict[str, Any], tuple[str, ...], dict[str, ColumnTags]]]
+        self.node_level = {}
+        self.own: dict[str, ColumnTags] = {}
+        # What the columns inherit (a node's INHERITABLE values) -> declaration -> tags.
+        self.by_node: dict[tuple[Any, ...], dict[str, ColumnTags]] = {}
+
+    def node(
+        self, unique_id: str, privacy: Mapping[str, Any], columns: Iterable[tuple[str, Any]]
+    ) -> NodeTags:
+        """A node's tags from its privacy mapping and its columns' (lower-case name, privacy
+        declaration: a mapping, None, or anything else as declared)."""
+        key = _key(privacy)
+        if key not in self.node_level:
+            node, problems = _node_level(privacy)
+            inherits = tuple(node[k] for k in INHERITABLE)
+            self.node_level[key] = (node, tuple(problems), self.by_node.setdefault(inherits, {}))
+        node, node_problems, alike = self.node_level[key]
+        resolved: dict[str, ColumnTags] = {}
+        for name, declared in columns:
+            key = repr(declared)  # _key, inlined: this runs for every column
+            tags = alike.get(key)
+            if tags is None:
+                own = self.own.get(key)
+                if own is None:
+                    own = self.own[key] = _own_tags(_as_privacy(declared))
+                tags = alike[key] = _inherit(own, node)
+            resolved[name] = tags
+        extra = {k: v for k, v in privacy.items() if k not in NODE_KEYS and k != "__invalid__"}
+        return NodeTags(
+            unique_id=unique_id,
+            purposes=node["purposes"],
+            legal_basis=node["legal_basis"],
+            art9_ground=node["art9_ground"],
+            retention=node["retention"],
+            consent_gate=node["consent_gate"],
+            columns=MappingProxyType(resolved),
+            problems=node_problems,
+            extra=MappingProxyType(extra) if extra else _NO_EXTRA,
+        )
+
+
+_NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
+
+
+def resolve_node_tags(props: Mapping[str, Any], cache: _Resolver | None = None) -> NodeTags:
     """Resolve one node: a dbt manifest node or source dict, or a Python asset described the
     same way (``unique_id``, ``meta`` or ``privacy``, ``columns: {name: {meta | privacy}}``).
     ``cache`` shares resolved tags between identical declarations (most columns are alike)."""
     privacy = _privacy_of(props, with_source_meta=props.get("resource_type") == "source")
-    node, problems = _node_level(privacy)
-    node_key = tuple(node.values())
-    cache = {} if cache is None else cache
-    columns: dict[str, ColumnTags] = {}
-    for name, col in (props.get("columns") or {}).items():
-        col_name = str((col or {}).get("name") or name).lower()
-        col_privacy = _privacy_of(col or {})
-        key = (_frozen(col_privacy), node_key)
-        tags = cache.get(key)
-        if tags is None:
-            tags = cache[key] = _column_tags(col_privacy, node)
-        columns[col_name] = tags
-    extra = {k: v for k, v in privacy.items() if k not in NODE_KEYS and k != "__invalid__"}
-    return NodeTags(
-        unique_id=str(props.get("unique_id") or ""),
-        purposes=node["purposes"],
-        legal_basis=node["legal_basis"],
-        art9_ground=node["art9_ground"],
-        retention=node["retention"],
-        consent_gate=node["consent_gate"],
-        columns=MappingProxyType(columns),
-        problems=tuple(problems),
-        extra=MappingProxyType(extra),
+    columns = (
+        (str((col or {}).get("name") or name).lower(), _privacy_of(col or {}))
+        for name, col in (props.get("columns") or {}).items()
     )
+    resolver = _Resolver() if cache is None else cache
+    return resolver.node(str(props.get("unique_id") or ""), privacy, columns)
 
 
 def resolve_column_tags(props: Mapping[str, Any]) -> dict[str, ColumnTags]:
@@ -293,9 +375,9 @@ def resolve_column_tags(props: Mapping[str, Any]) -> dict[str, ColumnTags]:
 
 def resolve_tags(nodes: Iterable[Mapping[str, Any]]) -> ProjectTags:
     """Resolve every node (dbt manifest nodes and sources, Python assets) of a project."""
-    cache: _Cache = {}
+    resolver = _Resolver()
     with gc_paused():
-        return ProjectTags(resolve_node_tags(p, cache) for p in nodes)
+        return ProjectTags(resolve_node_tags(p, resolver) for p in nodes)
 
 
 # dbt's snapshot bookkeeping columns (renamable with snapshot_meta_column_names): technical.
@@ -304,17 +386,18 @@ SNAPSHOT_META_COLUMNS = ("dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_
 SNAPSHOT_META_TAGS = {"privacy": {"category": "system.operations"}}
 
 
-def _manifest_columns(node: Any) -> dict[str, Mapping[str, Any]]:
-    columns: dict[str, Mapping[str, Any]] = {
-        c.name: {"name": c.name, "meta": c.meta} for c in node.columns
-    }
+def _manifest_columns(node: Any) -> list[tuple[str, Any]]:
+    """(lower-case name, privacy declaration) of a manifest node's columns."""
+    columns = [
+        (str(c.name).lower(), c.meta.get(PRIVACY_KEY) if c.meta else None) for c in node.columns
+    ]
     if node.resource_type == "snapshot":
         renamed = (node.config or {}).get("snapshot_meta_column_names") or {}
-        declared = {name.lower() for name in columns}
+        declared = {name for name, _ in columns}
         for default in SNAPSHOT_META_COLUMNS:
-            name = str(renamed.get(default) or default)
-            if name.lower() not in declared:
-                columns[name] = {"name": name, "meta": SNAPSHOT_META_TAGS}
+            name = str(renamed.get(default) or default).lower()
+            if name not in declared:
+                columns.append((name, SNAPSHOT_META_TAGS[PRIVACY_KEY]))
     return columns
 
 
@@ -326,24 +409,23 @@ def project_tags(manifest: Any, graph: Any = None) -> ProjectTags:
     A snapshot's bookkeeping columns (``dbt_valid_from`` ...) that its YAML does not declare
     are technical: ``system.operations``, with the snapshot's purposes and legal basis."""
     with gc_paused():
-        props: list[Mapping[str, Any]] = [
-            {
-                "unique_id": n.unique_id,
-                "resource_type": n.resource_type,
-                "meta": n.meta,
-                "columns": _manifest_columns(n),
-            }
+        resolver = _Resolver()
+        nodes = [
+            resolver.node(n.unique_id, _as_privacy(_declared(n.meta)), _manifest_columns(n))
             for n in manifest
         ]
-        known = {p["unique_id"] for p in props}
         if graph is not None:
-            for node in graph.nodes.values():
-                if node.unique_id not in known:
-                    props.append(
-                        {
-                            "unique_id": node.unique_id,
-                            "resource_type": node.resource_type,
-                            **dict(node.meta or {}),
-                        }
-                    )
-        return resolve_tags(props)
+            known = {n.unique_id for n in nodes}
+            nodes += [
+                resolve_node_tags(
+                    {
+                        "unique_id": node.unique_id,
+                        "resource_type": node.resource_type,
+                        **dict(node.meta or {}),
+                    },
+                    resolver,
+                )
+                for node in graph.nodes.values()
+                if node.unique_id not in known
+            ]
+        return ProjectTags(nodes)

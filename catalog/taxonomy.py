@@ -92,6 +92,20 @@ def covered_by_any(key: str, rule_keys: Iterable[str]) -> bool:
     return any(covers(r, key) for r in rule_keys)
 
 
+def covered_by_set(key: str, rule_keys: frozenset[str] | set[str]) -> bool:
+    """``covered_by_any`` for a set of rule keys: looks up ``key`` and each of its dotted
+    prefixes instead of testing every rule key."""
+    if key in rule_keys:
+        return True
+    cut = key.rfind(".")
+    while cut >= 0:
+        key = key[:cut]
+        if key in rule_keys:
+            return True
+        cut = key.rfind(".")
+    return False
+
+
 def ancestors(key: str) -> list[str]:
     """``a.b.c`` -> ``["a", "a.b"]``: the keys a rule may be written on to cover ``key``."""
     parts = key.split(".")
@@ -114,7 +128,7 @@ class Taxonomy:
 
     def is_special(self, category: str) -> bool:
         """Whether ``category`` is special-category data (GDPR Art. 9) and needs a 9(2) ground."""
-        return covered_by_any(category, self.special_categories)
+        return covered_by_set(category, self.special_categories)
 
     def extensions(self) -> list[Term]:
         terms = [*self.data_categories.values(), *self.data_uses.values()]

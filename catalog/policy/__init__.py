@@ -89,6 +89,16 @@ def _context(
     return Context(graph, tags, config or load_policy_config(taxonomy=taxonomy), taxonomy)
 
 
+def _violations(ctx: Context, rules: tuple[str, ...] | None) -> list[Violation]:
+    """Every violation of the rules (all by default); the context, with its thousands of
+    short-lived indexes, is freed on return, before the collector is back on."""
+    violations: list[Violation] = []
+    for name, check in RULES.items():
+        if rules is None or name in rules:
+            violations.extend(check(ctx))
+    return violations
+
+
 def evaluate(
     graph: ProjectGraph,
     tags: ProjectTags,
@@ -105,12 +115,8 @@ def evaluate(
     unknown = [r for r in rules or () if r not in RULES]
     if unknown:
         raise PolicyConfigError(f"unknown rule(s) {', '.join(unknown)}; known: {', '.join(RULES)}")
-    violations: list[Violation] = []
     with gc_paused():
-        ctx = _context(graph, tags, config, taxonomy)
-        for name, check in RULES.items():
-            if rules is None or name in rules:
-                violations.extend(check(ctx))
+        violations = _violations(_context(graph, tags, config, taxonomy), rules)
     order = {name: i for i, name in enumerate(RULES)}
     violations.sort(key=lambda v: (order[v.rule], v.model, v.column or "", v.message))
     checked = [n for n in graph.nodes.values() if n.resource_type != "source"]

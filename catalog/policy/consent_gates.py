@@ -99,7 +99,7 @@ def analyse(ctx: Context, gate_name: str) -> GateAnalysis:
     where = f"consent_gates.{gate_name}"
     consent = ctx.source_column(gate.consent_column, f"{where}.consent_column")
     carriers = ctx.propagate({consent}, edge_ok=value_edge)
-    origins = ctx.origins(
+    origins = ctx.origin_ids(
         categories=gate.categories, sources=gate.sources, entry_only=True, where=where
     )
     declared = {u for u in ctx.order if gate_name in ctx.consent_gates(u)}
@@ -116,7 +116,7 @@ def analyse(ctx: Context, gate_name: str) -> GateAnalysis:
         result.refuted[uid] = why
         return False
 
-    result.flow = ctx.propagate(origins, clear=clear)
+    result.flow = ctx.propagate_ids(origins, clear=clear)
     return result
 
 

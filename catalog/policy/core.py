@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from catalog.lineage.graph import ColumnRef, Edge, EdgeType, Node, ProjectGraph, Subtype
 from catalog.policy.config import PolicyConfig, PolicyConfigError
 from catalog.tags import ColumnTags, ProjectTags
-from catalog.taxonomy import Taxonomy, covered_by_any
+from catalog.taxonomy import Taxonomy, covered_by_set
 
 
 class PolicyError(Exception):
@@ -96,7 +97,7 @@ class Flow:
     one chain back to a root (the shortest, then the one with fewest dataset-level hops)."""
 
     def __init__(self, ctx: Context):
-        n = len(ctx.cols)
+        n = len(ctx.col_name)
         self.ctx = ctx
         self.src: list[frozenset[int] | None] = [None] * n
         self.pred: list[int] = [-1] * n  # edge index that led here
@@ -108,30 +109,35 @@ class Flow:
 
     def reached_in(self, uid: str) -> list[ColumnRef]:
         """The columns of node ``uid`` restricted data reaches, in column order."""
-        cols, src = self.ctx.cols, self.src
-        return [cols[i] for i in self.ctx.node_cols.get(uid, ()) if src[i] is not None]
+        ref, src = self.ctx.ref, self.src
+        return [ref(i) for i in self.ctx.node_cols.get(uid, ()) if src[i] is not None]
 
     def __contains__(self, col: object) -> bool:
-        return self.has(self.ctx.col_id.get(col, -1))  # type: ignore[arg-type]
+        return isinstance(col, ColumnRef) and self.has(self.ctx.id_of(col))
 
     def roots(self, col: ColumnRef) -> list[ColumnRef]:
         """The root origins that reach ``col`` (empty when it is not reached)."""
-        i = self.ctx.col_id.get(col, -1)
+        i = self.ctx.id_of(col)
         s = self.src[i] if i >= 0 else None
-        return sorted(self.ctx.cols[j] for j in s or ())
+        return sorted(self.ctx.ref(j) for j in s or ())
 
     def chain(self, col: ColumnRef) -> list[tuple[ColumnRef, Edge | None]]:
         """(column, edge that led there) from a root origin down to ``col``."""
         ctx = self.ctx
-        i = ctx.col_id[col]
+        i = ctx.id_of(col)
+        if i < 0:
+            raise KeyError(col)
         out: list[tuple[ColumnRef, Edge | None]] = []
         seen: set[int] = set()
         while i >= 0 and i not in seen:
             seen.add(i)
             ei = self.pred[i]
-            out.append((ctx.cols[i], ctx.edges[ei] if ei >= 0 else None))
+            out.append((ctx.ref(i), ctx.edges[ei] if ei >= 0 else None))
             i = ctx.e_src[ei] if ei >= 0 else -1
         return out[::-1]
+
+
+_NO_COLUMNS: Mapping[str, Any] = {}
 
 
 class Context:
@@ -145,58 +151,111 @@ class Context:
         self.tags = tags
         self.config = config
         self.taxonomy = taxonomy
-        self.cols: list[ColumnRef] = []
-        self.node_cols: dict[str, list[int]] = {}
+        # Column i is column col_name[i] of node col_node[i], with resolved tags col_tags[i]
+        # (None: the YAML does not declare it); its ColumnRef is made on demand (``ref``): most
+        # columns never need one, and building them all costs more than a rule.
+        self.col_node: list[str] = []
+        self.col_name: list[str] = []
+        self.col_tags: list[ColumnTags | None] = []
+        self.node_cols: dict[str, range] = {}
         # node -> column -> index: plain str keys hash in C, ColumnRef's hash is Python code.
-        index: dict[str, dict[str, int]] = {}
+        self.index: dict[str, dict[str, int]] = {}
         for uid, node in graph.nodes.items():
-            by_name = index[uid] = {}
+            first = len(self.col_name)
+            by_name = self.index[uid] = {}
             for c in node.columns:
-                if c not in by_name:
-                    by_name[c] = len(self.cols)
-                    self.cols.append(ColumnRef(uid, c))
-            self.node_cols[uid] = list(by_name.values())
-        self.col_id: dict[ColumnRef, int] = {c: i for i, c in enumerate(self.cols)}
+                if c not in by_name:  # a name twice is one column
+                    by_name[c] = first + len(by_name)
+            self.node_cols[uid] = range(first, first + len(by_name))
+            self.col_node += [uid] * len(by_name)
+            self.col_name += by_name
+            nt = tags.get(uid)
+            self.col_tags += map((nt.columns if nt else _NO_COLUMNS).get, by_name)
+        n = len(self.col_name)
+        self._refs: list[ColumnRef | None] = [None] * n
+        index = self.index
         self.edges: tuple[Edge, ...] = graph.edges
-        self.e_src: list[int] = []
-        self.col_in: list[list[int]] = [[] for _ in self.cols]
-        self.col_out: list[list[int]] = [[] for _ in self.cols]
-        self.node_in: dict[str, list[int]] = defaultdict(list)
-        self.all_in: dict[str, list[int]] = defaultdict(list)
+        self.e_src: list[int] = []  # the column each edge comes from (-1: one it does not know)
+        self.col_in: list[list[int]] = [[] for _ in range(n)]
+        # Edges into each node: all of them, the dataset-level ones, those that restrict its
+        # rows, the DIRECT ones, and those from a column the graph does not know.
+        self.all_in: dict[str, list[int]] = {uid: [] for uid in graph.nodes}
+        self.node_in: dict[str, list[int]] = {uid: [] for uid in graph.nodes}
+        self.rows_in: dict[str, list[int]] = {uid: [] for uid in graph.nodes}
+        self.direct_in: dict[str, list[int]] = {uid: [] for uid in graph.nodes}
+        self.unknown_in: dict[str, list[int]] = {uid: [] for uid in graph.nodes}
+        # Lineage between nodes: the nodes each one reads from, and is read by.
         deps: dict[str, set[str]] = {uid: set() for uid in graph.nodes}
-        nothing: dict[str, int] = {}
+        self.children: dict[str, list[str]] = {uid: [] for uid in graph.nodes}
+        e_src, col_in, children = self.e_src, self.col_in, self.children
+        target = None
         for ei, e in enumerate(self.edges):
-            src_node, target = e.source.node, e.target_node
-            si = index.get(src_node, nothing).get(e.source.column, -1)
-            self.e_src.append(si)
+            source = e.source
+            src_node = source.node
+            si = index.get(src_node, _NO_COLUMNS).get(source.column, -1)
+            e_src.append(si)
+            if e.target_node is not target:  # a node's edges mostly come together
+                target = e.target_node
+                columns, parents = index[target], deps[target]
+                into, whole, rows, direct, unknown = (
+                    self.all_in[target], self.node_in[target], self.rows_in[target],
+                    self.direct_in[target], self.unknown_in[target],
+                )  # fmt: skip
+            into.append(ei)
             if e.target_column is None:
-                self.node_in[target].append(ei)
+                whole.append(ei)
             else:
-                ti = index[target].get(e.target_column, -1)
+                ti = columns.get(e.target_column, -1)
                 if ti >= 0:
-                    self.col_in[ti].append(ei)
-            self.all_in[target].append(ei)
-            if si >= 0:
-                self.col_out[si].append(ei)
-                if src_node != target:
-                    deps[target].add(src_node)
-        try:
-            self.order: list[str] = list(TopologicalSorter(deps).static_order())
-        except CycleError as exc:
-            cycle = " -> ".join(str(n) for n in exc.args[1])
-            raise PolicyError(
-                f"the lineage graph has a cycle ({cycle}); the policy needs a DAG"
-            ) from None
+                    col_in[ti].append(ei)
+            if e.restricts_rows:
+                rows.append(ei)
+            if e.type == EdgeType.DIRECT:
+                direct.append(ei)
+            if si < 0:
+                unknown.append(ei)
+            elif src_node not in parents and src_node != target:
+                parents.add(src_node)
+                children[src_node].append(target)
+        # Nodes another node reads from: by lineage from a known column (they have children),
+        # from a column the graph does not know, or by dbt dependency.
+        self.consumed: set[str] = {uid for uid, readers in children.items() if readers}
+        self.consumed.update(
+            src
+            for reader, ids in self.unknown_in.items()
+            for ei in ids
+            if (src := self.edges[ei].source.node) != reader
+        )
+        self.consumed.update(
+            d for node in graph.nodes.values() for d in node.depends_on if d != node.unique_id
+        )
+        self.parents: dict[str, set[str]] = deps
+        self.order: list[str] = _dependency_order(deps, self.children)
         self.rank = {uid: r for r, uid in enumerate(self.order)}
-        # Nodes another node reads from (by lineage or by dbt dependency).
-        self.consumed: set[str] = {
-            e.source.node for e in graph.edges if e.source.node != e.target_node
-        } | {d for n in graph.nodes.values() for d in n.depends_on if d != n.unique_id}
         self._outputs: dict[str, bool] = {}
-        self._col_tags: list[ColumnTags | None] | None = None
+        self._path_patterns: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._index: tuple[dict[str, list[int]], dict[tuple[str, ...], list[int]]] | None = None
-        self._covered: dict[tuple[str, tuple[str, ...]], bool] = {}
-        self._masks: dict[Callable[[Edge], bool], list[bool | None]] = {}
+        self._rule_sets: dict[tuple[str, ...], frozenset[str]] = {}
+        # Weakly keyed: a rule's edge test that closes over the context must not keep it (and
+        # the tags) alive in a reference cycle, for the collector to find.
+        self._masks: WeakKeyDictionary[Callable[[Edge], bool], list[bool | None]]
+        self._masks = WeakKeyDictionary()
+
+    # -- columns -------------------------------------------------------------------------------
+    def ref(self, i: int) -> ColumnRef:
+        """The ColumnRef of column ``i``."""
+        r = self._refs[i]
+        if r is None:
+            r = self._refs[i] = ColumnRef(self.col_node[i], self.col_name[i])
+        return r
+
+    def id_of(self, col: ColumnRef) -> int:
+        """The index of ``col`` (-1: not a column of the graph)."""
+        return self.index.get(col.node, _NO_COLUMNS).get(col.column, -1)
+
+    def ids(self, cols: Iterable[ColumnRef]) -> set[int]:
+        """The indexes of those of ``cols`` the graph knows."""
+        return {i for c in cols if (i := self.id_of(c)) >= 0}
 
     # -- nodes and tags ----------------------------------------------------------------------
     def node(self, uid: str) -> Node | None:
@@ -211,19 +270,12 @@ class Context:
         return f"{self.name(col.node)}.{col.column}"
 
     def column_tags(self, col: ColumnRef) -> ColumnTags | None:
-        i = self.col_id.get(col, -1)
+        i = self.id_of(col)
         return self.tags_at(i) if i >= 0 else self.tags.column(col)
 
     def tags_at(self, i: int) -> ColumnTags | None:
         """The resolved tags of column ``i`` (None: the YAML does not declare it)."""
-        if self._col_tags is None:
-            self._col_tags = [None] * len(self.cols)
-            for uid, ids in self.node_cols.items():
-                nt = self.tags.get(uid)
-                if nt is not None:
-                    for j in ids:
-                        self._col_tags[j] = nt.columns.get(self.cols[j].column)
-        return self._col_tags[i]
+        return self.col_tags[i]
 
     def categories(self, col: ColumnRef) -> tuple[str, ...]:
         t = self.column_tags(col)
@@ -234,18 +286,26 @@ class Context:
         return t.categories if t else ()
 
     def covered(self, key: str, rule_keys: tuple[str, ...]) -> bool:
-        """``covered_by_any`` memoised: the same few keys are asked about for every column."""
-        k = (key, rule_keys)
-        hit = self._covered.get(k)
-        if hit is None:
-            hit = self._covered[k] = covered_by_any(key, rule_keys)
-        return hit
+        """``covered_by_any``, by looking ``key`` and its ancestors up in the rule keys (as a
+        set, made once per evaluation)."""
+        rules = self._rule_sets.get(rule_keys)
+        if rules is None:
+            rules = self._rule_sets[rule_keys] = frozenset(rule_keys)
+        return covered_by_set(key, rules)
 
     def column_purposes(self, col: ColumnRef) -> tuple[str, ...]:
         t = self.column_tags(col)
         if t and t.purposes:
             return t.purposes
         nt = self.tags.get(col.node)
+        return nt.purposes if nt else ()
+
+    def purposes_at(self, i: int) -> tuple[str, ...]:
+        """``column_purposes`` of column ``i``."""
+        t = self.tags_at(i)
+        if t and t.purposes:
+            return t.purposes
+        nt = self.tags.get(self.col_node[i])
         return nt.purposes if nt else ()
 
     def purposes(self, uid: str) -> frozenset[str]:
@@ -263,8 +323,12 @@ class Context:
         n = self.graph.nodes.get(uid)
         if n is None or not n.path:
             return False
+        key = paths if isinstance(paths, tuple) else tuple(paths)
+        patterns = self._path_patterns.get(key)
+        if patterns is None:
+            patterns = self._path_patterns[key] = tuple(f"/{q.strip('/')}/" for q in key)
         p = "/" + n.path.replace("\\", "/").strip("/") + "/"
-        return any(f"/{q.strip('/')}/" in p for q in paths)
+        return any(q in p for q in patterns)
 
     def is_output(self, uid: str) -> bool:
         """Python assets, and models / snapshots that are in the output paths (the marts) or
@@ -322,14 +386,34 @@ class Context:
         entry_only: bool,
         where: str,
     ) -> set[ColumnRef]:
-        """Columns where restricted data starts: tagged with one of ``categories`` (or whose
-        purposes all fall under ``purposes``), and every column of the ``sources`` tables.
-        ``entry_only`` keeps only columns no edge leads into (where data enters the project)."""
+        """Columns where restricted data starts (see ``origin_ids``)."""
+        ids = self.origin_ids(
+            categories=categories,
+            sources=sources,
+            purposes=purposes,
+            entry_only=entry_only,
+            where=where,
+        )
+        return {self.ref(i) for i in ids}
+
+    def origin_ids(
+        self,
+        *,
+        categories: Iterable[str] = (),
+        sources: Iterable[str] = (),
+        purposes: Iterable[str] = (),
+        entry_only: bool,
+        where: str,
+    ) -> set[int]:
+        """Columns where restricted data starts, by index: tagged with one of ``categories``
+        (or whose purposes all fall under ``purposes``), and every column of the ``sources``
+        tables. ``entry_only`` keeps only the tagged columns no edge leads into (where data
+        enters the project)."""
         categories, purposes = tuple(categories), tuple(purposes)
-        out: set[ColumnRef] = set()
+        out: set[int] = set()
         for spec in sources:
             for uid in self.source_nodes(spec, where):
-                out.update(ColumnRef(uid, c) for c in self.graph.nodes[uid].columns)
+                out.update(self.node_cols[uid])
         if not (categories or purposes):
             return out
         by_category, by_purposes = self._column_index()
@@ -341,7 +425,7 @@ class Context:
             for ps, cols in by_purposes.items():
                 if ps and all(self.covered(p, purposes) for p in ps):
                     ids.update(cols)
-        out.update(self.cols[i] for i in ids if not entry_only or self.is_entry(i))
+        out.update(i for i in ids if not entry_only or self.is_entry(i))
         return out
 
     def _column_index(self) -> tuple[dict[str, list[int]], dict[tuple[str, ...], list[int]]]:
@@ -349,17 +433,25 @@ class Context:
         if self._index is None:
             by_category: dict[str, list[int]] = defaultdict(list)
             by_purposes: dict[tuple[str, ...], list[int]] = defaultdict(list)
-            for i, col in enumerate(self.cols):
-                for cat in self.categories_at(i):
-                    by_category[cat].append(i)
-                by_purposes[self.column_purposes(col)].append(i)
+            col_tags = self.col_tags
+            for uid, ids in self.node_cols.items():
+                nt = self.tags.get(uid)
+                node_purposes = nt.purposes if nt else ()
+                for i in ids:
+                    t = col_tags[i]
+                    if t is None:
+                        by_purposes[node_purposes].append(i)
+                        continue
+                    for cat in t.categories:
+                        by_category[cat].append(i)
+                    by_purposes[t.purposes or node_purposes].append(i)
             self._index = (by_category, by_purposes)
         return self._index
 
     # -- edges ---------------------------------------------------------------------------------
     def column_inputs(self, col: ColumnRef) -> list[Edge]:
         """The column-level edges into ``col`` (not the dataset-level ones of its node)."""
-        i = self.col_id.get(col, -1)
+        i = self.id_of(col)
         return [self.edges[ei] for ei in self.col_in[i]] if i >= 0 else []
 
     def inputs(self, col: ColumnRef) -> list[Edge]:
@@ -381,12 +473,14 @@ class Context:
         """Every column ``col`` depends on over any edge, breadth first (nearest first): column
         index -> (edge index, index of the column one step nearer to ``col``); ``col`` itself
         maps to (-1, -1)."""
-        start = self.col_id[col]
+        start = self.id_of(col)
+        if start < 0:
+            raise KeyError(col)
         seen = {start: (-1, -1)}
         queue = deque([start])
         while queue:
             i = queue.popleft()
-            for ei in (*self.col_in[i], *self.node_in.get(self.cols[i].node, ())):
+            for ei in (*self.col_in[i], *self.node_in.get(self.col_node[i], ())):
                 si = self.e_src[ei]
                 if si >= 0 and si not in seen:
                     seen[si] = (ei, i)
@@ -398,17 +492,26 @@ class Context:
         seen = set(uids)
         queue = deque(seen)
         while queue:
-            uid = queue.popleft()
-            for ei in self.all_in.get(uid, ()):
-                si = self.e_src[ei]
-                if si >= 0 and (up := self.cols[si].node) not in seen:
+            for up in self.parents.get(queue.popleft(), ()):
+                if up not in seen:
                     seen.add(up)
                     queue.append(up)
         return seen
 
+    def descendants(self, uids: Iterable[str]) -> set[str]:
+        """``uids`` and every node that depends on them by lineage."""
+        seen = set(uids)
+        queue = deque(seen)
+        while queue:
+            for child in self.children.get(queue.popleft(), ()):
+                if child not in seen:
+                    seen.add(child)
+                    queue.append(child)
+        return seen
+
     def is_entry(self, i: int) -> bool:
         """No edge leads into column ``i``: data enters the project here."""
-        return not self.col_in[i] and not self.node_in.get(self.cols[i].node)
+        return not self.col_in[i] and not self.node_in.get(self.col_node[i])
 
     # -- propagation ---------------------------------------------------------------------------
     def propagate(
@@ -419,7 +522,19 @@ class Context:
         clear: Callable[[str, Flow, Mapping[int, frozenset[int]]], bool] | None = None,
         within: set[str] | None = None,
     ) -> Flow:
-        """Propagate from ``origins`` downstream over the edges ``edge_ok`` accepts.
+        """``propagate_ids`` from the ``origins`` columns the graph knows."""
+        return self.propagate_ids(self.ids(origins), edge_ok=edge_ok, clear=clear, within=within)
+
+    def propagate_ids(
+        self,
+        origin_ids: set[int],
+        *,
+        edge_ok: Callable[[Edge], bool] = any_edge,
+        clear: Callable[[str, Flow, Mapping[int, frozenset[int]]], bool] | None = None,
+        within: set[str] | None = None,
+    ) -> Flow:
+        """Propagate from the columns ``origin_ids`` downstream over the edges ``edge_ok``
+        accepts.
 
         Only nodes restricted data reaches are visited, in dependency order. ``clear(node,
         flow, pending)`` is asked for each of them (``flow`` is final upstream of it,
@@ -429,9 +544,8 @@ class Context:
         flow = Flow(self)
         mask = self._mask(edge_ok)
         src, pred, cost = flow.src, flow.pred, flow.cost
-        e_src, col_in, col_out, node_in = self.e_src, self.col_in, self.col_out, self.node_in
+        e_src, col_in, node_in, children = self.e_src, self.col_in, self.node_in, self.children
         edges = self.edges
-        origin_ids = {self.col_id[o] for o in origins if o in self.col_id}
         rank = self.rank
         queue: list[tuple[int, str]] = []
         queued: set[str] = set()
@@ -442,7 +556,7 @@ class Context:
                 heapq.heappush(queue, (rank[uid], uid))
 
         for i in origin_ids:
-            enqueue(self.cols[i].node)
+            enqueue(self.col_node[i])
         while queue:
             _, uid = heapq.heappop(queue)
             ds_src: frozenset[int] | None = None
@@ -501,9 +615,32 @@ class Context:
                     cost[ci], pred[ci] = best
                 else:  # an origin nothing restricted flows into: a root
                     src[ci] = frozenset((ci,))
-                for ei in col_out[ci]:
-                    enqueue(edges[ei].target_node)
+            # The nodes reading this one: those restricted data does not reach find nothing.
+            for child in children.get(uid, ()):
+                if child not in queued:
+                    enqueue(child)
         return flow
+
+
+def _dependency_order(deps: Mapping[str, set[str]], children: Mapping[str, list[str]]) -> list[str]:
+    """Every node of ``deps`` (node -> the nodes it reads) after those it reads (Kahn's
+    algorithm: the nodes that read nothing first, in ``deps`` order, then each node once the
+    last it reads is placed). PolicyError names a cycle."""
+    waiting = {uid: len(parents) for uid, parents in deps.items()}
+    order = [uid for uid, n in waiting.items() if n == 0]
+    for uid in order:  # grows while it is walked
+        for child in children.get(uid, ()):
+            waiting[child] -= 1
+            if not waiting[child]:
+                order.append(child)
+    if len(order) < len(waiting):  # some nodes wait for each other: graphlib names the cycle
+        cycle = ""
+        try:
+            TopologicalSorter(deps).prepare()
+        except CycleError as exc:
+            cycle = " (" + " -> ".join(str(n) for n in exc.args[1]) + ")"
+        raise PolicyError(f"the lineage graph has a cycle{cycle}; the policy needs a DAG")
+    return order
 
 
 def restricted_sources(ctx: Context, flow: Flow, col: ColumnRef) -> tuple[str, ...]:

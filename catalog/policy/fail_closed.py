@@ -51,10 +51,9 @@ def check(ctx: Context) -> list[Violation]:
                 )
             )
         unknown = {}
-        for ei in ctx.all_in.get(uid, ()):
-            if ctx.e_src[ei] < 0:
-                e = ctx.edges[ei]
-                unknown.setdefault(e.source, e.target_column)
+        for ei in ctx.unknown_in.get(uid, ()):
+            e = ctx.edges[ei]
+            unknown.setdefault(e.source, e.target_column)
         for source, column in sorted(unknown.items()):
             out.append(
                 Violation(

@@ -22,7 +22,7 @@ RULE = "national_id_purpose"
 
 def check(ctx: Context) -> list[Violation]:
     cfg = ctx.config
-    origins = ctx.origins(
+    origins = ctx.origin_ids(
         categories=(cfg.national_id_category,), entry_only=False, where="national_id"
     )
 
@@ -37,7 +37,7 @@ def check(ctx: Context) -> list[Violation]:
         cats = ctx.categories(ColumnRef(e.target_node, e.target_column))
         return not cats or any(ctx.covered(c, nid) for c in cats)
 
-    flow = ctx.propagate(origins, edge_ok=carries)
+    flow = ctx.propagate_ids(origins, edge_ok=carries)
     out = []
     for uid in ctx.order:
         if not ctx.is_output(uid):

@@ -37,26 +37,31 @@ def check(ctx: Context) -> list[Violation]:
     }
     ancestors = ctx.ancestors(register)
 
-    def why_not_neutral(i: int) -> str | None:
-        if ctx.cols[i].node in excluded:
-            return f"rows of {ctx.name(ctx.cols[i].node)}"
-        cats = ctx.categories_at(i)
-        if not cats:
+    def why_not_neutral(categories: tuple[str, ...]) -> str | None:
+        if not categories:
             return "untagged"
-        bad = [c for c in cats if not ctx.covered(c, neutral)]
+        bad = [c for c in categories if not ctx.covered(c, neutral)]
         return ", ".join(bad) if bad else None
 
-    offenders = {
-        i: why
-        for uid in ancestors
-        for i in ctx.node_cols.get(uid, ())
-        if (why := why_not_neutral(i)) is not None
-    }
-    flow = ctx.propagate({ctx.cols[i] for i in offenders}, within=ancestors)
+    # Column index -> why it is not neutral; judged once per distinct set of categories.
+    offenders: dict[int, str] = {}
+    judged: dict[tuple[str, ...], str | None] = {}
+    for uid in ancestors:
+        ids = ctx.node_cols.get(uid, ())
+        if uid in excluded:
+            offenders.update(dict.fromkeys(ids, f"rows of {ctx.name(uid)}"))
+            continue
+        for i in ids:
+            categories = ctx.categories_at(i)
+            if categories not in judged:
+                judged[categories] = why_not_neutral(categories)
+            if (why := judged[categories]) is not None:
+                offenders[i] = why
+    flow = ctx.propagate_ids(set(offenders), within=ancestors)
     out = []
     for uid in register:
         for ref in flow.reached_in(uid):
-            what = "; ".join(sorted({offenders[ctx.col_id[s]] for s in flow.roots(ref)}))
+            what = "; ".join(sorted({offenders[ctx.id_of(s)] for s in flow.roots(ref)}))
             out.append(
                 Violation(
                     RULE,

@@ -26,7 +26,7 @@ from functools import cached_property
 import sqlglot
 from sqlglot import exp
 
-from catalog.lineage.graph import ColumnRef, EdgeType
+from catalog.lineage.graph import ColumnRef
 from catalog.policy.core import Context, Flow, Violation, value_edge
 from catalog.taxonomy import covers
 
@@ -38,6 +38,9 @@ class SqlLiterals:
 
     def __init__(self, sql: str | None):
         self.sql = sql or ""
+        self._definitions: dict[str, tuple[set[str], set[str]]] = {}
+        self._columns: dict[str, set[str]] = {}  # column() by name
+        self._mentions: dict[str, bool] = {}
 
     @cached_property
     def tree(self) -> exp.Expression | None:
@@ -57,45 +60,68 @@ class SqlLiterals:
         return {lit.this for lit in node.find_all(exp.Literal) if lit.is_string}
 
     @cached_property
+    def _parts(self) -> tuple[dict[str, list[exp.Expression]], set[str]]:
+        """One walk of the query: every SELECT's projections by name, and the literals of the
+        row conditions (WHERE, HAVING, QUALIFY and JOIN ... ON) anywhere."""
+        projections: dict[str, list[exp.Expression]] = {}
+        conditions: set[str] = set()
+        if self.tree is None:
+            return projections, conditions
+        for node in self.tree.find_all(exp.Select, exp.Join, exp.Where, exp.Having, exp.Qualify):
+            if isinstance(node, exp.Select):
+                for p in node.expressions:
+                    projections.setdefault(p.alias_or_name.lower(), []).append(p)
+            elif isinstance(node, exp.Join):
+                conditions |= self._strings(node.args.get("on"))
+            else:
+                conditions |= self._strings(node)
+        return projections, conditions
+
+    @property
     def conditions(self) -> set[str]:
         """Literals in WHERE, HAVING, QUALIFY and JOIN ... ON conditions anywhere."""
-        if self.tree is None:
-            return set()
-        out: set[str] = set()
-        for node in self.tree.find_all(exp.Where, exp.Having, exp.Qualify):
-            out |= self._strings(node)
-        for join in self.tree.find_all(exp.Join):
-            out |= self._strings(join.args.get("on"))
-        return out
+        return self._parts[1]
 
-    @cached_property
-    def _projections(self) -> dict[str, list[exp.Expression]]:
-        index: dict[str, list[exp.Expression]] = {}
-        if self.tree is None:
-            return index
-        for select in self.tree.find_all(exp.Select):
-            for p in select.expressions:
-                index.setdefault(p.alias_or_name.lower(), []).append(p)
-        return index
+    def _definition(self, name: str) -> tuple[set[str], set[str]]:
+        """The literals of the definitions of ``name`` (in any SELECT of the query) and the
+        names of the columns they read, in one walk."""
+        if name not in self._definitions:
+            literals: set[str] = set()
+            reads: set[str] = set()
+            for p in self._parts[0].get(name, ()):
+                for node in p.walk():
+                    if isinstance(node, exp.Literal):
+                        if node.is_string:
+                            literals.add(node.this)
+                    elif isinstance(node, exp.Column):
+                        reads.add(node.name.lower())
+            self._definitions[name] = (literals, reads)
+        return self._definitions[name]
 
     def mentions(self, literal: str) -> bool:
         """Cheap pre-check before parsing: the quoted literal occurs in the text at all."""
-        return f"'{literal}'" in self.sql
+        if literal not in self._mentions:
+            self._mentions[literal] = f"'{literal}'" in self.sql
+        return self._mentions[literal]
 
     def column(self, column: str) -> set[str]:
         """Literals in the definitions of ``column`` and of the CTE columns it is built from
         (matched by name within this query)."""
+        column = column.lower()
+        if column in self._columns:
+            return self._columns[column]
         out: set[str] = set()
         seen: set[str] = set()
-        queue = deque([column.lower()])
+        queue = deque([column])
         while queue:
             name = queue.popleft()
             if name in seen:
                 continue
             seen.add(name)
-            for p in self._projections.get(name, ()):
-                out |= self._strings(p)
-                queue.extend(c.name.lower() for c in p.find_all(exp.Column))
+            literals, reads = self._definition(name)
+            out |= literals
+            queue.extend(reads)
+        self._columns[column] = out
         return out
 
 
@@ -103,10 +129,18 @@ class _Honours:
     def __init__(self, ctx: Context, carriers: Flow):
         self.ctx = ctx
         self.carriers = carriers
-        self.memo: dict[tuple[str, str], bool] = {}
+        # node -> the scopes its rows honour, of the scopes decided for it.
+        self.honoured: dict[str, set[str]] = {}
+        self.decided: dict[str, set[str]] = {}
         self.literals: dict[str, SqlLiterals] = {}
         self.chains: dict[ColumnRef, set[ColumnRef]] = {}
+        self.named: dict[tuple[str, str, str], bool] = {}  # _chain_names
         self.shapes: dict[str, tuple[list[ColumnRef], set[str], set[str]]] = {}
+        # Every way to honour a scope starts from a row restriction by a carrier column: only
+        # the nodes holding carriers and the nodes below them can honour one.
+        self.reach = ctx.descendants(
+            {ctx.col_node[i] for i, roots in enumerate(carriers.src) if roots is not None}
+        )
 
     def sql(self, uid: str) -> SqlLiterals:
         if uid not in self.literals:
@@ -129,90 +163,127 @@ class _Honours:
         self.chains[col] = seen
         return seen
 
-    def names_scope(self, col: ColumnRef, scope: str, applying: str) -> bool:
-        for c in self._chain(col):
-            lits = self.sql(c.node)
-            if lits.mentions(scope) and (
-                scope in lits.column(c.column) or scope in lits.conditions
-            ):
-                return True
+    def names_scope(self, carriers: list[ColumnRef], scope: str, applying: str) -> bool:
+        """Whether SQL names ``scope`` on the chain of one of the ``carriers`` (in a chain
+        column's definition or a row condition of its model) or, when there are carriers, in a
+        row condition of the ``applying`` node."""
+        if not carriers:
+            return False
+        if any(self._chain_names(c, scope) for c in carriers):
+            return True
         lits = self.sql(applying)
         return lits.mentions(scope) and scope in lits.conditions
 
+    def _chain_names(self, col: ColumnRef, scope: str) -> bool:
+        """Whether SQL names ``scope`` on the chain of the carrier ``col``."""
+        key = (col.node, col.column, scope)  # many outputs filter on the same carriers
+        if key not in self.named:
+            self.named[key] = False
+            for c in self._chain(col):
+                lits = self.sql(c.node)
+                if lits.mentions(scope) and (
+                    scope in lits.column(c.column) or scope in lits.conditions
+                ):
+                    self.named[key] = True
+                    break
+        return self.named[key]
+
     def decide(self, uids: Iterable[str], scopes: Iterable[str]) -> None:
-        """Decide ``scopes`` for ``uids`` and their ancestors, parents first (no recursion,
-        however deep the project)."""
-        nodes = sorted(self.ctx.ancestors(uids), key=self.ctx.rank.__getitem__)
-        for scope in scopes:
-            for node in nodes:
-                if (node, scope) not in self.memo:
-                    self.memo[(node, scope)] = self._decide(node, scope)
+        """Decide ``scopes`` for ``uids`` and their ancestors (those not decided yet), parents
+        first (no recursion, however deep the project). Nodes outside ``reach`` honour
+        nothing."""
+        scopes = frozenset(scopes)
+        ctx, honoured, decided = self.ctx, self.honoured, self.decided
+        for node in sorted(ctx.ancestors(uids) & self.reach, key=ctx.rank.__getitem__):
+            todo = scopes - decided.get(node, _NONE)
+            if not todo:
+                continue
+            carriers, restricting, parents = self._shape(node)
+            # Restricted by a node that honours the scope, or all its rows come from such nodes.
+            h: set[str] = set()
+            for n in restricting:
+                h |= honoured.get(n, _NONE)
+            if parents:
+                common = set(todo)
+                for p in parents:
+                    common &= honoured.get(p, _NONE)
+                h |= common
+            h &= todo
+            # Or restricted by a carrier of the objections whose chain names the scope.
+            if carriers:
+                h.update(s for s in todo - h if self.names_scope(carriers, s, node))
+            honoured.setdefault(node, set()).update(h)
+            decided.setdefault(node, set()).update(todo)
 
     def __call__(self, uid: str, scope: str) -> bool:
         """Whether the rows of ``uid`` honour ``scope``."""
-        if (uid, scope) not in self.memo:
+        if scope not in self.decided.get(uid, _NONE):
             self.decide([uid], [scope])
-        return self.memo[(uid, scope)]
+        return scope in self.honoured.get(uid, _NONE)
 
     def _shape(self, uid: str) -> tuple[list[ColumnRef], set[str], set[str]]:
         """Scope-independent facts of a node: carrier columns its rows are restricted by,
         nodes its rows are restricted by, and the nodes its rows come from (DIRECT parents)."""
         if uid not in self.shapes:
-            ctx = self.ctx
-            carriers: list[ColumnRef] = []
-            restricting: set[str] = set()
-            parents: set[str] = set()
-            for ei in ctx.all_in.get(uid, ()):
-                si = ctx.e_src[ei]
-                if si < 0:
-                    continue
-                e, src = ctx.edges[ei], ctx.cols[si].node
-                if e.restricts_rows:
-                    if self.carriers.has(si):
-                        carriers.append(ctx.cols[si])
-                    if src != uid:
-                        restricting.add(src)
-                if e.type == EdgeType.DIRECT and src != uid:
-                    parents.add(src)
-            self.shapes[uid] = (carriers, restricting, parents)
+            ctx, has = self.ctx, self.carriers.has
+            e_src, col_node = ctx.e_src, ctx.col_node
+            row_sources = [si for ei in ctx.rows_in.get(uid, ()) if (si := e_src[ei]) >= 0]
+            restricting = {col_node[si] for si in row_sources}
+            parents = {col_node[si] for ei in ctx.direct_in.get(uid, ()) if (si := e_src[ei]) >= 0}
+            restricting.discard(uid)
+            parents.discard(uid)
+            self.shapes[uid] = (
+                [ctx.ref(si) for si in row_sources if has(si)],
+                restricting,
+                parents,
+            )
         return self.shapes[uid]
 
-    def _decide(self, uid: str, scope: str) -> bool:
-        memo = self.memo
-        carriers, restricting, parents = self._shape(uid)
-        if any(self.names_scope(c, scope, uid) for c in carriers):
-            return True
-        if any(memo.get((n, scope), False) for n in restricting):
-            return True
-        return bool(parents) and all(memo.get((p, scope), False) for p in parents)
+
+_NONE: frozenset[str] = frozenset()
 
 
 def required_scopes(ctx: Context, uid: str) -> set[str]:
     """The objection scopes an output's rows must honour, from its purposes."""
     if not ctx.is_output(uid):
         return set()
-    purposes = ctx.purposes(uid)
-    return {
+    return set(_scopes(ctx, ctx.purposes(uid)))
+
+
+def _scopes(ctx: Context, purposes: frozenset[str]) -> frozenset[str]:
+    """The objection scopes an output with these purposes must honour."""
+    return frozenset(
         s
         for r in ctx.config.objection_requirements
         if any(covers(r.purpose, p) for p in purposes)
         for s in r.scopes
-    }
+    )
 
 
 def check(ctx: Context) -> list[Violation]:
     cfg = ctx.config
-    outputs = {u: required_scopes(ctx, u) for u in ctx.order}
-    outputs = {u: s for u, s in outputs.items() if s}
+    by_purposes: dict[frozenset[str], frozenset[str]] = {}  # most outputs share their purposes
+    outputs: dict[str, frozenset[str]] = {}
+    for u in ctx.order:
+        if ctx.is_output(u):
+            purposes = ctx.purposes(u)
+            if purposes not in by_purposes:
+                by_purposes[purposes] = _scopes(ctx, purposes)
+            if by_purposes[purposes]:
+                outputs[u] = by_purposes[purposes]
     if not outputs:
         return []
     objection_cols = {
-        ColumnRef(uid, c)
+        i
         for uid in ctx.source_nodes(cfg.objections_source, "objections.source")
-        for c in ctx.graph.nodes[uid].columns
+        for i in ctx.node_cols[uid]
     }
-    honours = _Honours(ctx, ctx.propagate(objection_cols, edge_ok=value_edge))
-    honours.decide(outputs, {s for scopes in outputs.values() for s in scopes})
+    honours = _Honours(ctx, ctx.propagate_ids(objection_cols, edge_ok=value_edge))
+    by_scopes: dict[frozenset[str], list[str]] = {}  # each scope only where an output needs it
+    for uid, scopes in outputs.items():
+        by_scopes.setdefault(scopes, []).append(uid)
+    for scopes, uids in by_scopes.items():
+        honours.decide(uids, scopes)
     sources = (f"{cfg.objections_source}.{cfg.objections_scope_column}",)
     out = []
     for uid, scopes in outputs.items():

@@ -22,14 +22,14 @@ RULE = "purpose_limitation"
 
 def check(ctx: Context) -> list[Violation]:
     cfg = ctx.config
-    origins = ctx.origins(
+    origins = ctx.origin_ids(
         categories=cfg.purpose_limited_categories,
         sources=cfg.purpose_limited_sources,
         purposes=cfg.purpose_limited_purposes,
         entry_only=False,
         where="purpose_limitation",
     )
-    flow = ctx.propagate(origins)
+    flow = ctx.propagate_ids(origins)
     out = []
     for uid in ctx.outputs_with_purpose(cfg.marketing_purpose):
         for ref in flow.reached_in(uid):

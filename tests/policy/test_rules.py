@@ -8,6 +8,7 @@ from policy_world import MARKETING, World, consent_state, objection_state
 from catalog.lineage.graph import Subtype
 from catalog.policy import (
     PolicyConfigError,
+    PolicyError,
     evaluate,
     objection_scopes,
     parse_policy_config,
@@ -525,6 +526,21 @@ def test_python_asset_without_column_lineage_fails_closed(base: World):
 def test_model_without_sql_fails_closed(base: World):
     base.model("python_model", {"x": "user.name"}, sql=None)
     assert ("fail_closed", "python_model", None) in rules(base)
+
+
+def test_lineage_from_an_unknown_column_fails_closed(base: World):
+    marketing(base)
+    base.direct("int_persons.nickname", "offers.postcode")  # int_persons has no such column
+    found = [v for v in base.evaluate().violations if v.rule == "fail_closed"]
+    assert [(v.model, v.column) for v in found] == [("offers", "postcode")]
+    assert "model.fjordbank.int_persons.nickname" in found[0].message
+
+
+def test_lineage_with_a_cycle_cannot_be_judged(base: World):
+    marketing(base)
+    base.direct("offers.postcode", "int_persons.postcode")
+    with pytest.raises(PolicyError, match=r"cycle \(.*offers.*\); the policy needs a DAG"):
+        base.evaluate()
 
 
 # -- configuration and the row-check API ----------------------------------------------------------
