@@ -159,8 +159,9 @@ def resolve_column(graph: ProjectGraph, spec: str) -> ColumnRef:
 
 
 def _edge_label(edge: Edge) -> str:
+    masking = "masking, keyed hash" if edge.keyed else "masking"
     flags = [
-        f for f, on in (("masking", edge.masking), ("restricts rows", edge.restricts_rows)) if on
+        f for f, on in ((masking, edge.masking), ("restricts rows", edge.restricts_rows)) if on
     ]
     return f"{edge.type}/{edge.subtype}" + (f" ({', '.join(flags)})" if flags else "")
 

@@ -122,7 +122,7 @@ def typed_lineage_markdown(view: CatalogView, unique_id: str) -> str:
     for column in node.columns:
         for e in view.graph.inputs(ColumnRef(unique_id, column)):
             if not e.dataset_level:
-                mask = " (masked)" if e.masking else ""
+                mask = (" (keyed hash)" if e.keyed else " (hashed)") if e.masking else ""
                 lines.append(f"| {column} | {src(e)} | {e.type} | {e.subtype}{mask} |")
     return "\n".join(lines)
 

@@ -101,6 +101,11 @@ class Edge:
     of the output: WHERE, HAVING, QUALIFY, INNER / SEMI / ANTI joins, IN / EXISTS / NOT EXISTS
     subqueries. It is False for the ON columns of LEFT / RIGHT / FULL joins, which keep every row
     of the preserved side.
+
+    ``masking`` is OpenLineage's: a hash is on the DIRECT path. ``keyed`` says the masking is
+    a keyed hash (HMAC), i.e. pseudonymisation that cannot be undone without the key; a plain
+    hash of a small value space (an 11-digit identity number) is undone by hashing every
+    candidate, so the policy does not count it as hiding the value.
     """
 
     source: ColumnRef
@@ -110,6 +115,7 @@ class Edge:
     subtype: Subtype
     masking: bool = False
     restricts_rows: bool = False
+    keyed: bool = False
 
     @property
     def dataset_level(self) -> bool:
@@ -122,6 +128,7 @@ class Edge:
             "type": str(self.type),
             "subtype": str(self.subtype),
             "masking": self.masking,
+            "keyed_hash": self.keyed,
             "restricts_rows": self.restricts_rows,
         }
 

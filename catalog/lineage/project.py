@@ -253,6 +253,7 @@ class _Builder:
                     EdgeType.DIRECT,
                     next(s for s, r in _RANK.items() if r == rank),
                     dep.masking or masking,
+                    keyed=dep.keyed,  # a plain hash over a keyed one stays keyed
                 )
             self.edges.append(_edge(dep, owner, uid, column))
 
@@ -289,6 +290,7 @@ def _edge(dep: Dependency, owner: Mapping[str, str], uid: str, column: str | Non
         subtype=dep.subtype,
         masking=dep.masking,
         restricts_rows=dep.restricts_rows,
+        keyed=dep.keyed,
     )
 
 

@@ -13,7 +13,10 @@ Semantics (pinned by the fixtures in ``tests/lineage/sql``):
   an aggregate is on the path, else TRANSFORMATION; composing keeps the strongest. ``masking``
   when a hash / HMAC function is on the path (OR along a chain); when a column reaches an
   output by several routes, the output keeps the strongest subtype and masks only if every
-  route masks.
+  route masks. ``keyed`` (not in OpenLineage) when the masking is a keyed hash (a function
+  named ``*hmac*``): pseudonymisation, where a plain hash of a small value space (an 11-digit
+  identity number) is reversed by hashing every candidate; keyed along a chain if any hash on
+  it is keyed, across routes only if every route is.
 - Column-level INDIRECT: CONDITIONAL (CASE / IF conditions, a simple CASE's operand, an
   aggregate's FILTER clause, and every column of a subquery used there), WINDOW (PARTITION BY
   / ORDER BY), and the filters / joins of a scalar subquery in the select list (FILTER / JOIN
@@ -85,10 +88,13 @@ __all__ = [
 _IDENTITY, _TRANSFORMATION, _AGGREGATION = 0, 1, 2
 _DIRECT_SUBTYPES = (Subtype.IDENTITY, Subtype.TRANSFORMATION, Subtype.AGGREGATION)
 
+# Masking levels: composing along a chain takes the maximum, across routes the minimum.
+_UNMASKED, _HASHED, _KEYED = 0, 1, 2
+
 # A context says how a column reached in an expression feeds the value being computed:
-# (True, rank, masking) for DIRECT, (False, subtype, restricts_rows) for INDIRECT.
-_Ctx = tuple[bool, Any, bool]
-_START: _Ctx = (True, _IDENTITY, False)
+# (True, rank, masking level) for DIRECT, (False, subtype, restricts_rows) for INDIRECT.
+_Ctx = tuple[bool, Any, Any]
+_START: _Ctx = (True, _IDENTITY, _UNMASKED)
 _CONDITIONAL: _Ctx = (False, Subtype.CONDITIONAL, False)
 _WINDOW: _Ctx = (False, Subtype.WINDOW, False)
 _FILTER: _Ctx = (False, Subtype.FILTER, True)
@@ -122,6 +128,7 @@ class Dependency:
     subtype: Subtype
     masking: bool = False
     restricts_rows: bool = False
+    keyed: bool = False  # the masking is a keyed hash (HMAC)
 
 
 @dataclass(frozen=True)
@@ -152,7 +159,7 @@ class QueryLineage:
 
 
 class _Lin:
-    """Lineage of one value: DIRECT (table, column) -> (rank, masking) and INDIRECT
+    """Lineage of one value: DIRECT (table, column) -> (rank, masking level) and INDIRECT
     (table, column, subtype) -> restricts_rows."""
 
     __slots__ = ("direct", "indirect")
@@ -161,12 +168,12 @@ class _Lin:
         self.direct: dict[tuple[str, str], tuple[int, bool]] = {}
         self.indirect: dict[tuple[str, str, Subtype], bool] = {}
 
-    def add_direct(self, key: tuple[str, str], rank: int, masking: bool) -> None:
+    def add_direct(self, key: tuple[str, str], rank: int, masking: int) -> None:
         old = self.direct.get(key)
         if old is None:
             self.direct[key] = (rank, masking)
         else:  # another route: the strongest subtype; masked only if every route masks
-            self.direct[key] = (max(old[0], rank), old[1] and masking)
+            self.direct[key] = (max(old[0], rank), min(old[1], masking))
 
     def add_indirect(self, key: tuple[str, str, Subtype], restricts: bool) -> None:
         self.indirect[key] = self.indirect.get(key, False) or restricts
@@ -176,7 +183,7 @@ class _Lin:
         if ctx[0]:
             rank, masking = ctx[1], ctx[2]
             for key, (r, m) in other.direct.items():
-                self.add_direct(key, r if r > rank else rank, masking or m)
+                self.add_direct(key, r if r > rank else rank, m if m > masking else masking)
             for key3, restricts in other.indirect.items():
                 self.add_indirect(key3, restricts)
         else:
@@ -216,10 +223,13 @@ def _same(a: _ScopeLin, b: _ScopeLin) -> bool:
     )
 
 
-def _is_masking(node: exp.Func) -> bool:
+def _masking_level(node: exp.Func) -> int:
+    """_KEYED for a keyed hash (HMAC), _HASHED for another hash, else _UNMASKED."""
     name = node.name if isinstance(node, exp.Anonymous) else type(node).__name__
     name = name.lower()
-    return name.startswith(("md5", "sha")) or "hash" in name or "hmac" in name
+    if "hmac" in name:
+        return _KEYED
+    return _HASHED if name.startswith(("md5", "sha")) or "hash" in name else _UNMASKED
 
 
 def _relation_alias(node: exp.Expr) -> str:
@@ -567,7 +577,7 @@ class _Engine:
         args = []
         for arg in node.expressions:
             lin = _Lin()
-            self._visit(arg, (True, _TRANSFORMATION, False), lin, st)
+            self._visit(arg, (True, _TRANSFORMATION, _UNMASKED), lin, st)
             args.append(lin)
         every = _Lin()
         for lin in args:
@@ -722,8 +732,8 @@ class _Engine:
                     continue
                 if isinstance(node, exp.AggFunc):
                     ctx = (True, _AGGREGATION, masking)
-                elif isinstance(node, exp.Func) and _is_masking(node):
-                    ctx = (True, value[1], True)
+                elif isinstance(node, exp.Func) and (level := _masking_level(node)):
+                    ctx = (True, value[1], level if level > masking else masking)
                 elif cls is not exp.Paren and cls is not exp.Alias:
                     ctx = value
             for child in node.iter_expressions():
@@ -804,7 +814,7 @@ class _Engine:
             if isinstance(source.this, exp.Func):
                 self._table(source)  # fails unless trivial
                 lin = _Lin()
-                self._visit(source.this, (True, _TRANSFORMATION, False), lin, st)
+                self._visit(source.this, (True, _TRANSFORMATION, _UNMASKED), lin, st)
                 acc.add(lin, ctx)
                 return
             canonical = self._table(source)
@@ -1044,7 +1054,9 @@ def _output_names(names: list[str], *, dialect: str, strict: bool) -> list[str]:
 
 def _dependencies(lin: _Lin) -> tuple[Dependency, ...]:
     direct = [
-        Dependency(t, c, EdgeType.DIRECT, _DIRECT_SUBTYPES[rank], masking)
+        Dependency(
+            t, c, EdgeType.DIRECT, _DIRECT_SUBTYPES[rank], masking > 0, keyed=masking == _KEYED
+        )
         for (t, c), (rank, masking) in lin.direct.items()
     ]
     indirect = [

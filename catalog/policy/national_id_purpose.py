@@ -6,7 +6,9 @@ tagged with the national-id category, when it copies a carrying column (IDENTITY
 label says), or when it transforms or aggregates one without masking it and is not tagged as
 something else: ``min(national_id)`` tagged as the number, or untagged, still is the number;
 the birth date read from its digits, or ``national_id is not null``, tagged as such, is not; a
-keyed hash (``person_id``) masks it. Joining or filtering on the number is not carrying it.
+keyed hash (``person_id``) masks it, but a plain hash (``sha256(national_id)``) does not, however
+it is labelled: an 11-digit number with a check digit is recovered from its hash by hashing every
+candidate. Joining or filtering on the number is not carrying it.
 A carrying column of an output must list the customer-administration purpose and no forbidden
 purpose (marketing, analytics, ...).
 """
@@ -29,8 +31,10 @@ def check(ctx: Context) -> list[Violation]:
     nid = (cfg.national_id_category,)
 
     def carries(e: Edge) -> bool:
-        if e.type != EdgeType.DIRECT or e.dataset_level or e.masking:
+        if e.type != EdgeType.DIRECT or e.dataset_level:
             return False
+        if e.masking:  # a plain hash is undone by hashing every possible number: still it
+            return not e.keyed
         if e.subtype == Subtype.IDENTITY:
             return True
         assert e.target_column is not None
@@ -63,6 +67,11 @@ def check(ctx: Context) -> list[Violation]:
                 if roots
                 else "tagged as the national identity number"
             )
+            if any(e is not None and e.masking and not e.keyed for _, e in flow.chain(ref)):
+                origin += (
+                    "; a plain hash does not hide it, as every possible number can be hashed "
+                    "and compared: use the keyed hash (the keyed_hash macro) or drop it"
+                )
             out.append(
                 Violation(
                     RULE,

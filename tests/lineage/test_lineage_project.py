@@ -109,10 +109,11 @@ def test_mart_column_edges(fixture_graph: ProjectGraph) -> None:
         for e in fixture_graph.inputs(ref("marketing_features", "person_key"))
         if not e.dataset_level
     ]
-    assert (person_key.source, person_key.subtype, person_key.masking) == (
+    assert (person_key.source, person_key.subtype, person_key.masking, person_key.keyed) == (
         ref("stg_bank__customers", "national_id"),
         Subtype.TRANSFORMATION,
         True,
+        False,  # md5: a plain hash, not a keyed one
     )
     rank = {
         (str(e.source), e.subtype)

@@ -223,6 +223,7 @@ def consent_state(w: World) -> World:
         "int_consent_state.person_id",
         Subtype.TRANSFORMATION,
         masking=True,
+        keyed=True,
     )
     w.direct(
         "privacy.group_sharing_consents.consent",
@@ -262,6 +263,7 @@ def objection_state(w: World) -> World:
         "int_objections.person_id",
         Subtype.TRANSFORMATION,
         masking=True,
+        keyed=True,
     )
     w.dataset("privacy.objections.action", "int_objections", Subtype.FILTER, restricts=True)
     return w

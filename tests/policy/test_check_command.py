@@ -22,6 +22,7 @@ from dagster_project.project import DBT_PROJECT_DIR
 INVEST = "no_unconsented_investments_in_marketing"
 WEB = "no_web_behaviour_without_cookie_consent"
 LIMIT = "purpose_limitation"
+NID = "national_id_purpose"
 HOLDINGS = "markets.securities_holdings"
 FUNDS = "asset_management.fund_holdings"
 
@@ -170,6 +171,12 @@ LEAKS: dict[str, tuple[str, dict[str, str]]] = {
         + " left join defaults on defaults.national_id = persons.national_id",
         {"person_id": "user.unique_id", "tone": "user.demographic.profile"},
     ),
+    # A plain (unkeyed) hash of the identity number, labelled as an identifier.
+    "leak_plain_hashed_national_id": (
+        IMPORTS + " select persons.person_id, sha256(persons.national_id) as customer_key"
+        " from persons " + NOT_OBJECTING,
+        {"person_id": "user.unique_id", "customer_key": "user.unique_id"},
+    ),
 }
 
 # model -> (rule, column, restricted source column that must be named)
@@ -192,6 +199,7 @@ EXPECTED = {
     "leak_via_other_column_gate": (INVEST, "holding_value", f"{HOLDINGS}.market_value"),
     "leak_page_views": (WEB, "visits", "web.page_views.view_id"),
     "leak_default_cases": (LIMIT, "tone", "risk.default_cases.case_no"),
+    "leak_plain_hashed_national_id": (NID, "customer_key", "int_persons_matched.national_id"),
 }
 
 HELPERS = {
@@ -260,6 +268,13 @@ GOOD = {
         " left join funds_by_person on funds_by_person.national_id = persons.national_id",
         {"person_id": "user.unique_id", "fund_band": "user.financial.funds"},
         {"consent_gate": "group_sharing"},
+    ),
+    # A keyed hash of the identity number (and any hash over it) hides the number.
+    "keyed_customer_key": (
+        IMPORTS + " select persons.person_id,"
+        " md5({{ keyed_hash('persons.national_id') }}) as customer_key from persons "
+        + NOT_OBJECTING,
+        {"person_id": "user.unique_id", "customer_key": "user.unique_id"},
     ),
 }
 
@@ -359,6 +374,19 @@ def test_leak_paths_name_the_models_in_between(leaky_report):
     path = via_ephemeral["path"]
     assert path[0].startswith("stg_markets__securities_holdings.")
     assert any(step.startswith("int_leak_ephemeral.") for step in path)
+
+
+@pytest.mark.slow
+def test_a_plain_hash_does_not_hide_the_national_id(leaky_report):
+    _, report = leaky_report
+    (hit,) = [
+        v
+        for v in report["violations"]
+        if (v["model"], v["column"]) == ("leak_plain_hashed_national_id", "customer_key")
+    ]
+    assert hit["rule"] == NID
+    assert "a plain hash does not hide it" in hit["message"]
+    assert "keyed_hash" in hit["message"]
 
 
 @pytest.mark.slow

@@ -35,6 +35,7 @@ def holdings_staging(w: World) -> World:
         "stg_holdings.person_id",
         Subtype.TRANSFORMATION,
         masking=True,
+        keyed=True,
     )
     w.direct("markets.securities_holdings.market_value", "stg_holdings.market_value")
     return w
@@ -48,7 +49,11 @@ def persons(w: World) -> World:
         purposes=["essential.service.customer_administration", *MARKETING],
     )
     w.direct(
-        "bank.customers.national_id", "int_persons.person_id", Subtype.TRANSFORMATION, masking=True
+        "bank.customers.national_id",
+        "int_persons.person_id",
+        Subtype.TRANSFORMATION,
+        masking=True,
+        keyed=True,
     )
     w.direct("bank.customers.postcode", "int_persons.postcode")
     return w
@@ -185,6 +190,7 @@ def gate(w: World, how: str) -> str:
             "int_consent_channel.person_id",
             Subtype.TRANSFORMATION,
             masking=True,
+            keyed=True,
         )
         w.dataset("int_consent_channel.channel", "int_investments_consented", Subtype.FILTER, True)
     elif how in ("case", "case_partial"):
@@ -442,6 +448,28 @@ def test_national_id_rule_concerns_the_value_not_joins_or_masks(base: World):
     marketing(base, cols={"person_id": "user.unique_id", "birth": "user.demographic.date_of_birth"})
     base.dataset("bank.customers.national_id", "offers", Subtype.JOIN, True)
     base.direct("bank.customers.national_id", "offers.birth", Subtype.TRANSFORMATION)
+    assert not [v for v in base.evaluate().violations if v.rule == "national_id_purpose"]
+
+
+def test_a_plain_hash_of_the_national_id_is_still_the_number(base: World):
+    marketing(base, cols={"person_id": "user.unique_id", "customer_key": "user.unique_id"})
+    base.direct(
+        "bank.customers.national_id", "offers.customer_key", Subtype.TRANSFORMATION, masking=True
+    )
+    (v,) = [v for v in base.evaluate().violations if v.rule == "national_id_purpose"]
+    assert (v.model, v.column) == ("offers", "customer_key")
+    assert "a plain hash does not hide it" in v.message
+
+
+def test_a_keyed_hash_hides_the_national_id(base: World):
+    marketing(base, cols={"person_id": "user.unique_id", "customer_key": "user.unique_id"})
+    base.direct(
+        "bank.customers.national_id",
+        "offers.customer_key",
+        Subtype.TRANSFORMATION,
+        masking=True,
+        keyed=True,
+    )
     assert not [v for v in base.evaluate().violations if v.rule == "national_id_purpose"]
 
 
