@@ -199,7 +199,7 @@ EXPECTED = {
     "leak_via_other_column_gate": (INVEST, "holding_value", f"{HOLDINGS}.market_value"),
     "leak_page_views": (WEB, "visits", "web.page_views.view_id"),
     "leak_default_cases": (LIMIT, "tone", "risk.default_cases.case_no"),
-    "leak_plain_hashed_national_id": (NID, "customer_key", "int_persons_matched.national_id"),
+    "leak_plain_hashed_national_id": (NID, "customer_key", "bank.customers.national_id"),
 }
 
 HELPERS = {
