@@ -27,7 +27,7 @@ import gc
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any
@@ -254,33 +254,10 @@ def _own_tags(privacy: Mapping[str, Any]) -> ColumnTags:
 
 def _inherit(own: ColumnTags, node: Mapping[str, Any]) -> ColumnTags:
     """``own`` with what the column does not set taken from its node."""
-    purposes, legal_basis, art9_ground, retention = (
-        own.purposes, own.legal_basis, own.art9_ground, own.retention
-    )  # fmt: skip
-    taken = []
-    if not purposes and node["purposes"]:
-        purposes = node["purposes"]
-        taken.append("purposes")
-    if not legal_basis and node["legal_basis"]:
-        legal_basis = node["legal_basis"]
-        taken.append("legal_basis")
-    if not art9_ground and node["art9_ground"]:
-        art9_ground = node["art9_ground"]
-        taken.append("art9_ground")
-    if not retention and node["retention"]:
-        retention = node["retention"]
-        taken.append("retention")
+    taken = tuple(k for k in INHERITABLE if not getattr(own, k) and node[k])
     if not taken:
         return own
-    return ColumnTags(
-        categories=own.categories,
-        purposes=purposes,
-        legal_basis=legal_basis,
-        art9_ground=art9_ground,
-        retention=retention,
-        inherited=_INHERITED[tuple(taken)],
-        problems=own.problems,
-    )
+    return replace(own, **{k: node[k] for k in taken}, inherited=_INHERITED[taken])
 
 
 # Every ``inherited`` set, shared (the keys are taken in INHERITABLE's order).

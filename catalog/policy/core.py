@@ -489,25 +489,11 @@ class Context:
 
     def ancestors(self, uids: Iterable[str]) -> set[str]:
         """``uids`` and every node they depend on by lineage."""
-        seen = set(uids)
-        queue = deque(seen)
-        while queue:
-            for up in self.parents.get(queue.popleft(), ()):
-                if up not in seen:
-                    seen.add(up)
-                    queue.append(up)
-        return seen
+        return _closure(uids, self.parents)
 
     def descendants(self, uids: Iterable[str]) -> set[str]:
         """``uids`` and every node that depends on them by lineage."""
-        seen = set(uids)
-        queue = deque(seen)
-        while queue:
-            for child in self.children.get(queue.popleft(), ()):
-                if child not in seen:
-                    seen.add(child)
-                    queue.append(child)
-        return seen
+        return _closure(uids, self.children)
 
     def is_entry(self, i: int) -> bool:
         """No edge leads into column ``i``: data enters the project here."""
@@ -620,6 +606,18 @@ class Context:
                 if child not in queued:
                     enqueue(child)
         return flow
+
+
+def _closure(start: Iterable[str], step: Mapping[str, Iterable[str]]) -> set[str]:
+    """``start`` and every node reached from it over ``step``, breadth first."""
+    seen = set(start)
+    queue = deque(seen)
+    while queue:
+        for nxt in step.get(queue.popleft(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return seen
 
 
 def _dependency_order(deps: Mapping[str, set[str]], children: Mapping[str, list[str]]) -> list[str]:
