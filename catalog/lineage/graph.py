@@ -97,10 +97,11 @@ class Node:
 class Edge:
     """``source`` influences ``target_node`` (``target_column`` None: dataset-level).
 
-    ``restricts_rows`` is set on INDIRECT JOIN and FILTER edges whose condition can remove rows
-    of the output: WHERE, HAVING, QUALIFY, INNER / SEMI / ANTI joins, IN / EXISTS / NOT EXISTS
-    subqueries. It is False for the ON columns of LEFT / RIGHT / FULL joins, which keep every row
-    of the preserved side.
+    ``restricts_rows`` is set on INDIRECT JOIN and FILTER edges whose condition every row of the
+    output has passed, so it can remove any of them: WHERE, HAVING, QUALIFY, INNER / SEMI / ANTI
+    joins, IN / EXISTS / NOT EXISTS subqueries. It is False for the ON columns of LEFT / RIGHT /
+    FULL joins, which keep every row of the preserved side, and for a condition only one branch
+    of a UNION applies, since the other branch's rows never meet it.
 
     ``masking`` is OpenLineage's: a hash is on the DIRECT path. ``keyed`` says the masking is
     a keyed hash (HMAC), i.e. pseudonymisation that cannot be undone without the key; a plain

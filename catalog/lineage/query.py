@@ -28,8 +28,9 @@ Semantics (pinned by the fixtures in ``tests/lineage/sql``):
   SORT (ORDER BY at any level). A child's dataset-level inputs propagate to the parent; through
   the optional side of an outer join they no longer restrict rows. A column used in an
   INDIRECT position passes all its own inputs on with that position's subtype.
-- Set operations: by position (UNION BY NAME by name). INTERSECT: both branches' columns also
-  FILTER; EXCEPT: values come from the left branch, the right branch's columns FILTER it.
+- Set operations: by position (UNION BY NAME by name). UNION: a branch's condition restricts
+  the result's rows only if the other branch applies it too. INTERSECT: both branches' columns
+  also FILTER; EXCEPT: values come from the left branch, the right branch's columns FILTER it.
 - ``WITH RECURSIVE``: the recursive reference is widened to the CTE's result until a fixpoint.
 - DuckDB: ``* EXCLUDE / REPLACE``, ``COLUMNS(regex | [names] | *)``, lambdas, comprehensions,
   UNNEST, VALUES, range() / generate_series(); a repeated output name ``x`` becomes ``x_1``
@@ -542,7 +543,15 @@ class _Engine:
             pairs = list(zip(left.lins, right.lins, strict=True))
 
         dataset = _Lin()
-        dataset.add(left.dataset, _START)
+        if isinstance(node, exp.Union):
+            # A row of a UNION comes from one branch: a condition restricts every row of the
+            # result only where both branches apply it (a consent filter in one branch does
+            # not gate the rows of the other).
+            l_in, r_in = left.dataset.indirect, right.dataset.indirect
+            for key3 in (*l_in, *r_in):
+                dataset.indirect[key3] = l_in.get(key3, False) and r_in.get(key3, False)
+        else:
+            dataset.add(left.dataset, _START)
         lins: list[_Lin] = []
         if isinstance(node, exp.Except):
             # The right branch only removes rows of the left one.
@@ -551,7 +560,8 @@ class _Engine:
             dataset.add(right.dataset, (False, Subtype.FILTER, False))
             lins = [lin if lin is not None else _Lin() for lin, _ in pairs]
         else:
-            dataset.add(right.dataset, _START)
+            if isinstance(node, exp.Intersect):  # a row must pass both branches' conditions
+                dataset.add(right.dataset, _START)
             for a, b in pairs:
                 lin = _Lin()
                 for side in (a, b):

@@ -156,6 +156,10 @@ LEAKS: dict[str, tuple[str, dict[str, str]]] = {
         "select person_id, holding_value from {{ ref('int_leak_gate_on_other_column') }}",
         {"person_id": "user.unique_id", "holding_value": "user.demographic.profile"},
     ),
+    "leak_via_union_gate": (
+        "select person_id, holding_value from {{ ref('int_leak_union_gate') }}",
+        {"person_id": "user.unique_id", "holding_value": "user.demographic.profile"},
+    ),
     "leak_page_views": (
         IMPORTS + ", views as (select * from {{ ref('stg_web__page_views') }})"
         " select persons.person_id, count(views.view_id) as visits from persons "
@@ -197,6 +201,7 @@ EXPECTED = {
     "leak_macro_join": (INVEST, "affinity", f"{HOLDINGS}.quantity"),
     "leak_via_fake_gate": (INVEST, "holding_value", f"{HOLDINGS}.market_value"),
     "leak_via_other_column_gate": (INVEST, "holding_value", f"{HOLDINGS}.market_value"),
+    "leak_via_union_gate": (INVEST, "holding_value", f"{HOLDINGS}.market_value"),
     "leak_page_views": (WEB, "visits", "web.page_views.view_id"),
     "leak_default_cases": (LIMIT, "tone", "risk.default_cases.case_no"),
     "leak_plain_hashed_national_id": (NID, "customer_key", "bank.customers.national_id"),
@@ -232,6 +237,17 @@ HELPERS = {
         " from persons inner join holdings on holdings.national_id = persons.national_id"
         " inner join consents on consents.person_id = persons.person_id"
         " where consents.consent_changed_at is not null",
+        {"person_id": "user.unique_id", "holding_value": "user.financial.securities"},
+        {"consent_gate": "group_sharing"},
+    ),
+    # Declares the gate and filters on the consent, but only in one branch of a UNION.
+    "int_leak_union_gate": (
+        IMPORTS + " select persons.person_id, holdings.market_value as holding_value"
+        " from persons inner join holdings on holdings.national_id = persons.national_id"
+        " inner join consents on consents.person_id = persons.person_id"
+        " where consents.has_group_sharing_consent"
+        " union all select persons.person_id, holdings.market_value from persons"
+        " inner join holdings on holdings.national_id = persons.national_id",
         {"person_id": "user.unique_id", "holding_value": "user.financial.securities"},
         {"consent_gate": "group_sharing"},
     ),
@@ -397,7 +413,11 @@ def test_fake_gates_are_refuted(leaky_report):
         for v in report["violations"]
         if v["rule"] == INVEST and v["column"] is None
     }
-    assert set(refuted) == {"int_leak_fake_gate", "int_leak_gate_on_other_column"}
+    assert set(refuted) == {
+        "int_leak_fake_gate",
+        "int_leak_gate_on_other_column",
+        "int_leak_union_gate",
+    }
     assert all("is not a gate" in m for m in refuted.values())
 
 
