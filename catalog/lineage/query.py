@@ -166,7 +166,7 @@ class _Lin:
     __slots__ = ("direct", "indirect")
 
     def __init__(self) -> None:
-        self.direct: dict[tuple[str, str], tuple[int, bool]] = {}
+        self.direct: dict[tuple[str, str], tuple[int, int]] = {}
         self.indirect: dict[tuple[str, str, Subtype], bool] = {}
 
     def add_direct(self, key: tuple[str, str], rank: int, masking: int) -> None:
