@@ -23,16 +23,15 @@ set themselves. ``category`` is always per column.
 
 from __future__ import annotations
 
-import gc
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
 from catalog.lineage.graph import ColumnRef
+from catalog.lineage.query import gc_paused
 
 PRIVACY_KEY = "privacy"
 INHERITABLE = ("purposes", "legal_basis", "art9_ground", "retention")
@@ -127,25 +126,6 @@ class ProjectTags(Mapping[str, NodeTags]):
     def purposes(self, node_id: str) -> frozenset[str]:
         node = self._nodes.get(node_id)
         return frozenset() if node is None else node.all_purposes
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while resolving or evaluating.
-
-    Both allocate many short-lived tuples and sets, nearly all freed by reference counting,
-    while the manifest and the lineage graph (and, after an in-process ``dbt compile``, dbt's
-    own state) hold hundreds of thousands of objects: with the collector on, its passes over
-    them cost more than the work itself on a 1,000-model project. The previous state is
-    restored afterwards; the next collection frees the few cycles left.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 # -- reading meta ---------------------------------------------------------------------------

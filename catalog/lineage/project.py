@@ -138,13 +138,12 @@ class _Builder:
                 for c in self.columns[parent.unique_id]
             }
             owner[f"{database}.{schema_name}.{identifier}"] = parent.unique_id
-        try:
-            with gc_paused():
-                query = parse_query(node.compiled_code, dialect=self.dialect)
-                _strip_ephemeral_ctes(query, self.ephemeral)
-                lineage = lineage_of_query(
-                    query, Tables(schema, dialect=self.dialect), dialect=self.dialect
-                )
+        try:  # the collector is paused by build_project_graph
+            query = parse_query(node.compiled_code, dialect=self.dialect)
+            _strip_ephemeral_ctes(query, self.ephemeral)
+            lineage = lineage_of_query(
+                query, Tables(schema, dialect=self.dialect), dialect=self.dialect
+            )
         except LineageError as e:
             raise e.for_model(node.name) from None
         columns = list(lineage.columns)

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from catalog.lineage.graph import ColumnRef, EdgeType, ProjectGraph, Subtype
+from catalog.lineage.query import gc_paused
 from catalog.policy import (
     every_column_tagged,
     fail_closed,
@@ -46,7 +47,7 @@ from catalog.policy.config import (
 )
 from catalog.policy.consent_gates import GROUP_SHARING, analyse
 from catalog.policy.core import Context, PolicyError, PolicyResult, Violation
-from catalog.tags import ProjectTags, gc_paused
+from catalog.tags import ProjectTags
 from catalog.taxonomy import Taxonomy, covered_by_any, load_taxonomy
 
 __all__ = [

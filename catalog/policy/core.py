@@ -541,13 +541,14 @@ class Context:
                 queued.add(uid)
                 heapq.heappush(queue, (rank[uid], uid))
 
-        for i in origin_ids:
-            enqueue(self.col_node[i])
-        while queue:
-            _, uid = heapq.heappop(queue)
-            ds_src: frozenset[int] | None = None
-            ds_best: tuple[tuple[int, int], int] | None = None
-            for ei in node_in.get(uid, ()):
+        Best = tuple[tuple[int, int], int] | None
+
+        def gather(
+            ids: Iterable[int], acc: frozenset[int] | None, best: Best, ds_step: int
+        ) -> tuple[frozenset[int] | None, Best]:
+            """Fold the accepted edges ``ids`` from reached columns into (roots, cheapest
+            (cost, edge)); a dataset-level step costs one more dataset-level hop."""
+            for ei in ids:
                 si = e_src[ei]
                 if si < 0:
                     continue
@@ -559,32 +560,22 @@ class Context:
                     ok = mask[ei] = edge_ok(edges[ei])
                 if not ok:
                     continue
-                ds_src = s if ds_src is None else ds_src | s
+                acc = s if acc is None else acc | s
                 hops, ds_hops = cost[si]
-                c = (hops + 1, ds_hops + 1)
-                if ds_best is None or c < ds_best[0]:
-                    ds_best = (c, ei)
+                c = (hops + 1, ds_hops + ds_step)
+                if best is None or c < best[0]:
+                    best = (c, ei)
+            return acc, best
+
+        for i in origin_ids:
+            enqueue(self.col_node[i])
+        while queue:
+            _, uid = heapq.heappop(queue)
+            ds_src, ds_best = gather(node_in.get(uid, ()), None, None, 1)
             reached: dict[int, tuple[frozenset[int] | None, tuple[tuple[int, int], int] | None]]
             reached = {}
             for ci in self.node_cols[uid]:
-                acc, best = ds_src, ds_best
-                for ei in col_in[ci]:
-                    si = e_src[ei]
-                    if si < 0:
-                        continue
-                    s = src[si]
-                    if s is None:
-                        continue
-                    ok = mask[ei]
-                    if ok is None:
-                        ok = mask[ei] = edge_ok(edges[ei])
-                    if not ok:
-                        continue
-                    acc = s if acc is None else acc | s
-                    hops, ds_hops = cost[si]
-                    c = (hops + 1, ds_hops)
-                    if best is None or c < best[0]:
-                        best = (c, ei)
+                acc, best = gather(col_in[ci], ds_src, ds_best, 0)
                 if acc or ci in origin_ids:
                     reached[ci] = (acc, best)
             if not reached:
