@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from catalog.cli import main
 from catalog.manifest import compile_project
 from dagster_project.project import DBT_PROJECT_DIR
+from tests.policy import leak_cases
 
 INVEST = "no_unconsented_investments_in_marketing"
 WEB = "no_web_behaviour_without_cookie_consent"
@@ -294,6 +295,20 @@ GOOD = {
     ),
 }
 
+# Cases of the other areas (tests/policy/leak_cases/*.py), merged; a name may be used once.
+REFUTED_GATES = {"int_leak_fake_gate", "int_leak_gate_on_other_column", "int_leak_union_gate"}
+for _module in leak_cases.modules():
+    for _mine, _theirs in (
+        (LEAKS, getattr(_module, "LEAKS", {})),
+        (HELPERS, getattr(_module, "HELPERS", {})),
+        (GOOD, getattr(_module, "GOOD", {})),
+        (EXPECTED, getattr(_module, "EXPECTED", {})),
+    ):
+        _clash = set(_mine) & set(_theirs)
+        assert not _clash, f"{_module.__name__} reuses case names {sorted(_clash)}"
+        _mine.update(_theirs)
+    REFUTED_GATES |= set(getattr(_module, "REFUTED_GATES", ()))
+
 MARKETING_META = {
     "purposes": ["marketing.communications"],
     "legal_basis": "legitimate_interests",
@@ -311,15 +326,20 @@ def copy_project(dst: Path) -> Path:
 
 
 def add_models(project: Path, folder: str, models: dict) -> None:
-    """Write each model's SQL and one YAML declaring their (harmless-looking) tags."""
-    where = project / "models" / folder
-    where.mkdir(parents=True)
-    entries = []
+    """Write each model's SQL and one YAML per folder declaring their (harmless-looking) tags.
+
+    A spec is (SQL, {column: category}[, extra privacy meta[, {"folder": ...}]]): the fourth
+    element puts the model in another folder below ``models/`` than ``folder``.
+    """
+    entries: dict[str, list[dict]] = {}
     for name, spec in models.items():
         sql, columns = spec[0], spec[1]
         meta = {**MARKETING_META, **(spec[2] if len(spec) > 2 else {})}
+        place = spec[3].get("folder", folder) if len(spec) > 3 else folder
+        where = project / "models" / place
+        where.mkdir(parents=True, exist_ok=True)
         (where / f"{name}.sql").write_text(sql + "\n")
-        entries.append(
+        entries.setdefault(place, []).append(
             {
                 "name": name,
                 "config": {"meta": {"privacy": meta}},
@@ -329,9 +349,10 @@ def add_models(project: Path, folder: str, models: dict) -> None:
                 ],
             }
         )
-    (where / f"_{folder.replace('/', '_')}__models.yml").write_text(
-        yaml.safe_dump({"version": 2, "models": entries}, sort_keys=False)
-    )
+    for place, models_here in entries.items():
+        (project / "models" / place / f"_{place.replace('/', '_')}__models.yml").write_text(
+            yaml.safe_dump({"version": 2, "models": models_here}, sort_keys=False)
+        )
 
 
 def run_check(*args: str) -> tuple[int, str]:
@@ -413,11 +434,7 @@ def test_fake_gates_are_refuted(leaky_report):
         for v in report["violations"]
         if v["rule"] == INVEST and v["column"] is None
     }
-    assert set(refuted) == {
-        "int_leak_fake_gate",
-        "int_leak_gate_on_other_column",
-        "int_leak_union_gate",
-    }
+    assert set(refuted) == REFUTED_GATES
     assert all("is not a gate" in m for m in refuted.values())
 
 
