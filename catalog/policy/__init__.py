@@ -9,9 +9,11 @@ resolved tags, policy configuration).
   outputs only through a proven group-sharing consent gate (G3).
 - ``no_web_behaviour_without_cookie_consent``: the same for web behaviour and the
   marketing-cookies gate (G3).
-- ``purpose_limitation``: risk and legal-obligation data never reaches marketing (G4).
-- ``objections_honoured``: marketing and statistics outputs are filtered by the objections
-  log, scope by scope (G5).
+- ``purpose_limitation``: risk and legal-obligation data never reaches an output with a
+  purpose outside the purpose-bound ones (marketing, statistics, model development, the
+  register) (G4).
+- ``objections_honoured``: marketing, statistics and model-development outputs are filtered by
+  the objections log, scope by scope (G5).
 - ``fail_closed``: what the lineage cannot see is a violation (G6; SQL that does not parse
   stops the check before it: exit 2).
 
