@@ -101,12 +101,25 @@ _WINDOW: _Ctx = (False, Subtype.WINDOW, False)
 _FILTER: _Ctx = (False, Subtype.FILTER, True)
 _GROUP_BY: _Ctx = (False, Subtype.GROUP_BY, False)
 _SORT: _Ctx = (False, Subtype.SORT, False)
+_ORDER_KEY: _Ctx = (False, Subtype.SORT, False)  # column-level: orders an aggregate's input
 
 # Table functions whose output is computed from their arguments alone.
 _TRIVIAL_TABLE_FUNCTIONS = frozenset(
     {"range", "generate_series", "generate_subscripts", "unnest", "explode"}
 )
 _OUTER_SIDES = frozenset({"LEFT", "RIGHT", "FULL"})
+_REWRITE = "rewrite it with joins, UNNEST in the FROM clause, CASE or window functions"
+# Arguments of a FROM / JOIN relation or a SELECT the engine does not model: they fail closed.
+_UNSUPPORTED_RELATION_ARGS = {
+    "laterals": "LATERAL VIEW",
+    "rows_from": "ROWS FROM (...)",
+    "changes": "CHANGES (...)",
+    "match": "MATCH_RECOGNIZE",
+    "connect": "CONNECT BY",
+}
+_UNSUPPORTED_SELECT_ARGS = {"match": "MATCH_RECOGNIZE", "connect": "CONNECT BY"}
+# Aggregates of a value ordered by another column: (value argument, ordering argument).
+_ORDERED_PICK = (exp.ArgMax, exp.ArgMin)
 # Window functions that pick or rank rows rather than aggregate them (sqlglot types them as
 # aggregates): their argument is TRANSFORMATION.
 _WINDOW_NAVIGATION = (
@@ -204,6 +217,20 @@ class _ScopeLin:
     by_name: dict[str, _Lin | None] = field(default_factory=dict)
     # Sources whose column names are not known (an unaliased UNNEST): any name resolves here.
     wildcard: _Lin | None = None
+    # Some row source of the scope has no dataset-level edge: which rows exist is told only
+    # by the output columns (an EXISTS over it must read them).
+    rows_open: bool = False
+    _tables: frozenset[str] | None = None
+
+    def tables(self) -> frozenset[str]:
+        """The tables any column or the rows of this result depend on."""
+        if self._tables is None:
+            found = {key[0] for lin in self.lins for key in (*lin.direct, *lin.indirect)}
+            found.update(key[0] for key in self.dataset.indirect)
+            if self.wildcard is not None:
+                found.update(k[0] for k in (*self.wildcard.direct, *self.wildcard.indirect))
+            self._tables = frozenset(found)
+        return self._tables
 
     def __post_init__(self) -> None:
         for name, lin in zip(self.names, self.lins, strict=True):
@@ -222,6 +249,20 @@ def _same(a: _ScopeLin, b: _ScopeLin) -> bool:
             for x, y in zip(a.lins, b.lins, strict=True)
         )
     )
+
+
+def _touches_all(lin: _Lin, tables: frozenset[str]) -> bool:
+    """Whether ``lin`` has an input from every one of ``tables``."""
+    seen = {key[0] for key in lin.direct}
+    seen.update(key[0] for key in lin.indirect)
+    return tables <= seen
+
+
+def _row_ctx(ctx: _Ctx) -> _Ctx:
+    """A whole row used as a value: at least a TRANSFORMATION of each of its columns."""
+    if ctx[0] and ctx[1] < _TRANSFORMATION:
+        return (True, _TRANSFORMATION, ctx[2])
+    return ctx
 
 
 def _masking_level(node: exp.Func) -> int:
@@ -263,6 +304,9 @@ def _join_tree(select: exp.Select) -> tuple[list[str], set[str], list[tuple[exp.
             )
         if isinstance(node, exp.Subquery) and not _is_derived(node):
             return relation(node.this)  # a parenthesised join tree
+        for key, what in _UNSUPPORTED_RELATION_ARGS.items():
+            if node.args.get(key):
+                raise LineageError(f"{what} is not supported by the lineage engine; {_REWRITE}")
         members = [_relation_alias(node)]
         joins = node.args.get("joins") if isinstance(node, exp.Table) else None
         return chain(members, joins or [])
@@ -272,6 +316,8 @@ def _join_tree(select: exp.Select) -> tuple[list[str], set[str], list[tuple[exp.
         for join in joins:
             rhs = relation(join.this)
             side = (join.side or "").upper()
+            if (join.kind or "").upper() == "POSITIONAL":
+                side = "FULL"  # row i of each side, padded with NULLs: both sides optional
             if side == "LEFT":
                 optional.update(rhs)
             elif side == "RIGHT":
@@ -279,9 +325,10 @@ def _join_tree(select: exp.Select) -> tuple[list[str], set[str], list[tuple[exp.
             elif side == "FULL":
                 optional.update(members)
                 optional.update(rhs)
-            on = join.args.get("on")
-            if on is not None:
-                conditions.append((on, side not in _OUTER_SIDES))
+            for key in ("on", "match_condition"):
+                on = join.args.get(key)
+                if on is not None:
+                    conditions.append((on, side not in _OUTER_SIDES))
             if join.args.get("using"):
                 raise LineageError(
                     "a JOIN ... USING could not be resolved to its tables; write the join "
@@ -299,12 +346,20 @@ def _join_tree(select: exp.Select) -> tuple[list[str], set[str], list[tuple[exp.
 class _State:
     """Per-scope lookups for the expression visitor."""
 
-    __slots__ = ("aliases", "scope", "subqueries")
+    __slots__ = ("_members", "aliases", "scope", "subqueries")
 
     def __init__(self, scope: Scope):
         self.scope = scope
         self.subqueries = {id(s.expression): s for s in scope.subquery_scopes}
         self.aliases: dict[str, _Lin] = {}
+        self._members: list[str] | None = None
+
+    def members(self) -> list[str]:
+        """The aliases of the scope's row sources (FROM and JOIN), none for a non-SELECT."""
+        if self._members is None:
+            select = self.scope.expression
+            self._members = _join_tree(select)[0] if isinstance(select, exp.Select) else []
+        return self._members
 
     def subquery(self, node: exp.Expr) -> Scope | None:
         return self.subqueries.get(id(node.unnest() if isinstance(node, exp.Subquery) else node))
@@ -353,7 +408,11 @@ class _Engine:
         st = _State(scope)
         if select.args.get("laterals"):
             raise LineageError("LATERAL VIEW is not supported; use UNNEST in the FROM clause")
+        for key, what in _UNSUPPORTED_SELECT_ARGS.items():
+            if select.args.get(key):
+                raise LineageError(f"{what} is not supported by the lineage engine; {_REWRITE}")
         members, optional, conditions = _join_tree(select)
+        st._members = members
 
         dataset = _Lin()
         for alias in members:
@@ -380,7 +439,7 @@ class _Engine:
             self._visit(condition, (False, Subtype.JOIN, restricts), dataset, st)
 
         st.aliases = {name: lin for name, lin in zip(names, lins, strict=True)}
-        for key in ("where", "having", "qualify"):
+        for key in ("prewhere", "where", "having", "qualify"):
             clause = select.args.get(key)
             if clause is not None:
                 self._visit(clause.this, _FILTER, dataset, st)
@@ -408,7 +467,78 @@ class _Engine:
         order = select.args.get("order")
         if order is not None:
             self._visit_positional([o.this for o in order.expressions], lins, _SORT, dataset, st)
-        return _ScopeLin(names, lins, dataset)
+        for key in ("sort", "cluster", "distribute"):  # Spark: SORT / CLUSTER / DISTRIBUTE BY
+            clause = select.args.get(key)
+            if clause is not None:
+                items = [o.this if isinstance(o, exp.Ordered) else o for o in clause.expressions]
+                self._visit_positional(items, lins, _SORT, dataset, st)
+        for key in ("limit", "offset"):  # a computed LIMIT decides how many rows remain
+            clause = select.args.get(key)
+            if clause is not None:
+                self._visit(clause, (False, Subtype.FILTER, False), dataset, st)
+        rows_open = self._row_presence(scope, members, lins, dataset)
+        return _ScopeLin(names, lins, dataset, rows_open=rows_open)
+
+    def _row_presence(
+        self, scope: Scope, members: list[str], lins: list[_Lin], dataset: _Lin
+    ) -> bool:
+        """Which rows exist depends on every row source, also one none of whose columns is
+        read (``select 1 as one from h``, ``from c cross join h``): an output column that
+        depends on no column of a source gets an edge from it, from the columns the scope reads
+        of it (else all its columns). A join member's edge is dataset-level JOIN, the only
+        source's a FILTER into the columns that lack it; neither restricts rows (they prove
+        no gate). Whether some source has no dataset-level edge at all is returned."""
+        covered = {key[0] for key in dataset.indirect}
+        open_ = False
+        for alias in members:
+            source = scope.sources.get(alias)
+            if isinstance(source, Scope):
+                base = self.scope_lineage(source).tables()
+            elif isinstance(source, exp.Table) and not isinstance(source.this, exp.Func):
+                canonical = self._table(source)
+                base = frozenset((canonical,)) if canonical is not None else frozenset()
+            else:
+                continue  # range(), generate_series(): no table behind it
+            missing = base - covered
+            if not missing:
+                continue
+            open_ = True
+            lacking = [lin for lin in lins if not _touches_all(lin, missing)]
+            if not lacking and lins:
+                continue
+            presence = self._presence_of(scope, alias, source, lins, dataset)
+            if len(members) > 1:
+                dataset.add(presence, (False, Subtype.JOIN, False))
+                covered.update(missing)
+            else:
+                for lin in lacking:
+                    lin.add(presence, (False, Subtype.FILTER, False))
+        return open_
+
+    def _presence_of(
+        self, scope: Scope, alias: str, source: Scope | exp.Table, lins: list[_Lin], dataset: _Lin
+    ) -> _Lin:
+        """The columns that stand for the rows of one source: those of it the scope reads,
+        else all of them."""
+        out = _Lin()
+        if isinstance(source, Scope):
+            child = self.scope_lineage(source)
+            for lin in child.lins:
+                out.add(lin, _START)
+            if child.wildcard is not None:
+                out.add(child.wildcard, _START)
+            return out
+        canonical = self._table(source)
+        for lin in (*lins, dataset):
+            for key in lin.direct:
+                if key[0] == canonical:
+                    out.add_direct(key, _IDENTITY, _UNMASKED)
+            for t, c, _ in lin.indirect:
+                if t == canonical:
+                    out.add_direct((t, c), _IDENTITY, _UNMASKED)
+        if not out.direct:
+            self._whole_row(alias, _START, out, _State(scope))
+        return out
 
     def _projections(self, scope: Scope, select: exp.Select) -> list[tuple[str, exp.Expr]]:
         """(output name, value expression) of each output column, ``COLUMNS(...)`` expanded."""
@@ -419,6 +549,15 @@ class _Engine:
             ):
                 self._unexpanded_star(scope, select)  # fails closed unless strict=False
                 out.append(("*", self._star_placeholder(scope, select, projection)))
+                continue
+            if isinstance(projection, exp.Dot) and isinstance(projection.expression, exp.Star):
+                raise LineageError(
+                    f"{projection.sql(dialect=self.tables.dialect)[:60]} expands the fields of a "
+                    "STRUCT, whose names the lineage engine cannot know; select the fields by "
+                    "name"
+                )
+            if isinstance(projection, exp.Aliases):  # Spark: posexplode(x) AS (pos, value)
+                out.extend((a.name, projection.this) for a in projection.expressions)
                 continue
             value = projection.this if isinstance(projection, exp.Alias) else projection
             columns = value.find(exp.Columns) if self.has_columns else None
@@ -529,6 +668,11 @@ class _Engine:
 
     def _set_operation_once(self, scope: Scope) -> _ScopeLin:
         node: exp.SetOperation = scope.expression
+        if node.args.get("on") or node.args.get("side") or node.args.get("kind"):
+            raise LineageError(
+                f"{node.key.upper()} with CORRESPONDING / ON / an outer side is not supported by "
+                "the lineage engine; select the same columns in each branch"
+            )
         left, right = (self.scope_lineage(s) for s in scope.set_operation_scopes)
         if node.args.get("by_name"):
             names = [*left.names, *(n for n in right.names if n not in left.by_name)]
@@ -618,6 +762,11 @@ class _Engine:
         return _ScopeLin(names, lins, _Lin())
 
     def _lateral(self, scope: Scope) -> _ScopeLin:
+        if scope.expression.args.get("view"):
+            raise LineageError(
+                "LATERAL VIEW is not supported by the lineage engine; use explode() in the "
+                "select list or a LATERAL subquery"
+            )
         inner = [s for s in scope.sources.values() if isinstance(s, Scope)]
         if len(inner) == 1:
             return self.scope_lineage(inner[0])
@@ -669,6 +818,11 @@ class _Engine:
     def _unexpanded_star(self, scope: Scope, select: exp.Select) -> None:
         if not self.strict:
             return
+        if select.find(exp.Pivot) is not None:
+            raise LineageError(
+                "PIVOT / UNPIVOT is not supported by the lineage engine; write the pivot with "
+                "CASE expressions or aggregate FILTER clauses"
+            )
         unknown = []
         for alias in _join_tree(select)[0]:
             source = scope.sources.get(alias)
@@ -690,9 +844,29 @@ class _Engine:
             node, ctx = pop()
             cls = type(node)
             if cls is exp.Column:
-                if not isinstance(node.this, exp.Star) or not self.strict:
+                if isinstance(node.this, exp.Star) and self.strict:  # h.* in an expression
+                    self._whole_row(node.table, _row_ctx(ctx), acc, st)
+                else:
                     self._column(node, ctx, acc, st)
                 continue
+            if cls is exp.TableColumn:  # a relation's name used as a value: its whole row
+                self._whole_row(node.name, _row_ctx(ctx), acc, st)
+                continue
+            if cls is exp.Star:  # count(*), struct(*), hash(*): every row source's row
+                for alias in st.members():
+                    self._whole_row(alias, _row_ctx(ctx), acc, st)
+                continue
+            if (
+                isinstance(node, exp.AggFunc)
+                and not isinstance(node, _WINDOW_NAVIGATION)
+                and not isinstance(node.parent, exp.WithinGroup)
+                and node.find(exp.Column, exp.Star, exp.TableColumn, exp.Query) is None
+            ):  # count(1), count(), sum(1): as many as there are rows
+                row_ctx = (True, _AGGREGATION, ctx[2]) if ctx[0] else ctx
+                for alias in st.members():
+                    self._whole_row(alias, row_ctx, acc, st)
+            if cls is exp.Explode or cls is exp.Unnest:
+                self._check_unnest(node, st)
             if cls is exp.Subquery or isinstance(node, exp.Query):
                 child = st.subquery(node)
                 if child is not None:
@@ -740,6 +914,25 @@ class _Engine:
                     push((node.this, ctx))
                     push((node.expression, _CONDITIONAL))
                     continue
+                if cls is exp.WithinGroup:  # percentile_cont(0.5) WITHIN GROUP (ORDER BY v)
+                    agg: _Ctx = (True, _AGGREGATION, masking)
+                    push((node.this, agg))
+                    order = node.expression
+                    for item in order.expressions if isinstance(order, exp.Order) else [order]:
+                        push((item, agg))
+                    continue
+                if isinstance(node, _ORDERED_PICK):  # arg_max(v, ts): the value of v
+                    push((node.this, (True, _AGGREGATION, masking)))
+                    push((node.expression, _ORDER_KEY))
+                    continue
+                if cls is exp.Order and isinstance(
+                    node.find_ancestor(exp.AggFunc, exp.Select), exp.AggFunc
+                ):  # list(v ORDER BY ts), string_agg(v, ',' ORDER BY ts): ts orders v
+                    if node.this is not None:
+                        push((node.this, ctx))
+                    for item in node.expressions:
+                        push((item, _ORDER_KEY))
+                    continue
                 if isinstance(node, exp.AggFunc):
                     ctx = (True, _AGGREGATION, masking)
                 elif isinstance(node, exp.Func) and (level := _masking_level(node)):
@@ -768,6 +961,12 @@ class _Engine:
         if not isinstance(parent, exp.Exists):
             for lin in child.lins:
                 acc.add(lin, ctx)
+        elif child.rows_open:
+            # EXISTS (select * from h): no condition tells which rows exist, the columns do.
+            # They do not restrict rows in the sense of a gate (no value is compared).
+            subtype = Subtype.FILTER if ctx[0] else ctx[1]
+            for lin in child.lins:
+                acc.add(lin, (False, subtype, False))
         if ctx[0]:  # a scalar subquery's filters and joins bear on this value only
             for key3, restricts in child.dataset.indirect.items():
                 acc.add_indirect(key3, restricts)
@@ -775,6 +974,78 @@ class _Engine:
             subtype, restricts = ctx[1], ctx[2]
             for (t, c, _), inner in child.dataset.indirect.items():
                 acc.add_indirect((t, c, subtype), restricts and inner)
+
+    def _whole_row(self, alias: str, ctx: _Ctx, acc: _Lin, st: _State) -> None:
+        """A relation's whole row used as a value (``to_json(h)``, ``h.*`` in a function,
+        ``count(*)``): every column of it, for a CTE or subquery every output column with its
+        lineage."""
+        scope: Scope | None = st.scope
+        source: exp.Table | Scope | None = None
+        while scope is not None:
+            source = scope.sources.get(alias)
+            if source is not None:
+                break
+            scope = scope.parent
+        if isinstance(source, Scope):
+            child = self.scope_lineage(source)
+            for lin in child.lins:
+                acc.add(lin, ctx)
+            if child.wildcard is not None:
+                acc.add(child.wildcard, ctx)
+            return
+        if isinstance(source, exp.Table):
+            if isinstance(source.this, exp.Func):
+                self._table(source)  # fails unless trivial
+                lin = _Lin()
+                self._visit(source.this, (True, _TRANSFORMATION, _UNMASKED), lin, st)
+                acc.add(lin, ctx)
+                return
+            canonical = self._table(source)
+            if canonical is None:
+                return
+            columns: Any = self.tables.columns.get(canonical)
+            if not columns:
+                if self.strict:
+                    raise LineageError(
+                        f"the whole row of {alias} is used as a value, but the columns of "
+                        f"{canonical} are not declared; declare the columns in the source YAML"
+                    )
+                columns = ("*",)
+            for name in columns:
+                if ctx[0]:
+                    acc.add_direct((canonical, name), ctx[1], ctx[2])
+                else:
+                    acc.add_indirect((canonical, name, ctx[1]), ctx[2])
+            return
+        if self.strict:
+            raise LineageError(
+                f"{alias} is used as a whole row but no source is named {alias}; check the FROM "
+                "clause"
+            )
+
+    def _check_unnest(self, node: exp.Expr, st: _State) -> None:
+        """UNNEST in the select list yields one column, except over a STRUCT (one column per
+        field, named after the fields) or with ``recursive := true`` / ``max_depth``."""
+        args = [node.this] if isinstance(node, exp.Explode) else list(node.expressions)
+        args += list(node.expressions) if isinstance(node, exp.Explode) else []
+        for arg in args:
+            if isinstance(arg, (exp.PropertyEQ, exp.Kwarg, exp.EQ)) and arg.this.name in (
+                "recursive",
+                "max_depth",
+            ):
+                raise LineageError(
+                    f"UNNEST(..., {arg.this.name} := ...) expands into columns the lineage "
+                    "engine cannot name; unnest one level at a time and name the fields"
+                )
+            if isinstance(arg, exp.Column) and arg.table:
+                source = st.scope.sources.get(arg.table)
+                canonical = self.tables.find(source) if isinstance(source, exp.Table) else None
+                kind = self.tables.columns.get(canonical or "", {}).get(arg.name, "")
+                if kind.lower().startswith("struct") and not kind.endswith("]"):
+                    raise LineageError(
+                        f"UNNEST of the STRUCT column {arg.table}.{arg.name} expands into one "
+                        "column per field; select the fields by name (s.field)"
+                    )
 
     def _column(self, column: exp.Column, ctx: _Ctx, acc: _Lin, st: _State) -> None:
         table, name = column.table, column.name
@@ -959,7 +1230,8 @@ def _unnamed_outputs(query: exp.Query) -> list[tuple[int, str]]:
     return [
         (i, p.sql())
         for i, p in enumerate(query.expressions)
-        if not isinstance(p, (exp.Alias, exp.Column, exp.Star, exp.Dot)) and not p.find(exp.Columns)
+        if not isinstance(p, (exp.Alias, exp.Aliases, exp.Column, exp.Star, exp.Dot))
+        and not p.find(exp.Columns)
     ]
 
 

@@ -245,3 +245,110 @@ def test_wide_query_stays_exact() -> None:
         ("id", "FILTER"),
         ("id", "GROUP_BY"),
     }
+
+
+# Tables a select-list subquery reads for one column only: the other columns do not change
+# when their rows do.
+ONE_COLUMN_SUBQUERY_TABLES = {
+    "18_scalar_subquery": {"markets.holdings"},
+    "45_cte_alias_as_column": {"asset_management.fund_holdings"},
+    "56_scalar_expressions": {"markets.holdings"},
+}
+
+
+@pytest.mark.parametrize("fixture", [f for f in FIXTURES if not f.error], ids=lambda f: f.name)
+def test_no_output_column_is_silent_about_a_table_it_reads(fixture: Fixture) -> None:
+    """Removing rows of any table the query reads changes every output column (how many rows
+    there are, if nothing else): each column has an input from every such table."""
+    q = query_lineage(fixture.sql, schema=SCHEMA)
+    every_row = {d.table for d in q.dataset}
+    exempt = ONE_COLUMN_SUBQUERY_TABLES.get(fixture.name, set())
+    for column in q.columns:
+        reached = every_row | {d.table for d in q.fields[column]}
+        assert set(q.tables) - exempt <= reached, (column, set(q.tables) - reached)
+
+
+HOLDINGS = "markets.holdings"
+ROW = {"custody_account_no", "isin", "market_value", "national_id"}
+
+
+@pytest.mark.parametrize(
+    ("sql", "subtype"),
+    [
+        ("select to_json(struct(h.*)) as j from markets.holdings as h", "TRANSFORMATION"),
+        ("select to_json(struct(*)) as j from markets.holdings as h", "TRANSFORMATION"),
+        ("select hash(*) as j from markets.holdings as h", "TRANSFORMATION"),
+        ("select array(h.*) as j from markets.holdings as h", "TRANSFORMATION"),
+        ("select count(*) as j from markets.holdings", "AGGREGATION"),
+        ("select count(1) as j from markets.holdings", "AGGREGATION"),
+        ("select collect_list(struct(h.*)) as j from markets.holdings as h", "AGGREGATION"),
+    ],
+)
+def test_spark_whole_rows(sql: str, subtype: str) -> None:
+    q = query_lineage(sql, schema=SCHEMA, dialect="spark")
+    assert {(d.table, d.column, str(d.subtype)) for d in q.fields["j"]} == {
+        (HOLDINGS, c, subtype) for c in ROW
+    }
+
+
+def test_spark_generators_and_sort_by() -> None:
+    q = query_lineage(
+        "select posexplode(a.tags) as (pos, tag) from bank.accounts as a sort by a.balance",
+        schema=SCHEMA,
+        dialect="spark",
+    )
+    assert q.columns == ("pos", "tag")
+    assert {(c, d.column, str(d.subtype)) for c, d in q.dependencies()} == {
+        ("pos", "tags", "TRANSFORMATION"),
+        ("tag", "tags", "TRANSFORMATION"),
+        (None, "balance", "SORT"),
+    }
+    q = query_lineage(
+        "select account_no from bank.accounts cluster by customer_no",
+        schema=SCHEMA,
+        dialect="spark",
+    )
+    assert {(d.column, str(d.subtype)) for d in q.dataset} == {("customer_no", "SORT")}
+
+
+@pytest.mark.parametrize(
+    ("sql", "error"),
+    [
+        (
+            "select a.account_no, t.tag from bank.accounts as a "
+            "lateral view explode(a.tags) t as tag",
+            "LATERAL VIEW",
+        ),
+        ("select posexplode(a.tags) from bank.accounts as a", "has no name"),
+        ("select inline(p.lots) from markets.positions as p", "has no name"),
+    ],
+)
+def test_spark_constructs_that_fail_closed(sql: str, error: str) -> None:
+    with pytest.raises(LineageError, match=error):
+        query_lineage(sql, schema=SCHEMA, dialect="spark")
+
+
+@pytest.mark.parametrize(
+    ("sql", "error"),
+    [
+        ("select to_json(o.*) as j from undeclared.objections as o", "the whole row of o"),
+        (
+            "select * from bank.customers match_recognize (partition by postcode order by "
+            "birth_date measures first(email) as e pattern (a) define a as true)",
+            "does not parse",
+        ),
+    ],
+)
+def test_duckdb_constructs_that_fail_closed(sql: str, error: str) -> None:
+    with pytest.raises(LineageError, match=error):
+        query_lineage(sql, schema=SCHEMA)
+
+
+def test_match_recognize_fails_closed_where_it_parses() -> None:
+    with pytest.raises(LineageError, match="MATCH_RECOGNIZE is not supported"):
+        query_lineage(
+            "select * from bank.customers match_recognize (partition by postcode order by "
+            "birth_date measures first(email) as e pattern (a) define a as true)",
+            schema=SCHEMA,
+            dialect="snowflake",
+        )

@@ -4,6 +4,12 @@
 -- expect: customer_no <- bank.accounts.customer_no DIRECT/IDENTITY
 -- expect: total <- bank.accounts.balance DIRECT/AGGREGATION
 -- expect: rounded <- bank.accounts.balance DIRECT/AGGREGATION
+-- expect: n <- bank.accounts.account_no DIRECT/AGGREGATION
+-- expect: n <- bank.accounts.balance DIRECT/AGGREGATION
+-- expect: n <- bank.accounts.customer_no DIRECT/AGGREGATION
+-- expect: n <- bank.accounts.opened_on DIRECT/AGGREGATION
+-- expect: n <- bank.accounts.product_code DIRECT/AGGREGATION
+-- expect: n <- bank.accounts.tags DIRECT/AGGREGATION
 -- expect: products <- bank.accounts.product_code DIRECT/AGGREGATION
 -- expect: * <- bank.accounts.customer_no INDIRECT/GROUP_BY
 with per_customer as (

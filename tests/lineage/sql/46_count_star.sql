@@ -1,0 +1,41 @@
+-- count(*), count(1) and count() count whole rows: AGGREGATION of every column of every row
+-- source of their scope, here of both members of the join.
+-- columns: n, ones, bare
+-- expect: n <- bank.customers.birth_date DIRECT/AGGREGATION
+-- expect: n <- bank.customers.customer_no DIRECT/AGGREGATION
+-- expect: n <- bank.customers.email DIRECT/AGGREGATION
+-- expect: n <- bank.customers.first_name DIRECT/AGGREGATION
+-- expect: n <- bank.customers.last_name DIRECT/AGGREGATION
+-- expect: n <- bank.customers.national_id DIRECT/AGGREGATION
+-- expect: n <- bank.customers.postcode DIRECT/AGGREGATION
+-- expect: n <- markets.holdings.custody_account_no DIRECT/AGGREGATION
+-- expect: n <- markets.holdings.isin DIRECT/AGGREGATION
+-- expect: n <- markets.holdings.market_value DIRECT/AGGREGATION
+-- expect: n <- markets.holdings.national_id DIRECT/AGGREGATION
+-- expect: ones <- bank.customers.birth_date DIRECT/AGGREGATION
+-- expect: ones <- bank.customers.customer_no DIRECT/AGGREGATION
+-- expect: ones <- bank.customers.email DIRECT/AGGREGATION
+-- expect: ones <- bank.customers.first_name DIRECT/AGGREGATION
+-- expect: ones <- bank.customers.last_name DIRECT/AGGREGATION
+-- expect: ones <- bank.customers.national_id DIRECT/AGGREGATION
+-- expect: ones <- bank.customers.postcode DIRECT/AGGREGATION
+-- expect: ones <- markets.holdings.custody_account_no DIRECT/AGGREGATION
+-- expect: ones <- markets.holdings.isin DIRECT/AGGREGATION
+-- expect: ones <- markets.holdings.market_value DIRECT/AGGREGATION
+-- expect: ones <- markets.holdings.national_id DIRECT/AGGREGATION
+-- expect: bare <- bank.customers.birth_date DIRECT/AGGREGATION
+-- expect: bare <- bank.customers.customer_no DIRECT/AGGREGATION
+-- expect: bare <- bank.customers.email DIRECT/AGGREGATION
+-- expect: bare <- bank.customers.first_name DIRECT/AGGREGATION
+-- expect: bare <- bank.customers.last_name DIRECT/AGGREGATION
+-- expect: bare <- bank.customers.national_id DIRECT/AGGREGATION
+-- expect: bare <- bank.customers.postcode DIRECT/AGGREGATION
+-- expect: bare <- markets.holdings.custody_account_no DIRECT/AGGREGATION
+-- expect: bare <- markets.holdings.isin DIRECT/AGGREGATION
+-- expect: bare <- markets.holdings.market_value DIRECT/AGGREGATION
+-- expect: bare <- markets.holdings.national_id DIRECT/AGGREGATION
+-- expect: * <- bank.customers.national_id INDIRECT/JOIN restricts
+-- expect: * <- markets.holdings.national_id INDIRECT/JOIN restricts
+select count(*) as n, count(1) as ones, count() as bare
+from bank.customers as c
+join markets.holdings as h on h.national_id = c.national_id

@@ -1,0 +1,3 @@
+-- UNNEST(..., recursive := true) expands nested lists and structs into unnamed columns.
+-- error: recursive := ...
+select unnest(p.lots, recursive := true) as lot from markets.positions as p
