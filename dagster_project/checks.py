@@ -8,13 +8,22 @@
 
   * ``no_unconsented_investment_values``: no person without group-sharing consent has a
     non-null securities- or funds-derived value;
-  * ``no_objectors``: no person who objects to a scope the output must honour appears in it;
+  * ``no_unconsented_web_behaviour``: no person has a non-null value in a web-behaviour-derived
+    (cookie-gated) column of a marketing output unless a visitor whose latest marketing-cookie
+    choice is acceptance was seen logged in as that person;
+  * ``no_objectors``: no person who objects to a scope the output must honour appears in it
+    (outputs keyed by a pseudonym instead of ``person_id`` declare how it is made, see
+    :func:`_person_key`);
   * ``min_cell_size``: every published statistics cell describes at least k persons;
   * ``scored_today``: scores are from today.
 
   Consent and objection state are computed here afresh from the raw event logs (latest event
   wins, a tie goes to the more restrictive event), independently of the dbt models under test,
   and persons are matched through the same keyed hash the register uses.
+
+  The cookie check proves who may have web behaviour at all, not how much: a person with one
+  consenting visitor and one refusing visitor passes it whatever the count says (the static
+  rule judges that the gate filters every view).
 """
 
 from __future__ import annotations
@@ -29,12 +38,16 @@ from catalog.lineage.graph import ProjectGraph
 from catalog.policy import objection_scopes, restricted_columns
 from catalog.policy.config import PolicyConfig
 from catalog.tags import ProjectTags
+from catalog.taxonomy import covers
 from dagster_project.resources import Warehouse
 from dagster_project.spark import is_spark
 
 PERSON_KEY = "person_id"
 CONSENT_EVENTS = "privacy.group_sharing_consents"
 OBJECTION_EVENTS = "privacy.objections"
+COOKIE_GATE = "marketing_cookies"
+VISITOR_KEY = "visitor_id"
+NATIONAL_ID = "national_id"
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,128 @@ def _objectors_sql(events: str, scopes: set[str]) -> str:
     """
 
 
+def _cookie_consenting_sql(consents: str, consent_column: str, views: list[str]) -> str:
+    """Persons (person_id) seen logged in on a visitor whose latest marketing-cookie choice is
+    an acceptance (latest event wins; on equal times the refusal wins)."""
+    seen = " union all ".join(
+        f"select {VISITOR_KEY}, {NATIONAL_ID} from {v} where {NATIONAL_ID} is not null"
+        for v in views
+    )
+    return f"""
+        select distinct fjordbank_hmac_sha256(seen.{NATIONAL_ID}) as person_id
+        from ({seen}) seen
+        inner join (
+            select {VISITOR_KEY}, "{consent_column}" as accepted, row_number() over (
+                partition by {VISITOR_KEY}
+                order by event_time desc, case when "{consent_column}" then 1 else 0 end
+            ) as rn
+            from {consents}
+        ) latest
+            on latest.{VISITOR_KEY} = seen.{VISITOR_KEY}
+        where latest.rn = 1 and latest.accepted
+    """
+
+
+def _cookie_check(
+    graph: ProjectGraph, config: PolicyConfig, node: Any, columns: set[str], key: dg.AssetKey
+) -> RowCheck:
+    """``no_unconsented_web_behaviour`` for one marketing output: its cookie-gated columns
+    must be null for every row whose person no consenting visitor was seen as. Without a
+    person key, a non-null value cannot be attributed to a consent and counts as offending."""
+    gate = config.consent_gates[COOKIE_GATE]
+    table, _, consent_column = gate.consent_column.rpartition(".")
+    views = [
+        _relation(graph, n.unique_id)
+        for spec in gate.sources
+        for n in graph.nodes.values()
+        if n.resource_type == "source"
+        and spec in (n.source_name, n.label)
+        and {VISITOR_KEY, NATIONAL_ID} <= set(n.columns)
+    ]
+    if not views:
+        raise ValueError(
+            f"{node.name}: consent_gates.{COOKIE_GATE}.sources name no source table with "
+            f"{VISITOR_KEY} and {NATIONAL_ID}, so its cookie-gated columns cannot be checked "
+            "on the rows; fix catalog/policy.yml"
+        )
+    cols = sorted(columns)
+    any_value = " or ".join(f'o."{c}" is not null' for c in cols)
+    consenting = _cookie_consenting_sql(_relation(graph, table), consent_column, views)
+    unattributed = (
+        f'not exists (select 1 from ({consenting}) c where c.person_id = o."{PERSON_KEY}")'
+        if PERSON_KEY in node.columns
+        else "true"
+    )
+    return RowCheck(
+        node.name,
+        key,
+        "no_unconsented_web_behaviour",
+        "No person without a visitor whose latest marketing-cookie choice is acceptance has a "
+        "non-null value in " + ", ".join(cols) + " (web-behaviour-derived per column lineage).",
+        f"""
+        select count(*) from {_relation(graph, node.unique_id)} o
+        where ({any_value}) and {unattributed}
+        """,
+    )
+
+
+def _person_key(graph: ProjectGraph, node: Any) -> tuple[str, str] | None:
+    """How rows of ``node`` name their person, as (column, SQL of that column's value for the
+    ``person_id`` of the check's subquery alias ``p``): ``person_id`` itself, or a pseudonym
+    the model declares under ``meta.row_checks.person_pseudonym`` (``column``: the pseudonym
+    column; ``key_context``: the text the keyed hash puts before person_id). The declaration
+    must agree with the SQL: lineage shows the column as a keyed hash of a person_id and the
+    compiled SQL holds the context literal; otherwise ValueError (fail closed). None: no key.
+    """
+    if PERSON_KEY in node.columns:
+        return PERSON_KEY, "p.person_id"
+    declared = ((node.meta or {}).get("row_checks") or {}).get("person_pseudonym")
+    if not declared:
+        return None
+    column, context = declared.get("column"), declared.get("key_context")
+    hint = "fix meta.row_checks.person_pseudonym in its YAML"
+    if not isinstance(column, str) or not isinstance(context, str) or column not in node.columns:
+        raise ValueError(
+            f"{node.name}: row_checks.person_pseudonym needs `column` (one of its columns) and "
+            f"`key_context` (text); {hint}"
+        )
+    keyed_from_person = any(
+        e.target_node == node.unique_id
+        and e.target_column == column
+        and e.masking
+        and e.keyed
+        and e.source.column == PERSON_KEY
+        for e in graph.edges
+    )
+    literal = "'" + context.replace("'", "''") + "'"
+    if not keyed_from_person or literal not in (node.sql or ""):
+        raise ValueError(
+            f"{node.name}: {column} is declared a pseudonym of person_id with key context "
+            f"{context!r}, but lineage shows no keyed hash of a person_id into it or its SQL "
+            f"has no {literal}; {hint}"
+        )
+    return column, f"fjordbank_hmac_sha256(cast({literal} || p.person_id as varchar))"
+
+
+def _all_persons_sql(graph: ProjectGraph, tags: ProjectTags, config: PolicyConfig) -> str:
+    """Every person (person_id) any source delivers an identity number of: the sources'
+    columns tagged with the national-identity category."""
+    parts = []
+    for n in sorted(graph.nodes.values(), key=lambda n: n.unique_id):
+        if n.resource_type != "source" or tags.get(n.unique_id) is None:
+            continue
+        for c, t in tags[n.unique_id].columns.items():
+            if config.national_id_category in t.categories and c in n.columns:
+                parts.append(f'select "{c}" as national_id from {_relation(graph, n.unique_id)}')
+    if not parts:
+        raise ValueError("no source column carries the national identity number category")
+    return (
+        "select distinct fjordbank_hmac_sha256(national_id) as person_id from ("
+        + " union ".join(parts)
+        + ") ids where national_id is not null"
+    )
+
+
 def plan_row_checks(
     graph: ProjectGraph,
     tags: ProjectTags,
@@ -123,20 +258,42 @@ def plan_row_checks(
             )
         )
 
+    if COOKIE_GATE in config.consent_gates:
+        gated = restricted_columns(graph, tags, config, gate=COOKIE_GATE)
+        for model, columns in sorted(gated.items()):
+            node = by_name[model]
+            if not any(covers(config.marketing_purpose, p) for p in tags.purposes(node.unique_id)):
+                continue
+            checks.append(
+                _cookie_check(graph, config, node, set(columns), asset_key_for(node.unique_id))
+            )
+
     objections = _relation(graph, OBJECTION_EVENTS)
     for model, scopes in sorted(objection_scopes(graph, tags, config).items()):
         node = by_name[model]
-        if PERSON_KEY not in node.columns:
+        person_key = _person_key(graph, node)
+        if person_key is None:
             continue
+        column, key_sql = person_key
+        objectors = f"select {key_sql} from ({_objectors_sql(objections, scopes)}) p"
+        if column == PERSON_KEY:
+            where = f'o."{column}" in ({objectors})'
+            how = ""
+        else:
+            # A pseudonym no person of the sources has means the declared key is wrong: it
+            # would hide every objector, so such rows count as offending too.
+            persons = f"select {key_sql} from ({_all_persons_sql(graph, tags, config)}) p"
+            where = f'o."{column}" in ({objectors}) or o."{column}" not in ({persons})'
+            how = f" (rows keyed by their pseudonym column {column}; one of no person counts too)"
         checks.append(
             RowCheck(
                 model,
                 asset_key_for(node.unique_id),
                 "no_objectors",
-                f"No person objecting to {', '.join(sorted(scopes))} appears.",
+                f"No person objecting to {', '.join(sorted(scopes))} appears{how}.",
                 f"""
                 select count(*) from {_relation(graph, node.unique_id)} o
-                where o."{PERSON_KEY}" in ({_objectors_sql(objections, scopes)})
+                where {where}
                 """,
             )
         )

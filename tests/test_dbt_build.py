@@ -384,16 +384,26 @@ def test_person_id_is_a_keyed_hash_stable_across_runs(built):
 
 
 @pytest.mark.slow
-def test_model_development_is_pseudonymous(built):
+def test_model_development_is_pseudonymous_without_its_objectors(built):
     rows = built.rows("select * from main.model_development_dataset")
     pseudonyms = {r["pseudonym"] for r in rows}
-    expected = {
-        hmac.new(
-            KEY.encode(), f"model_development:{built.pid(n)}".encode(), hashlib.sha256
+
+    def pseudonym_of(person_id: str) -> str:
+        return hmac.new(
+            KEY.encode(), f"model_development:{person_id}".encode(), hashlib.sha256
         ).hexdigest()
-        for n in built.fixture.persons
-    }
-    assert pseudonyms == expected
+
+    def pseudonym(name: str) -> str:
+        return pseudonym_of(built.pid(name))
+
+    # grace objects; frank's objection ties with his withdrawal and wins; heidi withdrew later.
+    features = set(built.by_person("int_person_features_joined"))
+    objectors = {built.pid("grace"), built.pid("frank")}
+    assert objectors | {built.pid("heidi")} <= features
+    assert pseudonyms == {pseudonym_of(p) for p in features - objectors}
+    assert pseudonym("heidi") in pseudonyms and pseudonym("grace") not in pseudonyms
+    # A model-development objection is not a marketing objection.
+    assert built.pid("grace") in built.by_person("marketing_scoring_features")
     assert not pseudonyms & {built.pid(n) for n in built.fixture.persons}
     forbidden = {"person_id", "national_id", "first_name", "last_name", "email", "phone"}
     assert not forbidden & set(rows[0])

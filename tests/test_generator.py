@@ -380,9 +380,37 @@ def test_objectors_in_every_scope_some_withdrawn(db):
     ).fetchall()
     scopes = CONTRACT["privacy"]["objections"].column("scope").allowed
     assert {s for s, _, _ in rows} == set(scopes)
-    for scope, objectors, _ in rows:
+    for scope, objectors, withdrawals in rows:
         assert 0.005 * PERSONS <= objectors <= 0.08 * PERSONS, scope
-    assert sum(w for _, _, w in rows) > 0
+        assert withdrawals > 0, scope
+
+
+def test_model_development_objectors_some_of_whom_withdraw_later(db):
+    """LANDING.md's model_development scope: persons who object and still do, and persons
+    who withdrew after objecting (the withdrawal later than their objection)."""
+    still, withdrew = db.execute(
+        """
+        WITH latest AS (
+            SELECT national_id, action, row_number() OVER (
+                PARTITION BY national_id
+                ORDER BY CAST(event_time AS TIMESTAMPTZ) DESC,
+                         CASE WHEN action = 'object' THEN 0 ELSE 1 END) AS rn
+            FROM privacy__objections WHERE scope = 'model_development'
+        ), objected AS (
+            SELECT national_id, min(CAST(event_time AS TIMESTAMPTZ)) AS first_object
+            FROM privacy__objections
+            WHERE scope = 'model_development' AND action = 'object' GROUP BY national_id
+        )
+        SELECT count(*) FILTER (action = 'object'),
+               count(*) FILTER (action = 'withdraw' AND national_id IN (
+                   SELECT o.national_id FROM privacy__objections w JOIN objected o
+                   USING (national_id)
+                   WHERE w.scope = 'model_development' AND w.action = 'withdraw'
+                     AND CAST(w.event_time AS TIMESTAMPTZ) > o.first_object))
+        FROM latest WHERE rn = 1
+        """
+    ).fetchone()
+    assert still >= 0.005 * PERSONS and withdrew > 0, (still, withdrew)
 
 
 def test_securities_and_fund_holders_without_consent_exist(db):

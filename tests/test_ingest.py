@@ -370,6 +370,50 @@ def test_a_bad_value_quarantines_its_row_with_file_line_and_reason(
     assert [r[0] for r in raw(conn, source, table, "_source_line")] == [2]
 
 
+def test_every_objection_scope_of_the_contract_loads_and_an_unknown_one_is_quarantined(conn, root):
+    """LANDING.md: scope is direct_marketing, profiling, statistics, social_matching or
+    model_development; anything else is refused with the allowed values named."""
+    scopes = CONTRACT["privacy"]["objections"].column("scope").allowed
+    assert "model_development" in scopes
+    rows = [
+        {
+            "national_id": NID,
+            "scope": s,
+            "event_time": "2024-03-01T10:00:00+01:00",
+            "action": "object",
+        }
+        for s in scopes
+    ]
+    rows.append(
+        {
+            "national_id": NID,
+            "scope": "model_development",
+            "event_time": "2024-03-02T10:00:00+01:00",
+            "action": "withdraw",
+        }
+    )
+    rows.append(
+        {
+            "national_id": NID2,
+            "scope": "model_training",
+            "event_time": "2024-03-01T10:00:00+01:00",
+            "action": "object",
+        }
+    )
+    deliver(root, "privacy", "objections", rows)
+
+    r = ingest(conn, "privacy", "objections", root)
+
+    assert (r.rows_in, r.rows_loaded, r.rows_quarantined) == (len(scopes) + 2, len(scopes) + 1, 1)
+    assert r.reasons == {"not allowed scope": 1}
+    [(_, line, reason, record)] = quarantined(conn, "privacy", "objections")
+    assert line == len(scopes) + 3 and json.loads(record)["scope"] == "model_training"
+    assert reason.startswith("not allowed scope: 'model_training' is not one of ")
+    assert "model_development" in reason
+    loaded = raw(conn, "privacy", "objections", "scope, action")
+    assert ("model_development", "object") in loaded and ("model_development", "withdraw") in loaded
+
+
 def test_synthetic_numbers_are_accepted_only_when_the_data_is_synthetic(conn, root):
     real = "02016126007"  # a valid real-world number (LANDING.md)
     d_number = national_id(15 + 40, 5, 1985, synthetic=False)

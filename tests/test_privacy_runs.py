@@ -12,6 +12,8 @@ import pytest
 
 from dagster_project.warehouse_functions import hmac_sha256_hex
 
+KEY_CONTEXT = "model_development:"
+
 pytestmark = pytest.mark.slow
 
 AS_OF = dt.date(2026, 11, 2)
@@ -76,7 +78,9 @@ def test_withdrawal_and_objection_reach_every_output_in_the_next_run(platform):
     assert first.success
     checks = _checks(first)
     assert checks[("marketing_scoring_features", "no_unconsented_investment_values")]
+    assert checks[("marketing_scoring_features", "no_unconsented_web_behaviour")]
     assert checks[("marketing_propensity_scores", "no_objectors")]
+    assert checks[("model_development_dataset", "no_objectors")]
     assert checks[("statistics_customers_by_postcode_area", "min_cell_size")]
     assert checks[("marketing_propensity_scores", "scored_today")]
 
@@ -99,6 +103,21 @@ def test_withdrawal_and_objection_reach_every_output_in_the_next_run(platform):
     }
     investor, marketed = nid[investor_pid], nid[marketed_pid]
     assert investor != marketed
+    # ... and a third person in the model-development data set.
+    pseudonyms = {
+        r[0] for r in _query(platform, "select pseudonym from main.model_development_dataset")
+    }
+    developed_pid = next(
+        p
+        for p in sorted(nid)
+        if p not in (investor_pid, marketed_pid)
+        and _pseudonym(p) in pseudonyms
+        and _query(
+            platform, "select count(*) from main.marketing_scoring_features where person_id = ?", p
+        )
+        == [(1,)]
+    )
+    developed = nid[developed_pid]
 
     # Tomorrow's delivery: the investor withdraws consent, the other person objects.
     later = "2026-11-03T08:00:00+01:00"
@@ -114,7 +133,10 @@ def test_withdrawal_and_objection_reach_every_output_in_the_next_run(platform):
         "privacy",
         "objections",
         "national_id,scope,event_time,action",
-        [f"{marketed},direct_marketing,{later},object"],
+        [
+            f"{marketed},direct_marketing,{later},object",
+            f"{developed},model_development,{later},object",
+        ],
     )
 
     second = _run()
@@ -139,6 +161,23 @@ def test_withdrawal_and_objection_reach_every_output_in_the_next_run(platform):
         "select count(*) from main.group_customer_register where person_id = ?",
         marketed_pid,
     ) == [(1,)]
+    # The model-development objector is gone from the data set, and only from it.
+    assert _query(
+        platform,
+        "select count(*) from main.model_development_dataset where pseudonym = ?",
+        _pseudonym(developed_pid),
+    ) == [(0,)]
+    assert _query(
+        platform,
+        "select count(*) from main.marketing_scoring_features where person_id = ?",
+        developed_pid,
+    ) == [(1,)]
+
+
+def _pseudonym(person_id: str) -> str:
+    """The model-development pseudonym of a person: keyed_hash('model_development:' ||
+    person_id), as the data set's SQL makes it."""
+    return hmac_sha256_hex(KEY_CONTEXT + person_id, KEY)
 
 
 def test_row_checks_fail_on_rows_that_break_the_policy(platform):
@@ -173,6 +212,42 @@ def test_row_checks_fail_on_rows_that_break_the_policy(platform):
         )
         assert offending("marketing_scoring_features", "no_unconsented_investment_values") == 1
 
+        # Web behaviour for a person seen only on visitors whose latest cookie choice is not
+        # acceptance (a refusal, or a tie that the refusal wins).
+        web = ("marketing_scoring_features", "no_unconsented_web_behaviour")
+        assert offending(*web) == 0
+        refuser = conn.execute(
+            """
+            with latest as (
+                select visitor_id, marketing_cookies, row_number() over (
+                    partition by visitor_id
+                    order by event_time desc, case when marketing_cookies then 1 else 0 end
+                ) as rn
+                from raw_privacy.cookie_consents
+            ), seen as (
+                select distinct v.national_id, coalesce(l.marketing_cookies, false) as accepted
+                from raw_web.page_views v
+                left join latest l on l.visitor_id = v.visitor_id and l.rn = 1
+                where v.national_id is not null
+            )
+            select f.person_id from main.marketing_scoring_features f
+            join seen on fjordbank_hmac_sha256(seen.national_id) = f.person_id
+            group by f.person_id having not bool_or(seen.accepted)
+            order by 1 limit 1
+            """
+        ).fetchone()[0]
+        assert conn.execute(
+            "select loan_page_views_last_30d from main.marketing_scoring_features "
+            "where person_id = ?",
+            [refuser],
+        ).fetchone() == (None,)
+        conn.execute(
+            "update main.marketing_scoring_features set loan_page_views_last_30d = 3 "
+            "where person_id = ?",
+            [refuser],
+        )
+        assert offending(*web) == 1
+
         # An objector to direct marketing is put back into the scores.
         objector = conn.execute(
             """
@@ -190,6 +265,33 @@ def test_row_checks_fail_on_rows_that_break_the_policy(platform):
             [objector],
         )
         assert offending("marketing_propensity_scores", "no_objectors") == 1
+
+        # A model-development objector is put back into the pseudonymous data set, and a row
+        # whose pseudonym belongs to no person (a wrongly declared key would look like that).
+        md = ("model_development_dataset", "no_objectors")
+        assert offending(*md) == 0
+        md_objector = conn.execute(
+            """
+            select fjordbank_hmac_sha256(national_id) from raw_privacy.objections o
+            where scope = 'model_development' and action = 'object'
+              and not exists (select 1 from raw_privacy.objections w
+                              where w.national_id = o.national_id and w.scope = o.scope
+                                and w.action = 'withdraw' and w.event_time >= o.event_time)
+            limit 1
+            """
+        ).fetchone()[0]
+        conn.execute(
+            "insert into main.model_development_dataset (pseudonym, extracted_on)"
+            " values (?, current_date)",
+            [_pseudonym(md_objector)],
+        )
+        assert offending(*md) == 1
+        conn.execute(
+            "insert into main.model_development_dataset (pseudonym, extracted_on)"
+            " values (?, current_date)",
+            [_pseudonym("not-a-person")],
+        )
+        assert offending(*md) == 2
 
         # A stale score and a small statistics cell.
         conn.execute(

@@ -693,6 +693,7 @@ _OBJECTION_RATES = {
     "profiling": 0.03,
     "statistics": 0.02,
     "social_matching": 0.03,
+    "model_development": 0.02,
 }
 
 

@@ -281,7 +281,13 @@ TABLES: tuple[Table, ...] = (
             _c("national_id", NID),
             _c(
                 "scope",
-                allowed=("direct_marketing", "profiling", "statistics", "social_matching"),
+                allowed=(
+                    "direct_marketing",
+                    "profiling",
+                    "statistics",
+                    "social_matching",
+                    "model_development",
+                ),
             ),
             _c("event_time", TS),
             _c("action", allowed=("object", "withdraw")),

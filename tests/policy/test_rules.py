@@ -329,6 +329,61 @@ def test_purpose_bound_model_output_cannot_feed_marketing(base: World):
     assert v.sources == ("credit_exposure.exposure",)
 
 
+@pytest.mark.parametrize(
+    "folder, purposes, outside",
+    [
+        ("marts/statistics", ["analytics.reporting.statistics"], "analytics.reporting.statistics"),
+        ("marts/model_development", ["analytics.model_development"], "analytics.model_development"),
+        (
+            "marts/register",
+            ["essential.service.customer_administration"],
+            "essential.service.customer_administration",
+        ),
+        # A credit output that also serves marketing: only the marketing purpose is outside.
+        (
+            "marts/credit",
+            ["finance.credit_assessment", "marketing.communications"],
+            "marketing.communications",
+        ),
+    ],
+)
+def test_purpose_bound_data_stays_out_of_every_other_output(base: World, folder, purposes, outside):
+    base.model(
+        "out",
+        {"person_id": "user.unique_id", "risk_band": "user.demographic.profile"},
+        folder=folder,
+        purposes=purposes,
+    )
+    base.direct("int_persons.person_id", "out.person_id")
+    base.conditional("risk.default_cases.defaulted_amount", "out.risk_band")
+    found = [v for v in base.evaluate().violations if v.rule == "purpose_limitation"]
+    assert [(v.model, v.column) for v in found] == [("out", "risk_band")]
+    assert found[0].sources == ("risk.default_cases.defaulted_amount",)
+    assert f"purpose(s) {outside} outside the purpose-bound ones" in found[0].message
+    assert "finance.credit_assessment outside" not in found[0].message
+
+
+def test_an_output_serving_only_purpose_bound_purposes_may_use_the_data(base: World):
+    """The credit mart: defaults and loans for credit assessment, nothing else."""
+    base.model(
+        "exposure",
+        {"person_id": "user.unique_id", "defaulted": "user.financial.credit_history"},
+        folder="marts/credit",
+        purposes=["finance.credit_assessment"],
+    )
+    base.direct("int_persons.person_id", "exposure.person_id")
+    base.direct("risk.default_cases.defaulted_amount", "exposure.defaulted", Subtype.AGGREGATION)
+    base.dataset("bank.loans.in_default", "exposure", Subtype.FILTER, True)
+    assert not [v for v in base.evaluate().violations if v.rule == "purpose_limitation"]
+
+
+def test_an_output_without_purposes_cannot_show_it_stays_within_them(base: World):
+    base.model("untagged", {"risk_band": "user.demographic.profile"}, purposes=[])
+    base.conditional("risk.default_cases.defaulted_amount", "untagged.risk_band")
+    [v] = [v for v in base.evaluate().violations if v.rule == "purpose_limitation"]
+    assert v.column == "risk_band" and "declaring no purpose" in v.message
+
+
 # -- guarantee 5: objections ---------------------------------------------------------------
 
 
@@ -373,6 +428,49 @@ def test_statistics_outputs_honour_statistics_objections(base: World):
     [v] = base.evaluate().violations
     assert "'statistics'" in v.message
     honour(base, "stats", "statistics")
+    assert base.evaluate().ok
+
+
+def test_model_development_outputs_honour_model_development_objections(base: World):
+    """analytics.model_development requires the model_development scope (policy.yml)."""
+    base.model(
+        "int_md_objections",
+        {"person_id": "user.unique_id", "objects_model_development": "user.privacy_preferences"},
+        folder="intermediate/privacy",
+        purposes=["functional.storage.privacy_preferences"],
+        legal_basis="legal_obligation",
+        sql="select national_id as person_id, max(case when scope = 'model_development'"
+        " then 1 else 0 end) = 1 as objects_model_development from objections group by 1",
+    )
+    base.direct(
+        "privacy.objections.national_id",
+        "int_md_objections.person_id",
+        Subtype.TRANSFORMATION,
+        masking=True,
+        keyed=True,
+    )
+    base.conditional("privacy.objections.scope", "int_md_objections.objects_model_development")
+    base.model(
+        "md_dataset",
+        {"pseudonym": "user.unique_id.pseudonymous", "postcode": "user.contact"},
+        folder="marts/model_development",
+        purposes=["analytics.model_development"],
+    )
+    base.direct(
+        "int_persons.person_id",
+        "md_dataset.pseudonym",
+        Subtype.TRANSFORMATION,
+        masking=True,
+        keyed=True,
+    )
+    base.direct("int_persons.postcode", "md_dataset.postcode")
+    # Filtered by the statistics objections only: the model-development scope is missing.
+    honour(base, "md_dataset", "statistics")
+    [v] = base.evaluate().violations
+    assert (v.rule, v.model) == ("objections_honoured", "md_dataset")
+    assert "'model_development'" in v.message and "analytics.model_development" in v.message
+    base.dataset("int_md_objections.objects_model_development", "md_dataset", Subtype.FILTER, True)
+    base.dataset("int_md_objections.person_id", "md_dataset", Subtype.JOIN, True)
     assert base.evaluate().ok
 
 

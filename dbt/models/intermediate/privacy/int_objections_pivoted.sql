@@ -40,7 +40,9 @@ pivoted as (
         max(case when scope = 'profiling' then 1 else 0 end) = 1 as objects_profiling,
         max(case when scope = 'statistics' then 1 else 0 end) = 1 as objects_statistics,
         max(case when scope = 'social_matching' then 1 else 0 end) = 1
-            as objects_social_matching
+            as objects_social_matching,
+        max(case when scope = 'model_development' then 1 else 0 end) = 1
+            as objects_model_development
     from current_objections
     group by national_id
 ),
@@ -51,7 +53,8 @@ resolved as (
         coalesce(pivoted.objects_direct_marketing, false) as objects_direct_marketing,
         coalesce(pivoted.objects_profiling, false) as objects_profiling,
         coalesce(pivoted.objects_statistics, false) as objects_statistics,
-        coalesce(pivoted.objects_social_matching, false) as objects_social_matching
+        coalesce(pivoted.objects_social_matching, false) as objects_social_matching,
+        coalesce(pivoted.objects_model_development, false) as objects_model_development
     from persons
     left join pivoted
         on persons.national_id = pivoted.national_id

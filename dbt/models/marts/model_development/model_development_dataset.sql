@@ -3,11 +3,17 @@
     (age, age group, postcode, product counts, usage ranges, roles, login frequency; securities
     and fund features only through the consent gate) keyed by a pseudonym. The pseudonym is a
     keyed hash of person_id under its own key context, so it cannot be joined to person_id
-    without the key. No names, contact details or identity numbers.
+    without the key. No names, contact details or identity numbers. Persons objecting to model
+    development are left out (latest objection event wins), so an objection delivered today
+    removes the person from the next day's data set.
 -#}
 
 with features as (
     select * from {{ ref('int_person_features_joined') }}
+),
+
+objections as (
+    select * from {{ ref('int_objections_pivoted') }}
 ),
 
 pseudonymised as (
@@ -43,6 +49,9 @@ pseudonymised as (
         features.fund_count,
         current_date as extracted_on
     from features
+    left join objections
+        on features.person_id = objections.person_id
+    where not coalesce(objections.objects_model_development, false)
 )
 
 select * from pseudonymised
