@@ -1,6 +1,7 @@
 """Guarantee 5: every marketing output is filtered by the objections log (direct marketing;
-profiling for profiling outputs; social matching for customer matching), and every statistics
-output by statistics objections.
+profiling for profiling outputs; social matching for customer matching), every statistics
+output by statistics objections, and every model-development output by model-development
+objections (the scopes each purpose requires: ``objections.required`` in policy.yml).
 
 An output honours a scope when its rows are restricted by the objections log for that scope,
 directly or transitively:
