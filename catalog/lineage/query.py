@@ -35,6 +35,59 @@ Semantics (pinned by the fixtures in ``tests/lineage/sql``):
 - DuckDB: ``* EXCLUDE / REPLACE``, ``COLUMNS(regex | [names] | *)``, lambdas, comprehensions,
   UNNEST, VALUES, range() / generate_series(); a repeated output name ``x`` becomes ``x_1``
   (as DuckDB names it). PIVOT, LATERAL VIEW and table functions that read files fail closed.
+- Never silent (PRIVACY.md rule 6): whatever the database resolves to columns depends on all
+  of them. A whole row used as a value (a bare relation name that is no column, as DuckDB
+  resolves it; ``alias.*`` or ``*`` inside any function or constructor) depends on every
+  column of the row (of a CTE / derived table: every output column with its lineage).
+  ``count(*)``, ``count(1)``, ``count()``, any aggregate over constants: AGGREGATION of every
+  column of the scope's row sources. A row source an output column has no input from (``select
+  1 as one from h``, ``from c cross join h``) gives it one, from the columns read of that source
+  (else all): a dataset-level JOIN for a join member, a column-level FILTER for the only source;
+  neither restricts rows. ``EXISTS`` over a subquery without its own condition reads its
+  columns (FILTER, not restricting).
+
+Constructs and decisions (fixtures ``tests/lineage/sql/NN_*.sql``; ``eNN_*`` fail closed):
+
+================================================  ==========================================
+construct                                         decision
+================================================  ==========================================
+``to_json(h)``, ``h``, ``hash(h)``, ``cast(h)``   every column of h, TRANSFORMATION (hash:
+                                                  masking)
+``list(h)``, ``array_agg(h)``                     every column of h, AGGREGATION
+``struct_pack(h.*)``, ``row(h.*)``, ``[h.*]``,    every column of h; ``*``: of every row
+Spark ``struct(h.*)``; ``*`` in a function        source
+CTE / subquery alias as a column                  every output column, with its lineage
+``count(*)``, ``count(1)``, ``count()``,          AGGREGATION of every column of the row
+``sum(1)``                                        sources
+cross / comma / POSITIONAL join, unread source    row edge (JOIN / FILTER), not restricting
+ASOF join                                         its ON (and MATCH_CONDITION): JOIN
+lambdas (1 or 2 parameters), comprehensions,      the list argument; a parameter never
+``filter``, ``list_reduce``, Spark ``aggregate``  resolves to or hides an outer column
+``s.field``, ``s['f']``, ``struct_extract``, map  TRANSFORMATION of the struct / map column
+``unnest(list)`` (select list or FROM)            TRANSFORMATION of the list
+``unnest(struct)``, ``recursive :=``,             fail closed: the output columns are the
+``max_depth``, ``s.*`` over a STRUCT column       fields
+Spark ``posexplode(x) AS (p, v)``, ``stack``      every named column from all arguments
+generators without names, LATERAL VIEW            fail closed
+``arg_max(v, ts)``, ``max_by``, ``string_agg(v    v AGGREGATION, ts column-level INDIRECT
+ORDER BY ts)``, ``list`` / ``first`` ORDER BY     SORT
+``percentile_cont(p) WITHIN GROUP (ORDER BY v)``  v AGGREGATION
+GROUP BY CUBE / ROLLUP / GROUPING SETS            GROUP_BY of each column
+``grouping()``                                    AGGREGATION of its columns
+window FILTER, ``count(*) OVER``,                 CONDITIONAL; whole rows; row edge
+``row_number() OVER ()``
+LIMIT / OFFSET                                    ORDER BY: SORT; a computed limit: FILTER
+Spark SORT / CLUSTER / DISTRIBUTE BY              SORT
+TABLESAMPLE, USING SAMPLE, FROM-first, ``AT``     plain reads (no column decides)
+``EXISTS`` / ``IN`` / ``ANY`` / scalar subquery   FILTER (select list: that column only)
+IN list, BETWEEN, COALESCE, TRY_CAST, json        TRANSFORMATION
+functions, map / struct literals, ``any_value``
+VALUES in joins, recursive CTE, UNION BY NAME     constants; fixpoint; by name
+PIVOT / UNPIVOT (clause or statement),            fail closed
+MATCH_RECOGNIZE, CONNECT BY, ROWS FROM, CHANGES,
+CORRESPONDING / outer set operations, table
+functions that read files, DESCRIBE / SHOW
+================================================  ==========================================
 
 >>> schema = {"raw": {"holdings": {"pid": "int", "value": "double"},
 ...                   "consents": {"pid": "int", "granted": "boolean"}}}
@@ -253,6 +306,11 @@ def _same(a: _ScopeLin, b: _ScopeLin) -> bool:
 
 def _touches_all(lin: _Lin, tables: frozenset[str]) -> bool:
     """Whether ``lin`` has an input from every one of ``tables``."""
+    if len(tables) == 1:
+        (table,) = tables
+        return any(key[0] == table for key in lin.direct) or any(
+            key[0] == table for key in lin.indirect
+        )
     seen = {key[0] for key in lin.direct}
     seen.update(key[0] for key in lin.indirect)
     return tables <= seen
