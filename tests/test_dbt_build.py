@@ -282,10 +282,37 @@ def test_securities_and_funds_reach_marketing_only_with_group_sharing_consent(bu
     consents = built.by_person("int_group_sharing_consents_resolved")
     assert consents[built.pid("carol")]["has_group_sharing_consent"] is False
     assert consents[built.pid("dave")]["has_group_sharing_consent"] is False
-    assert consents[built.pid("bob")]["consent_changed_at"] is None
+    assert built.pid("bob") not in consents  # no event: no row, and no consent
     assert set(built.by_person("int_investments_consented")) == {
         built.pid(n) for n in ("alice", "grace", "nils")
     }
+
+
+@pytest.mark.slow
+def test_a_person_known_only_to_markets_reaches_marketing_only_through_the_gate(built):
+    """Rule 3 by source: the marketing population is the neutral companies' persons plus the
+    consenting holders the gate admits; the register still names every company's customers."""
+    neutral = built.by_person("int_neutral_persons_matched")
+    assert {built.pid(n) for n in ("judy", "liam", "alice")} <= set(neutral)
+    assert not {built.pid("mia"), built.pid("nils")} & set(neutral)
+    assert "is_markets_customer" not in next(iter(neutral.values()))
+    shareable = built.by_person("int_shareable_persons_admitted")
+    assert set(shareable) == set(neutral) | {built.pid("nils")}  # mia: no consent
+    nils = shareable[built.pid("nils")]
+    assert nils["birth_date"] == built.fixture.persons["nils"].birth_date
+    assert (nils["postcode"], nils["is_bank_customer"]) == (None, False)
+    register = built.by_person("group_customer_register")
+    mia = register[built.pid("mia")]
+    assert mia["is_markets_customer"] and mia["securities_account_count"] == 1
+    assert mia["current_account_count"] == 0 and not mia["is_bank_customer"]
+    assert built.pid("mia") in built.by_person("credit_group_exposure")
+    for model in ("marketing_scoring_features", "int_person_features_joined"):
+        assert built.pid("mia") not in built.by_person(model), model
+    # Objection state is keyed from the log: a row per current objector only.
+    objections = built.by_person("int_objections_pivoted")
+    assert objections[built.pid("eve")]["objects_direct_marketing"] is True
+    assert built.pid("heidi") not in objections  # withdrew her only objection
+    assert built.pid("alice") not in objections
 
 
 @pytest.mark.slow

@@ -1,13 +1,15 @@
 {#-
     The features the statements allow for scoring and model development, one row per person:
-    age, age group, postcode, product counts, usage ranges, roles and login frequency. Securities
-    and fund features come only from the group-sharing consent gate (NULL for everyone else) and
-    web behaviour only from the marketing-cookies gate (NULL for everyone else). Marts choose
-    their columns and apply objections.
+    age, age group, postcode, product counts, usage ranges, roles and login frequency. The
+    persons are int_shareable_persons_admitted (neutral companies' persons, and consenting
+    holders admitted through the gate). Securities and fund features come only from the
+    group-sharing consent gate (NULL for everyone else) and web behaviour only from the
+    marketing-cookies gate (NULL for everyone else). Marts choose their columns and apply
+    objections.
 -#}
 
 with persons as (
-    select * from {{ ref('int_persons_matched') }}
+    select * from {{ ref('int_shareable_persons_admitted') }}
 ),
 
 holdings as (
@@ -69,17 +71,17 @@ joined as (
         aged.age,
         {{ age_group('aged.age') }} as age_group,
         aged.postcode,
-        holdings.current_account_count,
-        holdings.savings_account_count,
-        holdings.mortgage_count,
-        holdings.consumer_loan_count,
-        holdings.car_loan_count,
-        holdings.student_loan_count,
-        holdings.debit_card_count,
-        holdings.credit_card_count,
-        holdings.personal_insurance_count,
-        holdings.non_life_insurance_count,
-        holdings.pension_agreement_count,
+        coalesce(holdings.current_account_count, 0) as current_account_count,
+        coalesce(holdings.savings_account_count, 0) as savings_account_count,
+        coalesce(holdings.mortgage_count, 0) as mortgage_count,
+        coalesce(holdings.consumer_loan_count, 0) as consumer_loan_count,
+        coalesce(holdings.car_loan_count, 0) as car_loan_count,
+        coalesce(holdings.student_loan_count, 0) as student_loan_count,
+        coalesce(holdings.debit_card_count, 0) as debit_card_count,
+        coalesce(holdings.credit_card_count, 0) as credit_card_count,
+        coalesce(holdings.personal_insurance_count, 0) as personal_insurance_count,
+        coalesce(holdings.non_life_insurance_count, 0) as non_life_insurance_count,
+        coalesce(holdings.pension_agreement_count, 0) as pension_agreement_count,
         usage.balance_band,
         usage.deposit_band,
         usage.withdrawal_band,
@@ -96,7 +98,8 @@ joined as (
         investments.fund_count,
         web_behaviour.loan_page_views_last_30d
     from aged
-    inner join holdings
+    -- products of the neutral companies; a holder admitted through the gate has none of them
+    left join holdings
         on aged.person_id = holdings.person_id
     left join usage
         on aged.person_id = usage.person_id

@@ -1,20 +1,15 @@
 {#-
-    One row per person known to any company of the group, matched on the validated national
-    identity number. person_id is a keyed hash (HMAC-SHA256) of that number: stable across runs,
-    not computable without the group's key. Identity and contact details come from the bank;
-    persons who are not bank customers get their birth date from the identity number.
+    One row per person known to any company of the group, for customer administration (the
+    group register) and credit assessment: the persons of the neutral companies
+    (int_neutral_persons_matched) and the customers of Fjordbank Markets and Fjordbank Asset
+    Management, matched on the validated national identity number, with which companies the
+    person is a customer of. person_id is the same keyed hash (HMAC-SHA256) of that number.
+    Securities and fund customers reach this model, so marketing and model development never
+    read it: their population is int_shareable_persons_admitted.
 -#}
 
-with bank_customers as (
-    select * from {{ ref('stg_bank__customers') }}
-),
-
-insurance_policies as (
-    select * from {{ ref('stg_insurance__policies') }}
-),
-
-pension_agreements as (
-    select * from {{ ref('stg_pension__agreements') }}
+with neutral_persons as (
+    select * from {{ ref('int_neutral_persons_matched') }}
 ),
 
 securities_accounts as (
@@ -23,69 +18,6 @@ securities_accounts as (
 
 fund_holdings as (
     select * from {{ ref('stg_asset_management__fund_holdings') }}
-),
-
--- A person may have had several bank customer numbers: the active one wins, else the newest.
-bank_ranked as (
-    select
-        national_id,
-        customer_no,
-        first_name,
-        last_name,
-        birth_date,
-        street_address,
-        postcode,
-        city,
-        country_code,
-        email,
-        phone,
-        customer_until,
-        row_number() over (
-            partition by national_id
-            order by
-                case when customer_until is null then 0 else 1 end,
-                customer_since desc,
-                customer_no
-        ) as customer_rank
-    from bank_customers
-),
-
-bank as (
-    select
-        national_id,
-        customer_no,
-        first_name,
-        last_name,
-        birth_date,
-        street_address,
-        postcode,
-        city,
-        country_code,
-        email,
-        phone,
-        (customer_until is null or customer_until > current_date) as is_active
-    from bank_ranked
-    where customer_rank = 1
-),
-
-insurance as (
-    select
-        national_id,
-        min(customer_no) as customer_no,
-        max(case when end_date is null or end_date >= current_date then 1 else 0 end) = 1
-            as is_active
-    from insurance_policies
-    group by national_id
-),
-
-pension as (
-    select
-        national_id,
-        min(customer_no) as customer_no,
-        max(case when end_date is null or end_date >= current_date then 1 else 0 end) = 1
-            as is_active
-    from pension_agreements
-    group by national_id
 ),
 
 markets as (
@@ -110,55 +42,55 @@ asset_management as (
         on fund_holdings.as_of_date = fund_snapshot.as_of_date
 ),
 
-known_ids as (
-    select national_id from bank
-    union
-    select national_id from insurance
-    union
-    select national_id from pension
-    union
+investment_ids as (
     select national_id from markets
     union
     select national_id from fund_holdings
 ),
 
-persons as (
+-- Persons no neutral company knows: their person_id is computed here, the same keyed hash.
+investment_only_persons as (
     select
-        national_id,
-        {{ keyed_hash('national_id') }} as person_id
-    from known_ids
-    where {{ national_id_is_valid('national_id') }}
+        investment_ids.national_id,
+        {{ keyed_hash('investment_ids.national_id') }} as person_id
+    from investment_ids
+    left join neutral_persons
+        on investment_ids.national_id = neutral_persons.national_id
+    where neutral_persons.national_id is null
+        and {{ national_id_is_valid('investment_ids.national_id') }}
+),
+
+persons as (
+    select person_id, national_id from neutral_persons
+    union all
+    select person_id, national_id from investment_only_persons
 ),
 
 matched as (
     select
         persons.person_id,
         persons.national_id,
-        bank.customer_no as bank_customer_no,
-        insurance.customer_no as insurance_customer_no,
-        pension.customer_no as pension_customer_no,
-        bank.first_name,
-        bank.last_name,
-        coalesce(bank.birth_date, {{ national_id_birth_date('persons.national_id') }})
+        neutral_persons.bank_customer_no,
+        neutral_persons.insurance_customer_no,
+        neutral_persons.pension_customer_no,
+        neutral_persons.first_name,
+        neutral_persons.last_name,
+        coalesce(neutral_persons.birth_date, {{ national_id_birth_date('persons.national_id') }})
             as birth_date,
-        bank.street_address,
-        bank.postcode,
-        bank.city,
-        bank.country_code,
-        bank.email,
-        bank.phone,
-        coalesce(bank.is_active, false) as is_bank_customer,
-        coalesce(insurance.is_active, false) as is_insurance_customer,
-        coalesce(pension.is_active, false) as is_pension_customer,
+        neutral_persons.street_address,
+        neutral_persons.postcode,
+        neutral_persons.city,
+        neutral_persons.country_code,
+        neutral_persons.email,
+        neutral_persons.phone,
+        coalesce(neutral_persons.is_bank_customer, false) as is_bank_customer,
+        coalesce(neutral_persons.is_insurance_customer, false) as is_insurance_customer,
+        coalesce(neutral_persons.is_pension_customer, false) as is_pension_customer,
         coalesce(markets.is_active, false) as is_markets_customer,
         (asset_management.national_id is not null) as is_asset_management_customer
     from persons
-    left join bank
-        on persons.national_id = bank.national_id
-    left join insurance
-        on persons.national_id = insurance.national_id
-    left join pension
-        on persons.national_id = pension.national_id
+    left join neutral_persons
+        on persons.person_id = neutral_persons.person_id
     left join markets
         on persons.national_id = markets.national_id
     left join asset_management

@@ -1,13 +1,12 @@
 {#-
-    The current group-sharing consent of every person: the latest event wins, on equal event
-    times a withdrawal wins, and a person without any event has not consented.
+    The current group-sharing consent of every person with a consent event: the latest event
+    wins, on equal event times a withdrawal wins. Keyed from the event log itself (person_id is
+    the keyed hash of the event's national identity number), so the consent state does not
+    depend on which companies know the person. A person without any event has no row here and
+    has not consented.
 -#}
 
-with persons as (
-    select * from {{ ref('int_persons_matched') }}
-),
-
-consent_events as (
+with consent_events as (
     select * from {{ ref('stg_privacy__group_sharing_consents') }}
 ),
 
@@ -30,16 +29,15 @@ latest as (
         event_time
     from ranked
     where event_rank = 1
+        and {{ national_id_is_valid('national_id') }}
 ),
 
 resolved as (
     select
-        persons.person_id,
-        coalesce(latest.consent = 'granted', false) as has_group_sharing_consent,
+        {{ keyed_hash('latest.national_id') }} as person_id,
+        latest.consent = 'granted' as has_group_sharing_consent,
         latest.event_time as consent_changed_at
-    from persons
-    left join latest
-        on persons.national_id = latest.national_id
+    from latest
 )
 
 select * from resolved

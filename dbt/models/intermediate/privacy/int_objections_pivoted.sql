@@ -1,13 +1,13 @@
 {#-
-    The current objections of every person, one boolean per scope: per person and scope the
-    latest event wins, on equal event times the objection wins; no event means no objection.
+    The current objections of every person who objects to something, one boolean per scope: per
+    person and scope the latest event wins, on equal event times the objection wins; no event
+    means no objection. Keyed from the event log itself (person_id is the keyed hash of the
+    event's national identity number), so the objection state does not depend on which companies
+    know the person. A person without a current objection has no row here: outputs keep a
+    person only when `not coalesce(objections.objects_<scope>, false)` after a LEFT JOIN.
 -#}
 
-with persons as (
-    select * from {{ ref('int_persons_matched') }}
-),
-
-objection_events as (
+with objection_events as (
     select * from {{ ref('stg_privacy__objections') }}
 ),
 
@@ -30,6 +30,7 @@ current_objections as (
     from ranked
     where event_rank = 1
         and action = 'object'
+        and {{ national_id_is_valid('national_id') }}
 ),
 
 pivoted as (
@@ -49,15 +50,13 @@ pivoted as (
 
 resolved as (
     select
-        persons.person_id,
-        coalesce(pivoted.objects_direct_marketing, false) as objects_direct_marketing,
-        coalesce(pivoted.objects_profiling, false) as objects_profiling,
-        coalesce(pivoted.objects_statistics, false) as objects_statistics,
-        coalesce(pivoted.objects_social_matching, false) as objects_social_matching,
-        coalesce(pivoted.objects_model_development, false) as objects_model_development
-    from persons
-    left join pivoted
-        on persons.national_id = pivoted.national_id
+        {{ keyed_hash('pivoted.national_id') }} as person_id,
+        pivoted.objects_direct_marketing,
+        pivoted.objects_profiling,
+        pivoted.objects_statistics,
+        pivoted.objects_social_matching,
+        pivoted.objects_model_development
+    from pivoted
 )
 
 select * from resolved

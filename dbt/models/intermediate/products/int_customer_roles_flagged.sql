@@ -5,7 +5,7 @@
 -#}
 
 with persons as (
-    select * from {{ ref('int_persons_matched') }}
+    select * from {{ ref('int_neutral_persons_matched') }}
 ),
 
 bank_customers as (

@@ -1,10 +1,13 @@
 {#-
-    Which products each person has across the group: counts of running agreements per company
-    and product. Neutral information (product holding): no balances, amounts or values.
+    Which products each person has at the neutral companies of the group (the bank, the insurer,
+    the pension company): counts of running agreements per company and product. Neutral
+    information (product holding): no balances, amounts or values. One row per person of
+    int_neutral_persons_matched. Securities and fund products are counted for the register
+    alone, in int_investment_products_summarised.
 -#}
 
 with persons as (
-    select * from {{ ref('int_persons_matched') }}
+    select * from {{ ref('int_neutral_persons_matched') }}
 ),
 
 bank_customers as (
@@ -29,14 +32,6 @@ insurance_policies as (
 
 pension_agreements as (
     select * from {{ ref('stg_pension__agreements') }}
-),
-
-securities_accounts as (
-    select * from {{ ref('stg_markets__securities_accounts') }}
-),
-
-fund_holdings as (
-    select * from {{ ref('stg_asset_management__fund_holdings') }}
 ),
 
 -- Every bank customer number of a person (not only the current one) carries their products.
@@ -117,35 +112,6 @@ pension_counts as (
     group by persons.person_id
 ),
 
-securities_account_counts as (
-    select
-        persons.person_id,
-        count(case when securities_accounts.custody_account_no is not null then 1 end)
-            as securities_account_count
-    from securities_accounts
-    inner join persons
-        on securities_accounts.national_id = persons.national_id
-    where securities_accounts.closed_on is null or securities_accounts.closed_on > current_date
-    group by persons.person_id
-),
-
-fund_snapshot as (
-    select max(as_of_date) as as_of_date
-    from fund_holdings
-),
-
-fund_product_counts as (
-    select
-        persons.person_id,
-        count(distinct fund_holdings.fund_code) as fund_product_count
-    from fund_holdings
-    inner join fund_snapshot
-        on fund_holdings.as_of_date = fund_snapshot.as_of_date
-    inner join persons
-        on fund_holdings.national_id = persons.national_id
-    group by persons.person_id
-),
-
 summarised as (
     select
         persons.person_id,
@@ -159,10 +125,7 @@ summarised as (
         coalesce(loan_counts.student_loan_count, 0) as student_loan_count,
         coalesce(insurance_counts.personal_insurance_count, 0) as personal_insurance_count,
         coalesce(insurance_counts.non_life_insurance_count, 0) as non_life_insurance_count,
-        coalesce(pension_counts.pension_agreement_count, 0) as pension_agreement_count,
-        coalesce(securities_account_counts.securities_account_count, 0)
-            as securities_account_count,
-        coalesce(fund_product_counts.fund_product_count, 0) as fund_product_count
+        coalesce(pension_counts.pension_agreement_count, 0) as pension_agreement_count
     from persons
     left join account_counts
         on persons.person_id = account_counts.person_id
@@ -174,10 +137,6 @@ summarised as (
         on persons.person_id = insurance_counts.person_id
     left join pension_counts
         on persons.person_id = pension_counts.person_id
-    left join securities_account_counts
-        on persons.person_id = securities_account_counts.person_id
-    left join fund_product_counts
-        on persons.person_id = fund_product_counts.person_id
 )
 
 select * from summarised

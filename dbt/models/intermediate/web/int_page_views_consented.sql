@@ -1,15 +1,13 @@
 {#-
     CONSENT GATE (marketing_cookies). Page views of visitors whose latest marketing-cookie choice
     is an acceptance (latest event wins; on equal times the refusal wins), linked to a person
-    through the visitor's logged-in views. Visitors seen logged in as more than one person are not
-    linked. Web behaviour reaches marketing only through this model. One row per page view.
+    through the visitor's logged-in views (person_id is the keyed hash of the identity number
+    they logged in with; which companies know the person is for the models reading this one to
+    decide). Visitors seen logged in as more than one person are not linked. Web behaviour
+    reaches marketing only through this model. One row per page view.
 -#}
 
-with persons as (
-    select * from {{ ref('int_persons_matched') }}
-),
-
-page_views as (
+with page_views as (
     select * from {{ ref('stg_web__page_views') }}
 ),
 
@@ -48,7 +46,7 @@ consented_views as (
         on page_views.visitor_id = consenting_visitors.visitor_id
 ),
 
-visitor_persons as (
+visitor_identities as (
     select
         visitor_id,
         min(national_id) as national_id
@@ -58,18 +56,24 @@ visitor_persons as (
     having count(distinct national_id) = 1
 ),
 
+visitor_persons as (
+    select
+        visitor_id,
+        {{ keyed_hash('national_id') }} as person_id
+    from visitor_identities
+    where {{ national_id_is_valid('national_id') }}
+),
+
 linked as (
     select
         consented_views.view_id,
-        persons.person_id,
+        visitor_persons.person_id,
         consented_views.page_path,
         consented_views.viewed_at,
         consented_views.delivered_on
     from consented_views
     inner join visitor_persons
         on consented_views.visitor_id = visitor_persons.visitor_id
-    inner join persons
-        on visitor_persons.national_id = persons.national_id
 )
 
 select * from linked

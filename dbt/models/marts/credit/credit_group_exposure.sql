@@ -28,9 +28,9 @@ exposure as (
         coalesce(bank_credit.mortgage_outstanding, 0) as mortgage_outstanding,
         coalesce(bank_credit.credit_card_limit, 0) as credit_card_limit,
         coalesce(bank_credit.has_loan_in_default, false) as has_loan_in_default,
-        holdings.personal_insurance_count,
-        holdings.non_life_insurance_count,
-        holdings.pension_agreement_count,
+        coalesce(holdings.personal_insurance_count, 0) as personal_insurance_count,
+        coalesce(holdings.non_life_insurance_count, 0) as non_life_insurance_count,
+        coalesce(holdings.pension_agreement_count, 0) as pension_agreement_count,
         coalesce(defaults.default_case_count, 0) as default_case_count,
         coalesce(defaults.open_default_case_count, 0) as open_default_case_count,
         coalesce(defaults.defaulted_amount, 0) as defaulted_amount,
@@ -38,7 +38,8 @@ exposure as (
         defaults.last_default_opened_on,
         current_date as computed_on
     from persons
-    inner join holdings
+    -- products of the neutral companies: none for a person only Markets or Asset Management knows
+    left join holdings
         on persons.person_id = holdings.person_id
     left join bank_credit
         on persons.person_id = bank_credit.person_id

@@ -13,7 +13,7 @@ scenarios as (
 ),
 
 persons as (
-    select * from {{ ref('int_persons_matched') }}
+    select * from {{ ref('int_neutral_persons_matched') }}
 ),
 
 objections as (
@@ -34,11 +34,11 @@ qualified as (
     from scores
     inner join scenarios
         on scores.scenario = scenarios.scenario
-    inner join objections
+    left join objections
         on scores.person_id = objections.person_id
     where scores.score >= scenarios.audience_min_score
-        and not objections.objects_direct_marketing
-        and not objections.objects_profiling
+        and not coalesce(objections.objects_direct_marketing, false)
+        and not coalesce(objections.objects_profiling, false)
 ),
 
 audience as (
@@ -56,7 +56,9 @@ audience as (
         persons.city,
         qualified.scored_on
     from qualified
-    inner join persons
+    -- contact details from the neutral companies; a holder admitted only through the consent
+    -- gate has none
+    left join persons
         on qualified.person_id = persons.person_id
     where qualified.audience_rank <= qualified.audience_max_size
 )

@@ -40,10 +40,10 @@ eligible as (
         features.fund_value_band,
         features.loan_page_views_last_30d
     from features
-    inner join objections
+    left join objections
         on features.person_id = objections.person_id
-    where not objections.objects_profiling
-        and not objections.objects_direct_marketing
+    where not coalesce(objections.objects_profiling, false)
+        and not coalesce(objections.objects_direct_marketing, false)
 ),
 
 linear as (

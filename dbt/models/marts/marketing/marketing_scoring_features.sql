@@ -11,7 +11,7 @@ with features as (
 ),
 
 persons as (
-    select * from {{ ref('int_persons_matched') }}
+    select * from {{ ref('int_shareable_persons_admitted') }}
 ),
 
 objections as (
@@ -54,10 +54,10 @@ scoring_features as (
     from features
     inner join persons
         on features.person_id = persons.person_id
-    inner join objections
+    left join objections
         on features.person_id = objections.person_id
-    where not objections.objects_profiling
-        and not objections.objects_direct_marketing
+    where not coalesce(objections.objects_profiling, false)
+        and not coalesce(objections.objects_direct_marketing, false)
         -- no profiling of children for marketing (GDPR recital 71)
         and features.age >= 18
         and (

@@ -6,7 +6,7 @@
 -#}
 
 with persons as (
-    select * from {{ ref('int_persons_matched') }}
+    select * from {{ ref('int_neutral_persons_matched') }}
 ),
 
 objections as (
@@ -19,12 +19,12 @@ normalised as (
         {{ normalised_email('persons.email') }} as email,
         {{ normalised_phone('persons.phone') }} as phone
     from persons
-    inner join objections
+    left join objections
         on persons.person_id = objections.person_id
     where persons.is_bank_customer
         and {{ age_in_years('persons.birth_date') }} >= 18
-        and not objections.objects_social_matching
-        and not objections.objects_direct_marketing
+        and not coalesce(objections.objects_social_matching, false)
+        and not coalesce(objections.objects_direct_marketing, false)
 ),
 
 hashed as (

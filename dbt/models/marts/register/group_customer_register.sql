@@ -13,6 +13,10 @@ holdings as (
     select * from {{ ref('int_product_holdings_summarised') }}
 ),
 
+investment_products as (
+    select * from {{ ref('int_investment_products_summarised') }}
+),
+
 register as (
     select
         persons.person_id,
@@ -34,22 +38,25 @@ register as (
         persons.is_pension_customer,
         persons.is_markets_customer,
         persons.is_asset_management_customer,
-        holdings.current_account_count,
-        holdings.savings_account_count,
-        holdings.debit_card_count,
-        holdings.credit_card_count,
-        holdings.mortgage_count,
-        holdings.consumer_loan_count,
-        holdings.car_loan_count,
-        holdings.student_loan_count,
-        holdings.personal_insurance_count,
-        holdings.non_life_insurance_count,
-        holdings.pension_agreement_count,
-        holdings.securities_account_count,
-        holdings.fund_product_count
+        coalesce(holdings.current_account_count, 0) as current_account_count,
+        coalesce(holdings.savings_account_count, 0) as savings_account_count,
+        coalesce(holdings.debit_card_count, 0) as debit_card_count,
+        coalesce(holdings.credit_card_count, 0) as credit_card_count,
+        coalesce(holdings.mortgage_count, 0) as mortgage_count,
+        coalesce(holdings.consumer_loan_count, 0) as consumer_loan_count,
+        coalesce(holdings.car_loan_count, 0) as car_loan_count,
+        coalesce(holdings.student_loan_count, 0) as student_loan_count,
+        coalesce(holdings.personal_insurance_count, 0) as personal_insurance_count,
+        coalesce(holdings.non_life_insurance_count, 0) as non_life_insurance_count,
+        coalesce(holdings.pension_agreement_count, 0) as pension_agreement_count,
+        investment_products.securities_account_count,
+        investment_products.fund_product_count
     from persons
-    inner join holdings
+    -- products of the neutral companies: none for a person only Markets or Asset Management knows
+    left join holdings
         on persons.person_id = holdings.person_id
+    inner join investment_products
+        on persons.person_id = investment_products.person_id
 )
 
 select * from register

@@ -6,7 +6,7 @@
 -#}
 
 with persons as (
-    select * from {{ ref('int_persons_matched') }}
+    select * from {{ ref('int_neutral_persons_matched') }}
 ),
 
 holdings as (
@@ -34,9 +34,9 @@ included as (
     from persons
     inner join holdings
         on persons.person_id = holdings.person_id
-    inner join objections
+    left join objections
         on persons.person_id = objections.person_id
-    where not objections.objects_statistics
+    where not coalesce(objections.objects_statistics, false)
         and persons.postcode is not null
         and persons.birth_date is not null
 ),
