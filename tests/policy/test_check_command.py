@@ -27,16 +27,21 @@ NID = "national_id_purpose"
 HOLDINGS = "markets.securities_holdings"
 FUNDS = "asset_management.fund_holdings"
 
+# The persons of the neutral companies (no securities or fund data reach them), the consent and
+# objection state (keyed from their event logs), the holdings.
 IMPORTS = """
-with persons as (select * from {{ ref('int_persons_matched') }}),
+with persons as (select * from {{ ref('int_neutral_persons_matched') }}),
 consents as (select * from {{ ref('int_group_sharing_consents_resolved') }}),
 objections as (select * from {{ ref('int_objections_pivoted') }}),
 holdings as (select * from {{ ref('stg_markets__securities_holdings') }}),
 funds as (select * from {{ ref('stg_asset_management__fund_holdings') }})
 """
+# Persons without a direct-marketing objection: a person without a current objection has no
+# row in int_objections_pivoted, so the objectors are anti-joined away (a join clause, so it fits
+# before further joins and a WHERE).
 NOT_OBJECTING = (
-    "inner join objections on objections.person_id = persons.person_id "
-    "and not objections.objects_direct_marketing"
+    "anti join objections on objections.person_id = persons.person_id "
+    "and objections.objects_direct_marketing"
 )
 
 # name -> (SQL, {column: harmless-looking category}, extra privacy meta, folder)
@@ -275,14 +280,17 @@ GOOD = {
         {"person_id": "user.unique_id", "value_band": "user.financial.securities"},
         {"consent_gate": "group_sharing"},
     ),
+    # The fund value is a scalar subquery in the CASE: one value per person, so the fund
+    # holdings (restricted by source, keys included) cannot shape the rows. A LEFT JOIN with a
+    # grouped CTE of them would: lineage cannot show that its key is unique, and a join that
+    # multiplied the rows would tell how many holdings a person has.
     "good_case_gated": (
-        IMPORTS + ", funds_by_person as (select national_id, sum(units) as units from funds"
-        " where units > 0 group by national_id)"
-        " select persons.person_id, case when consents.has_group_sharing_consent"
-        " then {{ amount_band('funds_by_person.units') }} end as fund_band from persons "
+        IMPORTS + " select persons.person_id, case when consents.has_group_sharing_consent"
+        " then (select {{ amount_band('sum(funds.units)') }} from funds"
+        " where funds.national_id = persons.national_id and funds.units > 0) end as fund_band"
+        " from persons "
         + NOT_OBJECTING
-        + " left join consents on consents.person_id = persons.person_id"
-        " left join funds_by_person on funds_by_person.national_id = persons.national_id",
+        + " left join consents on consents.person_id = persons.person_id",
         {"person_id": "user.unique_id", "fund_band": "user.financial.funds"},
         {"consent_gate": "group_sharing"},
     ),

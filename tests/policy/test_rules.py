@@ -167,7 +167,10 @@ def gate(w: World, how: str) -> str:
         purposes=MARKETING,
         gate="group_sharing",
     )
-    w.direct("stg_holdings.person_id", "int_investments_consented.person_id")
+    # A CASE gate keeps every person (persons LEFT JOIN holdings): its person_id is the person's,
+    # not the holder's, which is restricted by source (rule 3) like every holdings column.
+    keys = "int_persons" if how in ("case", "case_partial") else "stg_holdings"
+    w.direct(f"{keys}.person_id", "int_investments_consented.person_id")
     w.direct("stg_holdings.market_value", "int_investments_consented.value_band")
     w.direct("markets.securities_holdings.isin", "int_investments_consented.instrument")
     if how == "where":
@@ -257,13 +260,89 @@ def test_funds_are_restricted_too(base: World):
     assert v.sources == ("asset_management.fund_holdings.units",)
 
 
-def test_product_holding_of_the_securities_unit_is_neutral(base: World):
-    """Which companies a person is a customer of is neutral (PRIVACY.md)."""
+# Rule 3 by source: every column of the markets and asset_management sources is restricted,
+# whatever its category (PRIVACY.md: "not their values, and not the facts either").
+
+
+def invest_hits(w: World) -> dict[tuple[str, str | None], tuple[str, ...]]:
+    return {(v.model, v.column): v.sources for v in w.evaluate().violations if v.rule == INVEST}
+
+
+def test_custody_account_numbers_are_restricted_by_source(base: World):
+    """Tagged as a product holding (neutral for the register), still the securities unit's."""
     marketing(base, cols={"person_id": "user.unique_id", "accounts": "user.financial"})
     base.direct(
         "markets.securities_holdings.custody_account_no", "offers.accounts", Subtype.AGGREGATION
     )
-    assert not [v for v in base.evaluate().violations if v.rule == INVEST]
+    [v] = [v for v in base.evaluate().violations if v.rule == INVEST]
+    assert (v.model, v.column) == ("offers", "accounts")
+    assert v.sources == ("markets.securities_holdings.custody_account_no",)
+    assert "markets.securities_holdings.custody_account_no -[DIRECT]-> offers.accounts" in (
+        v.message
+    )
+
+
+def test_a_count_grouped_over_a_join_with_holdings_is_restricted(base: World):
+    """select postcode, count(*) from persons join holdings on national_id group by postcode"""
+    marketing(base, cols={"postcode": "user.contact.address.postal_code", "n": "system"})
+    base.direct("int_persons.person_id", "offers.n", Subtype.AGGREGATION)
+    base.dataset("markets.securities_holdings.national_id", "offers", Subtype.JOIN, True)
+    base.dataset("int_persons.postcode", "offers", Subtype.GROUP_BY)
+    hits = invest_hits(base)
+    assert set(hits) == {("offers", "postcode"), ("offers", "n")}
+    assert hits[("offers", "n")] == ("markets.securities_holdings.national_id",)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "markets.securities_holdings.national_id",  # where exists (select 1 from holdings ...)
+        "asset_management.fund_holdings.national_id",  # where not exists (... fund holdings)
+    ],
+)
+def test_exists_or_not_exists_on_holdings_is_restricted(base: World, source: str):
+    marketing(base)
+    base.dataset(source, "offers", Subtype.FILTER, True)
+    hits = invest_hits(base)
+    assert set(hits) == {("offers", "person_id"), ("offers", "postcode")}
+    assert all(srcs == (source,) for srcs in hits.values())
+
+
+def test_string_agg_of_fund_codes_is_restricted(base: World):
+    marketing(base, cols={"person_id": "user.unique_id", "funds": "user.financial.product_holding"})
+    base.direct("asset_management.fund_holdings.fund_code", "offers.funds", Subtype.AGGREGATION)
+    [v] = [v for v in base.evaluate().violations if v.rule == INVEST]
+    assert (v.model, v.column, v.sources) == (
+        "offers",
+        "funds",
+        ("asset_management.fund_holdings.fund_code",),
+    )
+
+
+def test_the_registers_securities_customer_flag_needs_the_gate_in_marketing(base: World):
+    """The register may say a person is a customer of the securities unit; a marketing output
+    that takes the flag from the register is still reached by the source."""
+    flag = {"is_markets_customer": "user.financial.product_holding"}
+    register(base, {"person_id": "user.unique_id", **flag})
+    base.direct("int_persons.person_id", "register.person_id")
+    base.conditional(
+        "markets.securities_holdings.custody_account_no", "register.is_markets_customer"
+    )
+    assert base.evaluate().ok  # customer administration: the register may hold the fact
+    marketing(base, cols={"person_id": "user.unique_id", "investor": "user.financial"})
+    base.direct("register.is_markets_customer", "offers.investor")
+    [v] = [v for v in base.evaluate().violations if v.rule == INVEST]
+    assert (v.model, v.column) == ("offers", "investor")
+    assert v.sources == ("markets.securities_holdings.custody_account_no",)
+    assert v.path == ("register.is_markets_customer",)
+
+
+def test_a_source_fact_through_the_proven_gate_passes(base: World):
+    """The benign twin: a securities fact that goes through the gate."""
+    gate(base, "where")
+    marketing(base, cols={"person_id": "user.unique_id", "is_investor": "user.financial"})
+    base.conditional("int_investments_consented.person_id", "offers.is_investor")
+    assert not invest_hits(base)
 
 
 # -- guarantee 3: web behaviour ----------------------------------------------------------------
