@@ -564,7 +564,7 @@ class _Engine:
             lacking = [lin for lin in lins if not _touches_all(lin, missing)]
             if not lacking and lins:
                 continue
-            presence = self._presence_of(scope, alias, source, lins, dataset)
+            presence = self._presence_of(scope, alias, base, lins, dataset)
             if len(members) > 1:
                 dataset.add(presence, (False, Subtype.JOIN, False))
                 covered.update(missing)
@@ -574,27 +574,19 @@ class _Engine:
         return open_
 
     def _presence_of(
-        self, scope: Scope, alias: str, source: Scope | exp.Table, lins: list[_Lin], dataset: _Lin
+        self, scope: Scope, alias: str, base: frozenset[str], lins: list[_Lin], dataset: _Lin
     ) -> _Lin:
-        """The columns that stand for the rows of one source: those of it the scope reads,
-        else all of them."""
+        """The columns that stand for the rows of one source (whose tables are ``base``): the
+        columns of those tables the scope reads, else the source's whole row."""
         out = _Lin()
-        if isinstance(source, Scope):
-            child = self.scope_lineage(source)
-            for lin in child.lins:
-                out.add(lin, _START)
-            if child.wildcard is not None:
-                out.add(child.wildcard, _START)
-            return out
-        canonical = self._table(source)
         for lin in (*lins, dataset):
             for key in lin.direct:
-                if key[0] == canonical:
+                if key[0] in base:
                     out.add_direct(key, _IDENTITY, _UNMASKED)
             for t, c, _ in lin.indirect:
-                if t == canonical:
+                if t in base:
                     out.add_direct((t, c), _IDENTITY, _UNMASKED)
-        if not out.direct:
+        if {t for t, _ in out.direct} != base:
             self._whole_row(alias, _START, out, _State(scope))
         return out
 
