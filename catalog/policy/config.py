@@ -27,12 +27,21 @@ class PolicyConfigError(ValueError):
 
 @dataclass(frozen=True)
 class GateConfig:
-    """A consent gate kind: the consent column that proves it and the data it must guard."""
+    """A consent gate kind: the consent column that proves it and the data it must guard.
+
+    ``granting_value`` is the one value of the consent column a gate may admit, ``values`` the
+    other values it takes (NULL, no event, always counts too); ``subject_column`` and
+    ``event_time_column`` (of the consent source) say what "the latest event per person" is.
+    """
 
     name: str
     consent_column: str
     categories: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    granting_value: str | bool = True
+    values: tuple[str | bool, ...] = ()
+    subject_column: str | None = None
+    event_time_column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,24 @@ def _str(value: Any, where: str, default: str | None = None) -> str:
     return value
 
 
+def _scalar(value: Any, where: str) -> str | bool:
+    if isinstance(value, bool) or (isinstance(value, str) and value):
+        return value
+    raise PolicyConfigError(f"policy configuration: `{where}` must be a string or true / false")
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise PolicyConfigError(f"policy configuration: `{where}` must be a list")
+    return value
+
+
+def _optional(value: Any, where: str) -> str | None:
+    return None if value is None else _str(value, where)
+
+
 def parse_policy_config(doc: Mapping[str, Any], taxonomy: Taxonomy | None = None) -> PolicyConfig:
     """Build and validate a configuration from its YAML document (taxonomy keys must exist)."""
     if not isinstance(doc, Mapping):
@@ -111,6 +138,19 @@ def parse_policy_config(doc: Mapping[str, Any], taxonomy: Taxonomy | None = None
             consent_column=_str(g.get("consent_column"), f"consent_gates.{name}.consent_column"),
             categories=_strs(g.get("categories"), f"consent_gates.{name}.categories"),
             sources=_strs(g.get("sources"), f"consent_gates.{name}.sources"),
+            granting_value=_scalar(
+                g.get("granting_value", True), f"consent_gates.{name}.granting_value"
+            ),
+            values=tuple(
+                _scalar(v, f"consent_gates.{name}.values")
+                for v in _list(g.get("values"), f"consent_gates.{name}.values")
+            ),
+            subject_column=_optional(
+                g.get("subject_column"), f"consent_gates.{name}.subject_column"
+            ),
+            event_time_column=_optional(
+                g.get("event_time_column"), f"consent_gates.{name}.event_time_column"
+            ),
         )
 
     requirements = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from policy_world import MARKETING, World, consent_state, objection_state
 
@@ -154,6 +156,34 @@ def test_harmless_labels_in_between_do_not_launder(base: World):
     assert v.column == "tier" and v.path == ("stg_holdings.market_value", "int_harmless.tier")
 
 
+# The consent state from the event log: the latest event per person (ranked by event time).
+CONSENT_STATE_SQL = """
+with ranked as (
+    select national_id, consent, row_number() over (
+        partition by national_id order by event_time desc) as event_rank
+    from privacy.group_sharing_consents
+)
+select fjordbank_hmac_sha256(national_id) as person_id, consent = 'granted' as has_consent
+from ranked where event_rank = 1
+"""
+GATE_SQL = {
+    "where": "select h.person_id, h.market_value as value_band, h.isin as instrument"
+    " from stg_holdings as h inner join int_consent_state as c on c.person_id = h.person_id"
+    " where c.has_consent",
+    "case": "select p.person_id,"
+    " case when c.has_consent then h.market_value end as value_band,"
+    " case when c.has_consent then h.isin end as instrument"
+    " from int_persons as p left join int_consent_state as c on c.person_id = p.person_id"
+    " left join stg_holdings as h on h.person_id = p.person_id",
+}
+
+
+def consent_sql(w: World, sql: str = CONSENT_STATE_SQL) -> None:
+    """Give int_consent_state its SQL (the gate proof reads it back to the consent source)."""
+    uid = w.by_name["int_consent_state"]
+    w.nodes[uid] = replace(w.nodes[uid], sql=sql)
+
+
 def gate(w: World, how: str) -> str:
     """A consent gate between holdings and marketing, proven (or not) in different ways."""
     w.model(
@@ -166,7 +196,9 @@ def gate(w: World, how: str) -> str:
         folder="intermediate/products",
         purposes=MARKETING,
         gate="group_sharing",
+        sql=GATE_SQL.get(how, "select 1"),
     )
+    consent_sql(w)
     # A CASE gate keeps every person (persons LEFT JOIN holdings): its person_id is the person's,
     # not the holder's, which is restricted by source (rule 3) like every holdings column.
     keys = "int_persons" if how in ("case", "case_partial") else "stg_holdings"
@@ -355,13 +387,34 @@ def test_page_views_need_the_cookie_gate(base: World):
     assert (v.model, v.column, v.sources) == ("offers", "loan_views", ("web.page_views.page_path",))
 
 
-def test_page_views_through_a_proven_cookie_gate_pass(base: World):
+COOKIE_GATE_SQL = """
+with ranked as (
+    select visitor_id, marketing_cookies, row_number() over (
+        partition by visitor_id order by event_time desc) as event_rank
+    from privacy.cookie_consents
+)
+select v.visitor_id, v.page_path as loan_views
+from web.page_views as v inner join ranked as r on r.visitor_id = v.visitor_id
+where r.event_rank = 1 and {predicate}
+"""
+
+
+def cookie_gate(base: World, predicate: str) -> None:
+    base.source(
+        "privacy.cookie_consents",
+        {
+            "visitor_id": "user.device.cookie_id",
+            "marketing_cookies": "user.privacy_preferences",
+            "event_time": "user.privacy_preferences",
+        },
+    )
     base.model(
         "int_page_views_consented",
         {"visitor_id": "user.device.cookie_id", "loan_views": "user.behavior.browsing_history"},
         folder="intermediate/web",
         purposes=MARKETING,
         gate="marketing_cookies",
+        sql=COOKIE_GATE_SQL.format(predicate=predicate),
     )
     base.direct("web.page_views.visitor_id", "int_page_views_consented.visitor_id")
     base.direct("web.page_views.page_path", "int_page_views_consented.loan_views")
@@ -373,7 +426,26 @@ def test_page_views_through_a_proven_cookie_gate_pass(base: World):
     )
     marketing(base, cols={"person_id": "user.unique_id", "loan_views": "user.behavior"})
     base.direct("int_page_views_consented.loan_views", "offers.loan_views")
+
+
+@pytest.mark.parametrize(
+    "predicate",
+    ["r.marketing_cookies", "r.marketing_cookies is true", "r.marketing_cookies = true"],
+)
+def test_page_views_through_a_proven_cookie_gate_pass(base: World, predicate: str):
+    cookie_gate(base, predicate)
     assert not [v for v in base.evaluate().violations if v.rule == WEB]
+
+
+def test_inverted_cookie_gate_is_refuted(base: World):
+    cookie_gate(base, "not r.marketing_cookies")
+    found = [v for v in base.evaluate().violations if v.rule == WEB]
+    [refuted] = [v for v in found if v.model == "int_page_views_consented"]
+    assert refuted.message.endswith(
+        "is not a gate: its filter admits consent values other than true (false): "
+        "where NOT r.marketing_cookies"
+    )
+    assert ("offers", "loan_views") in {(v.model, v.column) for v in found}
 
 
 # -- guarantee 4: purpose limitation -------------------------------------------------------------
@@ -799,3 +871,212 @@ def test_objection_scopes_per_output(base: World):
         "offers": {"direct_marketing", "profiling"},
         "stats": {"statistics"},
     }
+
+
+# -- guarantee 3: the gate's predicate admits the granting value of the latest event only -------
+
+
+def gate_with(w: World, where: str, *, join: str = "inner join") -> str:
+    """The row gate of ``gate(w, "where")`` with another predicate (and join)."""
+    gate(w, "where")
+    uid = w.by_name["int_investments_consented"]
+    sql = GATE_SQL["where"].replace("inner join", join).replace("c.has_consent", where)
+    w.nodes[uid] = replace(w.nodes[uid], sql=sql)
+    feed_marketing_from_gate(w)
+    return uid
+
+
+def gate_verdict(w: World) -> str:
+    return proven_gates(w.graph(), w.tags())["int_investments_consented"]
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "c.has_consent",
+        "c.has_consent = true",
+        "c.has_consent is true",
+        "c.has_consent in (true)",
+        "coalesce(c.has_consent, false)",
+        "case when c.has_consent then true else false end",
+        "c.has_consent and h.market_value > 0",  # a conjunct on other data restricts further
+        "exists (select 1 from int_consent_state as k"
+        " where k.person_id = h.person_id and k.has_consent)",
+        "h.person_id in (select person_id from int_consent_state where has_consent)",
+    ],
+)
+def test_gate_admitting_the_granting_value_only_is_proven(base: World, where: str):
+    gate_with(base, where)
+    assert gate_verdict(base) == "rows"
+    assert base.evaluate().ok
+
+
+@pytest.mark.parametrize(
+    "where, join, admitted",
+    [
+        ("not c.has_consent", "inner join", "('withdrawn', any other value)"),
+        ("c.has_consent is not true", "inner join", "('withdrawn', any other value, no event)"),
+        ("c.has_consent is null", "left join", "('withdrawn', any other value, no event)"),
+        ("c.has_consent or h.market_value > 0", "inner join", "('withdrawn', "),
+        ("coalesce(c.has_consent, true)", "inner join", "(no event)"),
+        ("h.person_id not in (select person_id from int_consent_state where has_consent)",
+         "inner join", "('withdrawn', "),
+    ],
+)  # fmt: skip
+def test_gate_admitting_other_consent_values_is_refuted(base: World, where, join, admitted):
+    gate_with(base, where, join=join)
+    why = gate_verdict(base)
+    assert why.startswith(
+        f"not a gate: its filter admits consent values other than 'granted' {admitted}"
+    ), why
+    assert ": where " in why and "has_consent" in why.lower()
+    found = {(v.model, v.column) for v in base.evaluate().violations if v.rule == INVEST}
+    assert {("int_investments_consented", None), ("offers", "value_band")} <= found
+
+
+@pytest.mark.parametrize(
+    "state, why",
+    [
+        (  # an aggregate over all events: a later withdrawal does not count
+            "select fjordbank_hmac_sha256(national_id) as person_id,"
+            " bool_or(consent = 'granted') as has_consent"
+            " from privacy.group_sharing_consents group by national_id",
+            "its consent value is an aggregate over all consent events, not the latest event "
+            "per person: BOOL_OR(",
+        ),
+        (  # every event, none selected
+            "select fjordbank_hmac_sha256(national_id) as person_id,"
+            " consent = 'granted' as has_consent from privacy.group_sharing_consents",
+            "its filter compares the consent of single events, not the latest event per person",
+        ),
+        (  # the latest event of each channel
+            CONSENT_STATE_SQL.replace("partition by national_id", "partition by channel"),
+            "(the ranking is not partitioned by the person key national_id)",
+        ),
+        (  # the first event, not the latest
+            CONSENT_STATE_SQL.replace("event_time desc", "event_time asc"),
+            "(the ranking is not ordered by event_time descending first)",
+        ),
+        (  # the latest granting event: ranked after the filter
+            CONSENT_STATE_SQL.replace(
+                "from privacy.group_sharing_consents",
+                "from privacy.group_sharing_consents where consent = 'granted'",
+            ),
+            "(it ranks only the events where consent = 'granted')",
+        ),
+    ],
+)
+def test_consent_not_of_the_latest_event_is_refuted(base: World, state: str, why: str):
+    gate_with(base, "c.has_consent")
+    consent_sql(base, state)
+    verdict = gate_verdict(base)
+    assert verdict.startswith("not a gate: ") and why in verdict, verdict
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        "select fjordbank_hmac_sha256(national_id) as person_id,"
+        " arg_max(consent, event_time) = 'granted' as has_consent"
+        " from privacy.group_sharing_consents group by national_id",
+        "with latest as (select national_id, max(event_time) as event_time"
+        " from privacy.group_sharing_consents group by national_id)"
+        " select fjordbank_hmac_sha256(e.national_id) as person_id,"
+        " e.consent = 'granted' as has_consent from privacy.group_sharing_consents as e"
+        " inner join latest on latest.national_id = e.national_id"
+        " and latest.event_time = e.event_time",
+        CONSENT_STATE_SQL.replace(
+            "from ranked where event_rank = 1", "from ranked where event_rank = 1"
+        ).replace("row_number()", "rank()"),
+        "select fjordbank_hmac_sha256(national_id) as person_id,"
+        " consent in ('granted') as has_consent from privacy.group_sharing_consents"
+        " qualify row_number() over (partition by national_id order by event_time desc) = 1",
+    ],
+    ids=["arg_max", "join_on_max_time", "rank", "qualify"],
+)
+def test_other_ways_to_select_the_latest_event_are_proven(base: World, state: str):
+    gate_with(base, "c.has_consent")
+    consent_sql(base, state)
+    assert gate_verdict(base) == "rows"
+
+
+def test_consent_filter_on_another_column_of_the_latest_event_is_refuted(base: World):
+    gate_with(base, "c.channel = 'online_bank'")
+    consent_sql(base, CONSENT_STATE_SQL.replace("as has_consent", "as has_consent, channel"))
+    base.nodes[base.by_name["int_consent_state"]] = replace(
+        base.nodes[base.by_name["int_consent_state"]],
+        columns=("person_id", "has_consent", "channel"),
+    )
+    base.direct("privacy.group_sharing_consents.channel", "int_consent_state.channel")
+    base.dataset("int_consent_state.channel", "int_investments_consented", Subtype.FILTER, True)
+    # the consent ranks the events (a FILTER edge from it), but the filter is on the channel
+    base.dataset(
+        "privacy.group_sharing_consents.consent", "int_investments_consented", Subtype.FILTER, True
+    )
+    verdict = gate_verdict(base)
+    assert verdict.startswith(
+        "not a gate: its filter does not compare the value of "
+        "privacy.group_sharing_consents.consent"
+    ), verdict
+
+
+def test_case_gate_passing_data_without_consent_is_refuted(base: World):
+    gate(base, "case")
+    uid = base.by_name["int_investments_consented"]
+    sql = GATE_SQL["case"].replace(
+        "when c.has_consent then h.market_value", "when not c.has_consent then h.market_value"
+    )
+    base.nodes[uid] = replace(base.nodes[uid], sql=sql)
+    feed_marketing_from_gate(base)
+    assert gate_verdict(base) == (
+        "not a gate: value_band passes its data for consent values other than 'granted' "
+        "('withdrawn', any other value)"
+    )
+
+
+@pytest.mark.parametrize(
+    "sql, why",
+    [
+        ("select from where", "does not parse as a query"),
+        (
+            "select h.person_id, h.market_value as value_band, h.isin as instrument"
+            " from stg_holdings as h, int_consent_state as c, int_consent_state as d"
+            " where has_consent",
+            "column has_consent is ambiguous",
+        ),
+    ],
+)
+def test_gate_sql_that_cannot_be_analysed_fails_closed(base: World, sql: str, why: str):
+    gate_with(base, "c.has_consent")
+    uid = base.by_name["int_investments_consented"]
+    base.nodes[uid] = replace(base.nodes[uid], sql=sql)
+    verdict = gate_verdict(base)
+    assert verdict.startswith("not a gate: cannot prove which consent values it admits: ")
+    assert why in verdict
+
+
+def test_gate_value_domain_is_configured():
+    cfg = parse_policy_config(
+        {
+            "consent_gates": {
+                "group_sharing": {
+                    "consent_column": "privacy.group_sharing_consents.consent",
+                    "granting_value": "granted",
+                    "values": ["granted", "withdrawn"],
+                    "subject_column": "national_id",
+                    "event_time_column": "event_time",
+                }
+            }
+        }
+    )
+    g = cfg.consent_gates["group_sharing"]
+    assert (g.granting_value, g.values, g.subject_column, g.event_time_column) == (
+        "granted",
+        ("granted", "withdrawn"),
+        "national_id",
+        "event_time",
+    )
+    with pytest.raises(PolicyConfigError, match="granting_value` must be a string or true"):
+        parse_policy_config(
+            {"consent_gates": {"g": {"consent_column": "a.b.c", "granting_value": 1}}}
+        )
