@@ -773,7 +773,7 @@ class _Engine:
             st = _State(scope)
             st.aliases = dict(zip(names, lins, strict=True))
             self._visit_positional([o.this for o in order.expressions], lins, _SORT, dataset, st)
-        return _ScopeLin(names, lins, dataset)
+        return _ScopeLin(names, lins, dataset, rows_open=left.rows_open or right.rows_open)
 
     def _unnest(self, scope: Scope) -> _ScopeLin:
         node: exp.Unnest = scope.expression
