@@ -474,15 +474,24 @@ class _Search:
                     if e.type is EdgeType.DIRECT
                     for k in self.domains.of.get(e.source, ())
                 }
-                if len(inputs) != 1:
+                if not inputs:
                     pending.remove(d)
                     continue
-                (source_domain,) = inputs
-                if source_domain not in self.identity.anchors:
+                # Several input domains (a person_id that is the union of persons keyed in two
+                # models) count only once each is computed and all agree on the value.
+                if not inputs <= self.identity.anchors:
                     continue
                 pending.remove(d)
+                values = {v for k in inputs for v in self.identity.values[k]}
+                if len(values) != 1:
+                    self.notes.append(
+                        f"{d.label} could not be computed for the person: the identifiers it is "
+                        f"computed from disagree ({', '.join(sorted(inputs))})"
+                    )
+                    continue
                 progress = True
-                (value,) = self.identity.values[source_domain]
+                (value,) = values
+                source_domain = min(inputs)
                 expression = derivation(self.c, origin)
                 if expression is None:
                     continue

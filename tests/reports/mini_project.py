@@ -85,6 +85,13 @@ def manifest_dict() -> dict[str, Any]:
         },
         CONTRACT,
     )
+    # Unused by the models, but named by the policy (consent_gates.group_sharing.sources).
+    funds = _source(
+        "asset_management",
+        "fund_holdings",
+        {"national_id": NID, "units": "user.financial.funds"},
+        CONTRACT,
+    )
     consents = _source(
         "privacy",
         "group_sharing_consents",
@@ -149,7 +156,7 @@ def manifest_dict() -> dict[str, Any]:
         "nodes": {n["unique_id"]: n for n in (gate, mart)},
         "sources": {
             n["unique_id"]: n
-            for n in (holdings, consents, cookies, objections, page_views, defaults)
+            for n in (holdings, funds, consents, cookies, objections, page_views, defaults)
         },
         "groups": {},
     }

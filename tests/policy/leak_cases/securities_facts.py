@@ -4,12 +4,14 @@ either"). Every column of the ``markets`` and ``asset_management`` sources is re
 whatever its category: each leak below labels its columns harmlessly and reads no value column
 (no market value, units or quantity), so only the restriction by source can name it. The
 benign twins take the same kind of fact through the gate ``int_investments_consented``, or use
-the neutral population alone.
+the neutral population alone. One more case guards the objection filter in the shape the
+marketing models now use (a LEFT JOIN of the objection state, filtered in the WHERE).
 """
 
 from __future__ import annotations
 
 INVEST = "no_unconsented_investments_in_marketing"
+OBJECTIONS = "objections_honoured"
 HOLDINGS = "markets.securities_holdings"
 ACCOUNTS = "markets.securities_accounts"
 FUNDS = "asset_management.fund_holdings"
@@ -95,6 +97,14 @@ LEAKS = {
         " where" + NOT_OBJECTING,
         {"person_id": "user.unique_id", "investor": "user.financial.product_holding"},
     ),
+    # Rule 5 with the objection state keyed from its log: a LEFT JOIN that puts the condition in
+    # its ON clause keeps every person, objectors included (the filter belongs in the WHERE).
+    "leak_objection_in_left_join_on": (
+        IMPORTS + " select persons.person_id, persons.postcode from persons"
+        " left join objections on objections.person_id = persons.person_id"
+        " and not objections.objects_direct_marketing",
+        PERSON,
+    ),
 }
 
 # model -> (rule, column, restricted source column that must be named)
@@ -106,6 +116,7 @@ EXPECTED = {
     "leak_fund_code_list": (INVEST, "products", f"{FUNDS}.fund_code"),
     "leak_custody_account_no": (INVEST, "customer_ref", f"{ACCOUNTS}.custody_account_no"),
     "leak_register_markets_flag": (INVEST, "investor", f"{ACCOUNTS}.closed_on"),
+    "leak_objection_in_left_join_on": (OBJECTIONS, None, "privacy.objections.scope"),
 }
 
 GOOD = {

@@ -3,9 +3,10 @@
     group register) and credit assessment: the persons of the neutral companies
     (int_neutral_persons_matched) and the customers of Fjordbank Markets and Fjordbank Asset
     Management, matched on the validated national identity number, with which companies the
-    person is a customer of. person_id is the same keyed hash (HMAC-SHA256) of that number.
-    Securities and fund customers reach this model, so marketing and model development never
-    read it: their population is int_shareable_persons_admitted.
+    person is a customer of. person_id is the same keyed hash (HMAC-SHA256) of that number,
+    computed here for every person from the number (one expression the access report can
+    recompute). Securities and fund customers reach this model, so marketing and model
+    development never read it: their population is int_shareable_persons_admitted.
 -#}
 
 with neutral_persons as (
@@ -42,28 +43,20 @@ asset_management as (
         on fund_holdings.as_of_date = fund_snapshot.as_of_date
 ),
 
-investment_ids as (
+known_ids as (
+    select national_id from neutral_persons
+    union
     select national_id from markets
     union
     select national_id from fund_holdings
 ),
 
--- Persons no neutral company knows: their person_id is computed here, the same keyed hash.
-investment_only_persons as (
-    select
-        investment_ids.national_id,
-        {{ keyed_hash('investment_ids.national_id') }} as person_id
-    from investment_ids
-    left join neutral_persons
-        on investment_ids.national_id = neutral_persons.national_id
-    where neutral_persons.national_id is null
-        and {{ national_id_is_valid('investment_ids.national_id') }}
-),
-
 persons as (
-    select person_id, national_id from neutral_persons
-    union all
-    select person_id, national_id from investment_only_persons
+    select
+        national_id,
+        {{ keyed_hash('national_id') }} as person_id
+    from known_ids
+    where {{ national_id_is_valid('national_id') }}
 ),
 
 matched as (
@@ -90,7 +83,7 @@ matched as (
         (asset_management.national_id is not null) as is_asset_management_customer
     from persons
     left join neutral_persons
-        on persons.person_id = neutral_persons.person_id
+        on persons.national_id = neutral_persons.national_id
     left join markets
         on persons.national_id = markets.national_id
     left join asset_management
