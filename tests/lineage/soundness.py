@@ -29,7 +29,9 @@ compared to 10 significant digits.
 
 Nondeterminism: DuckDB runs with ``threads=1``; the baseline is computed twice and a column that
 differs between two identical runs is ignored (counted in the report). ``current_date`` and the
-like are constant within a run.
+like are constant within a run. For generated queries the baseline also runs with every table's
+rows in reverse order: a column that changes then depends on how ties are broken (a window or
+``LIMIT`` whose ``ORDER BY`` is not total), which SQL leaves undefined, so it is ignored too.
 
 The module has three parts: the comparison (:func:`unexplained`), the project runner
 (:class:`ProjectOracle`), and the generated-query corpus (:class:`QueryGenerator`,
@@ -355,6 +357,7 @@ class Stats:
     executions: int = 0
     changes_checked: int = 0  # (perturbation, output column) pairs compared
     nondeterministic: int = 0
+    perturbed_errors: int = 0  # perturbed runs DuckDB refused (nothing to compare)
     reachable_pairs: set[tuple[str, str]] = field(default_factory=set)
     changed_reachable_pairs: set[tuple[str, str]] = field(default_factory=set)
     refusals: Counter = field(default_factory=Counter)
@@ -371,7 +374,8 @@ class Stats:
     def summary(self, what: str) -> str:
         return (
             f"{what}: {self.subjects} run, {self.refused_by_engine} refused by the engine, "
-            f"{self.refused_by_duckdb} refused by DuckDB, {self.perturbations} perturbations, "
+            f"{self.refused_by_duckdb} refused by DuckDB, {self.perturbations} perturbations "
+            f"({self.perturbed_errors} refused by DuckDB once perturbed), "
             f"{self.executions} executions, {self.changes_checked} changes checked, "
             f"{self.nondeterministic} nondeterministic columns ignored, "
             f"{len(self.changed_reachable_pairs & self.reachable_pairs)}/"
@@ -622,11 +626,15 @@ class ProjectOracle:
                             self._restore(uid)
                             dirty.discard(uid)
                         continue
-                    if self.models[uid].materialized != "view":
-                        self.run([uid])
-                        dirty.add(uid)
-                    stats.executions += 1
-                    new = self.read(uid)
+                    try:
+                        if self.models[uid].materialized != "view":
+                            dirty.add(uid)
+                            self.run([uid])
+                        stats.executions += 1
+                        new = self.read(uid)
+                    except (RuntimeError, duckdb.Error):  # a cast fails on a perturbed value
+                        stats.perturbed_errors += 1
+                        break
                     base = self.baseline[uid]
                     stats.changes_checked += len(base.columns)
                     if new.same_rows(base):
@@ -911,12 +919,19 @@ class QueryGenerator:
                     f"not exists (select 1 from {GEN_SCHEMA}.products as sp "
                     f"where sp.code = {e(S)} and sp.active)"
                 ),
+                lambda: (
+                    f"({e(I)} > all (select so.amount from {GEN_SCHEMA}.orders as so "
+                    f"where so.paid))"
+                ),
+                lambda: f"({e(I)} = any (select sp.price from {GEN_SCHEMA}.products as sp))",
             ]
         else:  # L
             options = [
                 lambda: f"list_filter({e(L)}, lambda x: x <> {e(S)})",
                 lambda: f"[{e(S)}, {e(S)}]",
                 lambda: f"list_sort({e(L)})",
+                lambda: f"[x || 'y' for x in {e(L)} if x <> {e(S)}]",
+                lambda: f"string_split({e(S)}, 'a')",
                 lambda: f"list_concat({e(L)}, [{e(S)}])",
             ]
         return r.choice(options)()
@@ -967,7 +982,8 @@ class QueryGenerator:
             )
         )
         if func.startswith("sum("):
-            return f"cast({func} over ({part}{order}) as integer)", kind
+            frame = " rows between 1 preceding and current row" if self._chance(0.4) else ""
+            return f"cast({func} over ({part}{order}{frame}) as integer)", kind
         return f"{func} over ({part}{order})", kind
 
     # -- relations -----------------------------------------------------------------------------
@@ -988,6 +1004,25 @@ class QueryGenerator:
         else:
             first, rel = self.table(ctes)
         sql, scope = first, [rel]
+        lists = self._cols(scope, L)
+        if lists and self._chance(0.15):  # a lateral unnest: rows multiply by the list's length
+            alias = self._alias("u")
+            sql += f" cross join unnest({r.choice(lists)}) as {alias}(tag)"
+            scope.append(_Rel(alias, {"tag": S}))
+        ints = self._cols(scope, I)
+        if ints and self._chance(0.08):  # a lateral series as long as a value says
+            alias = self._alias("g")
+            sql += f" cross join generate_series(1, least({r.choice(ints)}, 3)) as {alias}(n)"
+            scope.append(_Rel(alias, {"n": I}))
+        if self._chance(0.08):
+            alias = self._alias("v")
+            sql += (
+                f" left join (values (1, 'oslo'), (4, 'bergen'), (9, 'x')) as {alias}(k, place)"
+                f" on {r.choice(ints)} = {alias}.k"
+                if ints
+                else f" cross join (values (1, 'oslo'), (4, 'bergen')) as {alias}(k, place)"
+            )
+            scope.append(_Rel(alias, {"k": I, "place": S}))
         for _ in range(r.choice((0, 0, 1, 1, 1, 2))):
             right, rrel = self.table(ctes)
             how = r.choice(
@@ -1010,6 +1045,15 @@ class QueryGenerator:
                 scope.append(rrel)
                 continue
             left, rightcol = r.choice(pairs)
+            same = [
+                c
+                for c, k in rrel.columns.items()
+                if c in scope[-1].columns and scope[-1].columns[c] == k and k != L
+            ]
+            if same and how in ("join", "left join") and self._chance(0.3):
+                sql += f" {how} {right} using ({r.choice(same)})"
+                scope.append(rrel)
+                continue
             on = f"{left} = {rightcol}"
             if self._chance(0.3):
                 on += f" and {self.expr(B, [*scope, rrel], 1)}"
@@ -1049,6 +1093,8 @@ class QueryGenerator:
                 items.append(agg if kind == k else self._coerce(agg, kind, k))
             if keys and self._chance(0.2):
                 tail += " group by all"
+            elif keys and self._chance(0.1):
+                tail += f" group by rollup ({', '.join(str(i + 1) for i in range(len(keys)))})"
             elif keys:  # by position, as often as by expression
                 tail += " group by " + ", ".join(
                     str(i + 1) if self._chance(0.5) or re.fullmatch(r"[\w' -]+", x) else x
@@ -1069,6 +1115,8 @@ class QueryGenerator:
                 w, kind = self.window(scope)
                 tail += f" qualify {w} <= 2" if kind == I else f" qualify {w} is not null"
         distinct = "distinct " if self._chance(0.15) and L not in want else ""
+        if not distinct and shape == "plain" and self._chance(0.05):
+            distinct = f"distinct on ({self.key(scope)}) "
         if kinds is None and self._chance(0.1) and not distinct and shape == "plain":
             # unnest in the select list: rows multiply by the list's length
             items.append(f"unnest({self.expr(L, scope, 1)})")
@@ -1117,6 +1165,19 @@ class QueryGenerator:
         """A full query, often with a chain of CTEs."""
         ctes: dict[str, dict[str, str]] = {}
         parts = []
+        recursive = ""
+        if self._chance(0.05):
+            name = self._alias("rec")
+            parts.append(
+                f"{name}(c0, c1) as (select p.id, 1 from {GEN_SCHEMA}.people as p where p.vip "
+                f"union all select r.c0, r.c1 + 1 from {name} as r where r.c1 < 3)"
+            )
+            ctes[name] = {"c0": I, "c1": I}
+            recursive = "recursive "
+        if self._chance(0.04):
+            table = self.rng.choice(sorted(GEN_TABLES))
+            col = self.rng.choice(sorted(GEN_TABLES[table]))
+            return f"select * exclude ({col}) from {GEN_SCHEMA}.{table}"
         for _ in range(self.rng.choice((0, 0, 1, 2, 3))):
             name = self._alias("cte")
             sql, cols = self.query(ctes, 1)
@@ -1127,7 +1188,7 @@ class QueryGenerator:
             # a CTE alias selected as a column (the whole row as a struct)
             name = self.rng.choice(sorted(ctes))
             sql = f"select cast({name} as varchar) as c0 from {name}"
-        with_ = f"with {', '.join(parts)} " if parts else ""
+        with_ = f"with {recursive}{', '.join(parts)} " if parts else ""
         return with_ + sql
 
 
@@ -1159,6 +1220,11 @@ class GeneratedOracle:
                 self.conn.execute(f"create table {copy} as {p.sql}")
                 prepared.append((p, copy))
             self.perturbations[table] = prepared
+            # the rows in reverse order: a result that depends on it is nondeterministic SQL
+            self.conn.execute(
+                f"create table oracle_pert.{table}_reversed as "
+                f"select * from {base} order by rowid desc"
+            )
         self.schema = generated_schema()
 
     def check(
@@ -1198,6 +1264,21 @@ class GeneratedOracle:
             ]  # fmt: skip
         names = first.columns
         ignore, pairing_random = nondeterministic(first, second)
+        # Ties (a window or LIMIT whose ORDER BY is not total) are broken by the physical row
+        # order: what changes when every table's rows come in reverse order is ignored too.
+        reversed_sql = sql
+        for table in GEN_TABLES:
+            reversed_sql = re.sub(
+                rf"\b{GEN_SCHEMA}\.{table}\b", f"oracle_pert.{table}_reversed", reversed_sql
+            )
+        try:
+            order_cols, order_pairing = nondeterministic(
+                second, Result.of(self.conn.execute(reversed_sql))
+            )
+        except duckdb.Error:
+            order_cols, order_pairing = set(names), True
+        ignore |= order_cols
+        pairing_random |= order_pairing
         stats.nondeterministic += len(ignore)
         reads: list[set[tuple[str, str]]] = []
         dataset = {(d.table, d.column) for d in lineage.dataset}
@@ -1223,7 +1304,11 @@ class GeneratedOracle:
             pattern = re.compile(rf"\b{GEN_SCHEMA}\.{table}\b")
             for p, copy in chosen:
                 if True:
-                    new = Result.of(self.conn.execute(pattern.sub(copy, sql)))
+                    try:
+                        new = Result.of(self.conn.execute(pattern.sub(copy, sql)))
+                    except duckdb.Error:  # e.g. a cast that fails on a perturbed value
+                        stats.perturbed_errors += 1
+                        continue
                     stats.perturbations += 1
                     stats.executions += 1
                     stats.changes_checked += len(names)
@@ -1289,7 +1374,7 @@ def generated_oracle(
         qid = f"q{seed}-{i}"
         i += 1
         try:
-            probe.execute(f"describe ({sql})")
+            probe.execute(sql).fetchall()
         except duckdb.Error:
             if part[0] == 0:
                 stats.refused_by_duckdb += 1
@@ -1306,7 +1391,8 @@ def merge(parts: Iterable[Stats]) -> Stats:
     out = Stats()
     for st in parts:
         for name in ("subjects", "refused_by_engine", "refused_by_duckdb", "perturbations",
-                     "executions", "changes_checked", "nondeterministic"):  # fmt: skip
+                     "executions", "changes_checked", "nondeterministic",
+                     "perturbed_errors"):  # fmt: skip
             setattr(out, name, getattr(out, name) + getattr(st, name))
         out.reachable_pairs |= st.reachable_pairs
         out.changed_reachable_pairs |= st.changed_reachable_pairs
