@@ -64,7 +64,9 @@ ASOF join                                         its ON (and MATCH_CONDITION): 
 lambdas (1 or 2 parameters), comprehensions,      the list argument; a parameter never
 ``filter``, ``list_reduce``, Spark ``aggregate``  resolves to or hides an outer column
 ``s.field``, ``s['f']``, ``struct_extract``, map  TRANSFORMATION of the struct / map column
-``unnest(list)`` (select list or FROM)            TRANSFORMATION of the list
+``unnest(list)`` (select list or FROM), Spark     TRANSFORMATION of the list; the list
+``explode``, ``generate_series(1, p.n)`` in FROM  decides the row count: FILTER (select
+                                                  list) / JOIN (FROM), not restricting
 ``unnest(struct)``, ``recursive :=``,             fail closed: the output columns are the
 ``max_depth``, ``s.*`` over a STRUCT column       fields
 Spark ``posexplode(x) AS (p, v)``, ``stack``      every named column from all arguments
@@ -171,6 +173,9 @@ _UNSUPPORTED_RELATION_ARGS = {
     "connect": "CONNECT BY",
 }
 _UNSUPPORTED_SELECT_ARGS = {"match": "MATCH_RECOGNIZE", "connect": "CONNECT BY"}
+# Set-returning functions of the select list: each input row becomes as many rows as they
+# return, so their arguments decide the rows of the result.
+_GENERATORS = (exp.Unnest, exp.Explode, exp.ExplodeOuter, exp.Inline, exp.Stack)
 # Aggregates of a value ordered by another column: (value argument, ordering argument).
 _ORDERED_PICK = (exp.ArgMax, exp.ArgMin)
 # Window functions that pick or rank rows rather than aggregate them (sqlglot types them as
@@ -404,13 +409,14 @@ def _join_tree(select: exp.Select) -> tuple[list[str], set[str], list[tuple[exp.
 class _State:
     """Per-scope lookups for the expression visitor."""
 
-    __slots__ = ("_members", "aliases", "scope", "subqueries")
+    __slots__ = ("_members", "aliases", "generators", "scope", "subqueries")
 
     def __init__(self, scope: Scope):
         self.scope = scope
         self.subqueries = {id(s.expression): s for s in scope.subquery_scopes}
         self.aliases: dict[str, _Lin] = {}
         self._members: list[str] | None = None
+        self.generators: list[exp.Expr] = []  # UNNEST / explode() met in this scope
 
     def members(self) -> list[str]:
         """The aliases of the scope's row sources (FROM and JOIN), none for a non-SELECT."""
@@ -492,6 +498,9 @@ class _Engine:
             self._visit(value, _START, lin, st)
             names.append(name)
             lins.append(lin)
+        # unnest(x) in the select list: x decides how many rows each input row becomes.
+        for generator in dict.fromkeys(st.generators):
+            self._visit(generator, (False, Subtype.FILTER, False), dataset, st)
 
         for condition, restricts in conditions:
             self._visit(condition, (False, Subtype.JOIN, restricts), dataset, st)
@@ -550,6 +559,15 @@ class _Engine:
         open_ = False
         for alias in members:
             source = scope.sources.get(alias)
+            if isinstance(source, Scope) and isinstance(source.expression, exp.Unnest):
+                # a lateral UNNEST: the list decides how many rows each row becomes
+                child = self.scope_lineage(source)
+                for lin in (*child.lins, child.wildcard or _Lin()):
+                    dataset.add(lin, (False, Subtype.JOIN, False))
+            elif isinstance(source, exp.Table) and isinstance(source.this, exp.Func):
+                # generate_series(1, p.n), range(p.n): the arguments decide the rows
+                self._visit(source.this, (False, Subtype.JOIN, False), dataset, _State(scope))
+                continue
             if isinstance(source, Scope):
                 base = self.scope_lineage(source).tables()
             elif isinstance(source, exp.Table) and not isinstance(source.this, exp.Func):
@@ -915,8 +933,10 @@ class _Engine:
                 row_ctx = (True, _AGGREGATION, ctx[2]) if ctx[0] else ctx
                 for alias in st.members():
                     self._whole_row(alias, row_ctx, acc, st)
-            if cls is exp.Explode or cls is exp.Unnest:
-                self._check_unnest(node, st)
+            if isinstance(node, _GENERATORS):
+                if cls is exp.Explode or cls is exp.Unnest:
+                    self._check_unnest(node, st)
+                st.generators.append(node)
             if cls is exp.Subquery or isinstance(node, exp.Query):
                 child = st.subquery(node)
                 if child is not None:
