@@ -8,6 +8,9 @@
 
   * ``no_unconsented_investment_values``: no person without group-sharing consent has a
     non-null securities- or funds-derived value;
+  * ``no_unconsented_investment_customers``: no person appears in a marketing output whom only
+    the group-sharing gate's sources (``markets``, ``asset_management``) know and who has not
+    consented: being their customer is itself a securities or funds fact (rule 3 by source);
   * ``no_unconsented_web_behaviour``: no person has a non-null value in a web-behaviour-derived
     (cookie-gated) column of a marketing output unless a visitor whose latest marketing-cookie
     choice is acceptance was seen logged in as that person;
@@ -45,6 +48,7 @@ from dagster_project.spark import is_spark
 PERSON_KEY = "person_id"
 CONSENT_EVENTS = "privacy.group_sharing_consents"
 OBJECTION_EVENTS = "privacy.objections"
+GROUP_SHARING = "group_sharing"
 COOKIE_GATE = "marketing_cookies"
 VISITOR_KEY = "visitor_id"
 NATIONAL_ID = "national_id"
@@ -222,6 +226,47 @@ def _all_persons_sql(graph: ProjectGraph, tags: ProjectTags, config: PolicyConfi
     )
 
 
+def _investment_only_persons_sql(
+    graph: ProjectGraph, tags: ProjectTags, config: PolicyConfig
+) -> str | None:
+    """Persons (person_id) whose identity number only the group-sharing gate's sources deliver
+    (``consent_gates.group_sharing.sources``): customers of the securities unit or the asset
+    manager whom no other company of the group knows. The privacy event logs know nobody as a
+    customer. None when the gate restricts no source."""
+    gate = config.consent_gates.get(GROUP_SHARING)
+    specs = set(gate.sources) if gate else set()
+    if not specs:
+        return None
+    privacy = {CONSENT_EVENTS.split(".")[0], OBJECTION_EVENTS.split(".")[0]}
+    only: list[str] = []
+    elsewhere: list[str] = []
+    for n in sorted(graph.nodes.values(), key=lambda n: n.unique_id):
+        if n.resource_type != "source" or tags.get(n.unique_id) is None:
+            continue
+        for c, t in tags[n.unique_id].columns.items():
+            if config.national_id_category not in t.categories or c not in n.columns:
+                continue
+            part = f'select "{c}" as national_id from {_relation(graph, n.unique_id)}'
+            if specs & {n.source_name, n.label}:
+                only.append(part)
+            elif n.source_name not in privacy:
+                elsewhere.append(part)
+    if not only:
+        raise ValueError(
+            "no column of consent_gates.group_sharing.sources carries the national identity "
+            "number category; tag it in the sources' YAML"
+        )
+    known_elsewhere = " union ".join(elsewhere) if elsewhere else "select null as national_id"
+    return f"""
+        select fjordbank_hmac_sha256(national_id) as person_id
+        from (
+            select national_id from ({" union ".join(only)}) o where national_id is not null
+            except
+            select national_id from ({known_elsewhere}) e
+        ) investment_only
+    """
+
+
 def plan_row_checks(
     graph: ProjectGraph,
     tags: ProjectTags,
@@ -251,6 +296,32 @@ def plan_row_checks(
                 f"""
                 select count(*) from {_relation(graph, node.unique_id)} o
                 where ({any_value})
+                  and not exists (
+                      select 1 from ({_consenting_sql(consents)}) c
+                      where c.person_id = o."{PERSON_KEY}")
+                """,
+            )
+        )
+
+    investment_only = _investment_only_persons_sql(graph, tags, config)
+    for model in sorted(objection_scopes(graph, tags, config)) if investment_only else ():
+        node = by_name[model]
+        purposes = tags.purposes(node.unique_id)
+        if PERSON_KEY not in node.columns or not any(
+            covers(config.marketing_purpose, p) for p in purposes
+        ):
+            continue
+        checks.append(
+            RowCheck(
+                model,
+                asset_key_for(node.unique_id),
+                "no_unconsented_investment_customers",
+                "No person whom only the securities unit or the asset manager knows appears "
+                "without group-sharing consent (being their customer is a securities / funds "
+                "fact).",
+                f"""
+                select count(*) from {_relation(graph, node.unique_id)} o
+                where o."{PERSON_KEY}" in ({investment_only})
                   and not exists (
                       select 1 from ({_consenting_sql(consents)}) c
                       where c.person_id = o."{PERSON_KEY}")

@@ -78,6 +78,7 @@ def test_withdrawal_and_objection_reach_every_output_in_the_next_run(platform):
     assert first.success
     checks = _checks(first)
     assert checks[("marketing_scoring_features", "no_unconsented_investment_values")]
+    assert checks[("marketing_campaign_audience", "no_unconsented_investment_customers")]
     assert checks[("marketing_scoring_features", "no_unconsented_web_behaviour")]
     assert checks[("marketing_propensity_scores", "no_objectors")]
     assert checks[("model_development_dataset", "no_objectors")]
@@ -211,6 +212,33 @@ def test_row_checks_fail_on_rows_that_break_the_policy(platform):
             """
         )
         assert offending("marketing_scoring_features", "no_unconsented_investment_values") == 1
+
+        # A person only the securities unit knows, who never consented, is put into the
+        # social-matching audience: being its customer is itself restricted (rule 3 by source).
+        customers = ("marketing_social_matching_audience", "no_unconsented_investment_customers")
+        assert offending(*customers) == 0
+        known_elsewhere = " union ".join(
+            f"select national_id from {schema}.{table} where national_id is not null"
+            for schema, table in conn.execute(
+                "select table_schema, table_name from information_schema.columns"
+                " where column_name = 'national_id' and table_schema like 'raw_%'"
+                " and table_schema not in ('raw_markets', 'raw_asset_management', 'raw_privacy')"
+            ).fetchall()
+        )
+        outsider = conn.execute(
+            f"""
+            select fjordbank_hmac_sha256(national_id) from raw_markets.securities_accounts
+            where national_id not in ({known_elsewhere})
+              and national_id not in (select national_id from raw_privacy.group_sharing_consents)
+            order by 1 limit 1
+            """
+        ).fetchone()[0]
+        conn.execute(
+            "insert into main.marketing_social_matching_audience (person_id, list_date)"
+            " values (?, current_date)",
+            [outsider],
+        )
+        assert offending(*customers) == 1
 
         # Web behaviour for a person seen only on visitors whose latest cookie choice is not
         # acceptance (a refusal, or a tie that the refusal wins).
