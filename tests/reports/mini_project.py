@@ -95,7 +95,11 @@ def manifest_dict() -> dict[str, Any]:
     consents = _source(
         "privacy",
         "group_sharing_consents",
-        {"national_id": NID, "consent": "user.privacy_preferences"},
+        {
+            "national_id": NID,
+            "consent": "user.privacy_preferences",
+            "event_time": "system.operations",
+        },
         PREFS,
     )
     cookies = _source(
@@ -131,11 +135,16 @@ def manifest_dict() -> dict[str, Any]:
     gate = _model(
         "int_investments_consented",
         "intermediate/products",
+        "with latest as (\n"
+        "  select national_id, consent, row_number() over (\n"
+        "    partition by national_id order by event_time desc) as event_rank\n"
+        '  from "warehouse"."raw_privacy"."group_sharing_consents"\n'
+        ")\n"
         "select h.national_id, sum(h.market_value) as securities_market_value\n"
         'from "warehouse"."raw_markets"."securities_holdings" as h\n'
-        'inner join "warehouse"."raw_privacy"."group_sharing_consents" as c\n'
+        "inner join latest as c\n"
         "  on h.national_id = c.national_id\n"
-        "where c.consent = 'granted'\n"
+        "where c.event_rank = 1 and c.consent = 'granted'\n"
         "group by h.national_id",
         [holdings["unique_id"], consents["unique_id"]],
         {"national_id": NID, "securities_market_value": "user.financial.securities"},

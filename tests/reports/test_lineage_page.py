@@ -96,7 +96,7 @@ def test_cli_report_writes_the_page_and_fails_with_one_line(mini_manifest_path, 
         main, ["report", "--manifest", str(mini_manifest_path), "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith(f"wrote {out}: 9 datasets, 19 columns")
+    assert result.stdout.startswith(f"wrote {out}: 9 datasets, 20 columns")
     assert _embedded_data(out.read_text())["summary"]["datasets"] == 9
 
     result = CliRunner().invoke(
