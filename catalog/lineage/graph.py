@@ -141,7 +141,8 @@ Path = tuple[tuple[ColumnRef, Edge], ...]
 class ProjectGraph:
     """Column graph of a whole project, indexed for walks in both directions."""
 
-    def __init__(self, nodes: Iterable[Node], edges: Iterable[Edge]):
+    def __init__(self, nodes: Iterable[Node], edges: Iterable[Edge], *, dialect: str = "duckdb"):
+        self.dialect = dialect  # sqlglot dialect of the nodes' SQL
         self.nodes: dict[str, Node] = {n.unique_id: n for n in nodes}
         self.edges: tuple[Edge, ...] = tuple(dict.fromkeys(edges))
         self._into_column: dict[ColumnRef, list[Edge]] = defaultdict(list)

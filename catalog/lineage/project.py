@@ -277,7 +277,7 @@ class _Builder:
                     meta=dict(node.meta),
                 )
             )
-        return ProjectGraph(nodes, self.edges)
+        return ProjectGraph(nodes, self.edges, dialect=self.dialect)
 
 
 def _edge(dep: Dependency, owner: Mapping[str, str], uid: str, column: str | None) -> Edge:

@@ -171,6 +171,7 @@ def gate_sql(ctx: Context, gate_name: str, consent: ColumnRef, carriers: Flow) -
         carries=carries,
         parents=parents,
         renames=renames,
+        dialect=graph.dialect,
     )
 
 

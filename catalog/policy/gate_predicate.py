@@ -37,6 +37,7 @@ FILTER edges and the row checks cover it).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -226,8 +227,10 @@ class GateSql:
         carries: Callable[[str], bool],
         parents: Callable[[str], Iterable[str]],
         renames: Callable[[str], tuple[str, dict[str, str]] | None] = lambda uid: None,
+        dialect: str = "duckdb",
     ):
         self.nodes = nodes
+        self.dialect = dialect
         self.consent = consent
         self.domain = domain
         self.subject = (subject_column or "").lower()
@@ -343,12 +346,8 @@ class GateSql:
         name = node.label
         tree = None
         if node.sql and node.sql.strip():
-            for dialect in ("duckdb", "spark"):
-                try:
-                    tree = sqlglot.parse_one(node.sql, dialect=dialect)
-                    break
-                except SqlglotError:
-                    continue
+            with contextlib.suppress(SqlglotError):
+                tree = sqlglot.parse_one(node.sql, dialect=self.dialect)
         if not isinstance(tree, exp.Query):
             return self._failed(node, f"the SQL of {name} does not parse as a query")
         try:

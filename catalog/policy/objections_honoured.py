@@ -37,8 +37,9 @@ RULE = "objections_honoured"
 class SqlLiterals:
     """The string literals of one model's compiled SQL, by column and in row conditions."""
 
-    def __init__(self, sql: str | None):
+    def __init__(self, sql: str | None, dialect: str = "duckdb"):
         self.sql = sql or ""
+        self.dialect = dialect
         self._definitions: dict[str, tuple[set[str], set[str]]] = {}
         self._columns: dict[str, set[str]] = {}  # column() by name
         self._mentions: dict[str, bool] = {}
@@ -47,12 +48,10 @@ class SqlLiterals:
     def tree(self) -> exp.Expression | None:
         if not self.sql.strip():
             return None
-        for dialect in ("duckdb", None):
-            try:
-                return sqlglot.parse_one(self.sql, dialect=dialect)
-            except sqlglot.errors.ParseError:
-                continue
-        return None
+        try:
+            return sqlglot.parse_one(self.sql, dialect=self.dialect)
+        except sqlglot.errors.ParseError:
+            return None
 
     @staticmethod
     def _strings(node: exp.Expression | None) -> set[str]:
@@ -146,7 +145,7 @@ class _Honours:
     def sql(self, uid: str) -> SqlLiterals:
         if uid not in self.literals:
             node = self.ctx.graph.nodes.get(uid)
-            self.literals[uid] = SqlLiterals(node.sql if node else None)
+            self.literals[uid] = SqlLiterals(node.sql if node else None, self.ctx.graph.dialect)
         return self.literals[uid]
 
     def _chain(self, col: ColumnRef) -> set[ColumnRef]:
