@@ -33,9 +33,18 @@ like are constant within a run. For generated queries the baseline also runs wit
 rows in reverse order: a column that changes then depends on how ties are broken (a window or
 ``LIMIT`` whose ``ORDER BY`` is not total), which SQL leaves undefined, so it is ignored too.
 
-The module has three parts: the comparison (:func:`unexplained`), the project runner
-(:class:`ProjectOracle`), and the generated-query corpus (:class:`QueryGenerator`,
-:func:`check_query`). ``python tests/lineage/soundness.py`` runs both and prints the findings.
+Mutated models (:class:`MutantOracle`): the compiled SQL of every intermediate and mart model
+is rewritten by :func:`mutants` (sqlglot) into other shapes of the same query (CTEs inlined as
+derived tables, a key-only INNER JOIN as ``IN`` / ``EXISTS``, WHERE moved into an inner join's
+ON, ``case`` as ``if()``, ``coalesce`` as ``case``, UNION branches swapped, GROUP BY by position,
+named WINDOW clauses, a rank filter as QUALIFY, ``t.*``, and all of them at once); each mutant
+runs in place of the model on its parents' baseline results, under perturbations of the
+parents' columns, and is checked against the engine's lineage of the mutant's own SQL.
+
+The module has four parts: the comparison (:func:`unexplained`), the project runner
+(:class:`ProjectOracle`), the generated-query corpus (:class:`QueryGenerator`,
+:class:`GeneratedOracle`) and the mutated models. ``python tests/lineage/soundness.py`` runs
+them all and prints the findings.
 """
 
 from __future__ import annotations
@@ -57,6 +66,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import sqlglot
+from sqlglot import exp
 
 from catalog.lineage import ColumnRef, LineageError, ProjectGraph, QueryLineage, query_lineage
 
@@ -358,6 +369,9 @@ class Stats:
     changes_checked: int = 0  # (perturbation, output column) pairs compared
     nondeterministic: int = 0
     perturbed_errors: int = 0  # perturbed runs DuckDB refused (nothing to compare)
+    models: int = 0  # models mutated (the mutant oracle)
+    mutants: int = 0  # mutants made (run, or refused by DuckDB or the engine)
+    equivalent: int = 0  # mutants run whose rows equal the original model's
     reachable_pairs: set[tuple[str, str]] = field(default_factory=set)
     changed_reachable_pairs: set[tuple[str, str]] = field(default_factory=set)
     refusals: Counter = field(default_factory=Counter)
@@ -417,7 +431,7 @@ class ProjectOracle:
     BASE = "oracle_base"  # the original raw tables and seeds
     SAVED = "oracle_saved"  # the baseline results of table models
 
-    def __init__(self, manifest: Any, graph: ProjectGraph, *, key: bytes = b"oracle-key"):
+    def __init__(self, manifest: Any, graph: ProjectGraph | None, *, key: bytes = b"oracle-key"):
         from dagster_project.warehouse_functions import register_functions
 
         self.manifest = manifest
@@ -1386,13 +1400,522 @@ def generated_oracle(
     return stats, stats.findings
 
 
+# -- mutated project models --------------------------------------------------------------------
+
+# The mutator rewrites a model's compiled SQL (sqlglot) into shapes other teams write; each
+# mutation returns the rewritten tree, or None when the model has nothing it applies to.
+
+
+def _selects(tree: exp.Expression) -> list[exp.Select]:
+    return list(tree.find_all(exp.Select))
+
+
+def _inline_ctes(tree: exp.Expression) -> exp.Expression | None:
+    """Every CTE inlined as a derived table (named as the reference was), last CTE first."""
+    with_ = tree.args.get("with_")
+    if with_ is None or with_.args.get("recursive"):
+        return None
+    ctes = list(with_.expressions)
+    tree.set("with_", None)
+    for cte in reversed(ctes):
+        name = cte.alias_or_name.lower()
+        for table in list(tree.find_all(exp.Table)):
+            if table.name.lower() == name and not table.args.get("db"):
+                alias = table.alias or cte.alias_or_name
+                table.replace(
+                    exp.Subquery(
+                        this=cte.this.copy(), alias=exp.TableAlias(this=exp.to_identifier(alias))
+                    )
+                )
+    return tree if len(tree.sql()) < 200_000 else None
+
+
+def _where_into_on(tree: exp.Expression) -> exp.Expression | None:
+    """A WHERE predicate moved into the last join's ON, in selects whose joins are all inner."""
+    done = False
+    for select in _selects(tree):
+        joins = select.args.get("joins") or []
+        where = select.args.get("where")
+        if (
+            not joins
+            or where is None
+            or not all(
+                j.kind.upper() in ("", "INNER") and not j.side and j.args.get("on") for j in joins
+            )
+        ):
+            continue
+        last = joins[-1]
+        last.set("on", exp.and_(last.args["on"].copy(), where.this.copy()))
+        select.set("where", None)
+        done = True
+    return tree if done else None
+
+
+def _join_as_semi(tree: exp.Expression, exists: bool) -> exp.Expression | None:
+    """``inner join x on a.k = x.k`` whose ``x`` is used only there, as ``a.k in (select k
+    from x)`` (or ``exists``). Not equivalent when ``x.k`` repeats (rows are then not doubled)."""
+    done = False
+    for select in _selects(tree):
+        joins = select.args.get("joins") or []
+        for join in list(joins):
+            on = join.args.get("on")
+            target = join.this
+            if (
+                join.kind.upper() not in ("", "INNER")
+                or join.side
+                or not isinstance(on, exp.EQ)
+                or not isinstance(target, exp.Table)
+            ):
+                continue
+            alias = target.alias_or_name.lower()
+            inner = [
+                c
+                for c in (on.this, on.expression)
+                if isinstance(c, exp.Column) and c.table.lower() == alias
+            ]
+            outer = [
+                c
+                for c in (on.this, on.expression)
+                if isinstance(c, exp.Column) and c.table and c.table.lower() != alias
+            ]
+            if len(inner) != 1 or len(outer) != 1:
+                continue
+            others = [
+                c
+                for c in select.find_all(exp.Column)
+                if c.table.lower() == alias and not c.find_ancestor(exp.Join)
+            ]
+            unqualified = any(not c.table for c in select.find_all(exp.Column))
+            if others or unqualified or any(e.find(exp.Star) for e in select.expressions):
+                continue
+            key = inner[0]
+            source = exp.Table(
+                this=target.this.copy(),
+                db=target.args.get("db"),
+                catalog=target.args.get("catalog"),
+            )
+            if target.alias:
+                source.set("alias", exp.TableAlias(this=exp.to_identifier(target.alias)))
+            if exists:
+                sub = (
+                    exp.select("1")
+                    .from_(source)
+                    .where(exp.EQ(this=key.copy(), expression=outer[0].copy()))
+                )
+                cond: exp.Expression = exp.Exists(this=sub)
+            else:
+                sub = exp.select(key.copy()).from_(source)
+                cond = exp.In(this=outer[0].copy(), query=exp.Subquery(this=sub))
+            join.pop()
+            select.where(cond, copy=False)
+            done = True
+            break
+    return tree if done else None
+
+
+def _case_as_if(tree: exp.Expression) -> exp.Expression | None:
+    """``case when c then a else b end`` as ``if(c, a, b)``."""
+    done = False
+    for case in list(tree.find_all(exp.Case)):
+        ifs = case.args.get("ifs") or []
+        if case.this is None and len(ifs) == 1:
+            default = case.args.get("default") or exp.null()
+            case.replace(
+                exp.Anonymous(
+                    this="if",
+                    expressions=[ifs[0].this.copy(), ifs[0].args["true"].copy(), default.copy()],
+                )
+            )
+            done = True
+    return tree if done else None
+
+
+def _coalesce_as_case(tree: exp.Expression) -> exp.Expression | None:
+    """``coalesce(a, b)`` as ``case when a is not null then a else b end``."""
+    done = False
+    for co in list(tree.find_all(exp.Coalesce)):
+        args = [co.this, *co.expressions]
+        case = exp.Case(
+            ifs=[
+                exp.If(
+                    this=exp.Not(this=exp.Is(this=a.copy(), expression=exp.null())), true=a.copy()
+                )
+                for a in args[:-1]
+            ],
+            default=args[-1].copy(),
+        )
+        co.replace(case)
+        done = True
+    return tree if done else None
+
+
+def _union_swapped(tree: exp.Expression) -> exp.Expression | None:
+    """The branches of a UNION (ALL) swapped where both name their columns alike."""
+    done = False
+    for union in list(tree.find_all(exp.Union)):
+        left, right = union.this, union.expression
+        if (
+            isinstance(left, exp.Select)
+            and isinstance(right, exp.Select)
+            and left.named_selects == right.named_selects
+        ):
+            union.set("this", right)
+            union.set("expression", left)
+            done = True
+    return tree if done else None
+
+
+def _group_by_position(tree: exp.Expression) -> exp.Expression | None:
+    """GROUP BY expressions that are in the select list, by their position."""
+    done = False
+    for select in _selects(tree):
+        group = select.args.get("group")
+        if group is None:
+            continue
+        items = [e.unalias() if isinstance(e, exp.Alias) else e for e in select.expressions]
+        for g in list(group.expressions):
+            for i, item in enumerate(items):
+                if item == g:
+                    g.replace(exp.Literal.number(i + 1))
+                    done = True
+                    break
+    return tree if done else None
+
+
+def _named_windows(tree: exp.Expression) -> exp.Expression | None:
+    """Each window specification moved into a named WINDOW clause of its select."""
+    done = False
+    for select in _selects(tree):
+        windows = [
+            w
+            for w in select.find_all(exp.Window)
+            if w.find_ancestor(exp.Select) is select and not w.args.get("alias")
+        ]
+        named = []
+        for i, w in enumerate(windows):
+            if isinstance(w.this, exp.Window):
+                continue
+            name = f"mut_w{i}"
+            spec = exp.Window(
+                this=exp.to_identifier(name),
+                partition_by=w.args.get("partition_by"),
+                order=w.args.get("order"),
+                spec=w.args.get("spec"),
+            )
+            named.append(spec.copy())
+            for arg in ("partition_by", "order", "spec"):
+                w.set(arg, None)
+            w.set("alias", exp.to_identifier(name))
+            done = True
+        if named:
+            select.set("windows", named)
+    return tree if done else None
+
+
+def _rank_filter_as_qualify(tree: exp.Expression) -> exp.Expression | None:
+    """A ranking CTE filtered by its reader (``where rank = 1``) filtered by a QUALIFY of its
+    own: the reader's conjuncts on a window column of the CTE (read once, from the reader's
+    FROM, no RIGHT / FULL join) move into the CTE."""
+    with_ = tree.args.get("with_")
+    if with_ is None:
+        return None
+    done = False
+    for cte in with_.expressions:
+        body = cte.this
+        if not isinstance(body, exp.Select) or body.args.get("qualify") or body.args.get("group"):
+            continue
+        windowed = {
+            e.alias.lower()
+            for e in body.expressions
+            if isinstance(e, exp.Alias) and e.find(exp.Window)
+        }
+        outputs = {e.alias_or_name.lower() for e in body.expressions}
+        name = cte.alias_or_name.lower()
+        refs = [t for t in tree.find_all(exp.Table) if t.name.lower() == name and not t.db]
+        if not windowed or len(refs) != 1:
+            continue
+        select = refs[0].find_ancestor(exp.Select)
+        joins = select.args.get("joins") or []
+        where = select.args.get("where")
+        from_ = select.args.get("from_")
+        if (
+            where is None
+            or from_ is None
+            or from_.this is not refs[0]
+            or any(j.side.upper() in ("RIGHT", "FULL") for j in joins)
+        ):
+            continue
+        alias = refs[0].alias_or_name.lower()
+        moved, kept = [], []
+        for conjunct in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
+            cols = list(conjunct.find_all(exp.Column))
+            ours = all(
+                (c.table.lower() == alias or (not c.table and not joins))
+                and c.name.lower() in outputs
+                for c in cols
+            )
+            windowed_here = any(c.name.lower() in windowed for c in cols)
+            fits = ours and windowed_here and not conjunct.find(exp.Query)
+            (moved if fits else kept).append(conjunct)
+        if not moved:
+            continue
+        cond = exp.and_(*(m.copy() for m in moved))
+        for c in cond.find_all(exp.Column):
+            c.set("table", None)
+        body.set("qualify", exp.Qualify(this=cond))
+        select.set("where", exp.Where(this=exp.and_(*(k.copy() for k in kept))) if kept else None)
+        done = True
+    return tree if done else None
+
+
+def _star(tree: exp.Expression) -> exp.Expression | None:
+    """``select *`` from one table as ``select t.*``."""
+    done = False
+    for select in _selects(tree):
+        if (
+            len(select.expressions) == 1
+            and isinstance(select.expressions[0], exp.Star)
+            and not select.args.get("joins")
+            and select.args.get("from_")
+        ):
+            source = select.args["from_"].this
+            select.set(
+                "expressions",
+                [exp.Column(this=exp.Star(), table=exp.to_identifier(source.alias_or_name))],
+            )
+            done = True
+    return tree if done else None
+
+
+MUTATIONS: dict[str, Callable[[exp.Expression], exp.Expression | None]] = {
+    "rank_filter_as_qualify": _rank_filter_as_qualify,
+    "where_into_on": _where_into_on,
+    "join_as_in": lambda t: _join_as_semi(t, exists=False),
+    "join_as_exists": lambda t: _join_as_semi(t, exists=True),
+    "case_as_if": _case_as_if,
+    "coalesce_as_case": _coalesce_as_case,
+    "union_swapped": _union_swapped,
+    "group_by_position": _group_by_position,
+    "named_windows": _named_windows,
+    "star_qualified": _star,
+    "inline_ctes": _inline_ctes,  # last: ``all`` inlines after the other shapes
+}
+
+
+def mutants(sql: str, dialect: str = "duckdb") -> list[tuple[str, str]]:
+    """The mutants of ``sql``: (mutation, SQL) for each mutation that applies and changes it,
+    and ``all``: every mutation applied in turn, in :data:`MUTATIONS` order."""
+    tree = sqlglot.parse_one(sql, read=dialect)
+    original = tree.sql(dialect)
+    out: dict[str, str] = {}
+    combined = tree.copy()
+    for name, mutate in MUTATIONS.items():
+        mutated = mutate(tree.copy())
+        if mutated is not None and mutated.sql(dialect) != original:
+            out[name] = mutated.sql(dialect)
+            combined = mutate(combined) or combined
+    if len(out) > 1:
+        out["all"] = combined.sql(dialect)
+    return sorted(out.items())
+
+
+def _retarget(sql: str, tables: Mapping[tuple[str, str], str], dialect: str = "duckdb") -> str:
+    """``sql`` with each table ``(schema, identifier)`` in ``tables`` read from the named one."""
+    tree = sqlglot.parse_one(sql, read=dialect)
+    for table in list(tree.find_all(exp.Table)):
+        target = tables.get((table.db.lower(), table.name.lower()))
+        if target is not None:
+            schema, name = target.split(".")
+            new = exp.Table(this=exp.to_identifier(name), db=exp.to_identifier(schema))
+            new.set("alias", exp.TableAlias(this=exp.to_identifier(table.alias or table.name)))
+            table.replace(new)
+    return tree.sql(dialect)
+
+
+class MutantOracle:
+    """The project's intermediate and mart models, each rewritten by :func:`mutants` and run
+    in place of the original against its parents' baseline results: the parents are copied
+    to tables ``oracle_mut.p<i>`` (the mutant reads them), every column of a parent is
+    perturbed as for the project (sampled: ``sample`` value perturbations per column, two row
+    removals per parent; each mutant runs every removal and, drawn with the mutant's name as
+    seed, a ``share`` of the value perturbations), and the mutant's lineage is the engine's
+    for the mutant's SQL against the parents' columns."""
+
+    def __init__(self, project: ProjectOracle, *, sample: int = 1, share: float = 0.5):
+        self.project = project
+        self.conn = project.conn
+        self.sample = sample
+        self.share = share
+        self.conn.execute("create schema if not exists oracle_mut")
+        self.conn.execute("create schema if not exists oracle_mutp")
+
+    def models(self) -> list[str]:
+        return [
+            uid
+            for uid, n in self.project.models.items()
+            if re.search(r"(^|/)(intermediate|marts)/", n.original_file_path or "")
+        ]
+
+    def check_model(self, uid: str, stats: Stats) -> list[Finding]:
+        """Every mutant of model ``uid`` under the perturbations of its parents."""
+        p = self.project
+        node = p.models[uid]
+        everything = {x.unique_id: x for x in p.manifest}
+        tables: dict[tuple[str, str], str] = {}
+        schema: dict[str, dict[str, str]] = {}
+        perturbations: list[tuple[Perturbation, str]] = []
+        rng = random.Random(node.name)
+        for i, dep in enumerate(d for d in node.depends_on if d in everything):
+            parent = everything[dep]
+            name = f"oracle_mut.p{i}"
+            rel = _rel(None, parent.schema, parent.identifier)
+            self.conn.execute(f"create or replace table {name} as select * from {rel}")
+            self.conn.execute(
+                f"create or replace table oracle_mutp.p{i}_reversed as "
+                f"select * from {name} order by rowid desc"
+            )
+            tables[(parent.schema.lower(), parent.identifier.lower())] = name
+            types = dict(
+                self.conn.execute(
+                    f"select column_name, column_type from (describe {name})"
+                ).fetchall()
+            )
+            schema[f"p{i}"] = types
+            found: list[Perturbation] = []
+            for col, typ in types.items():
+                values = value_perturbations(name, name, col, typ, default=True)
+                found += rng.sample(values, min(self.sample, len(values)))
+            removals = []
+            for col in list(types)[:1] + [c for c in types if c in ("national_id", "person_id")]:
+                vals = self.conn.execute(
+                    f'select "{col}" from {name} where "{col}" is not null order by rowid'
+                ).fetchall()
+                if vals:
+                    removals.append(removal(name, name, col, vals[len(vals) // 2][0]))
+            found += rng.sample(removals, min(2, len(removals)))
+            for k, pert in enumerate(found):
+                copy = f"oracle_mutp.p{i}_{k}"
+                self.conn.execute(f"create or replace table {copy} as {pert.sql}")
+                perturbations.append((pert, copy))
+        original = _retarget(node.compiled_code, tables)
+        expected = Result.of(self.conn.execute(original))
+        findings: list[Finding] = []
+        for mutation, sql in mutants(original):
+            stats.mutants += 1
+            findings += self.check(
+                f"{node.name}~{mutation}",
+                sql,
+                {"oracle_mut": schema},
+                perturbations,
+                stats,
+                expected=expected,
+            )
+        return findings
+
+    def check(
+        self,
+        qid: str,
+        sql: str,
+        schema: Mapping[str, Any],
+        perturbations: Sequence[tuple[Perturbation, str]],
+        stats: Stats,
+        *,
+        expected: Result | None = None,
+    ) -> list[Finding]:
+        """One mutant under ``perturbations`` (each ``oracle_mut.p<i>`` swapped for a copy);
+        ``expected``: the original model's rows (a mutant giving them counts as equivalent)."""
+        try:
+            first = Result.of(self.conn.execute(sql))
+            second = Result.of(self.conn.execute(sql))
+        except duckdb.Error:
+            stats.refused_by_duckdb += 1
+            return []
+        if expected is not None and first.same_rows(expected):
+            stats.equivalent += 1
+        try:
+            lineage = query_lineage(sql, schema=schema)
+        except LineageError as e:
+            stats.refused_by_engine += 1
+            stats.refusals[f"{qid.split('~')[1]}: {e.what[:80]}"] += 1
+            return []
+        stats.subjects += 1
+        if len(lineage.columns) != len(first.columns):
+            return [
+                Finding(
+                    qid,
+                    first.columns,
+                    "none (the engine names "
+                    f"{len(lineage.columns)} output columns, DuckDB {len(first.columns)})",
+                    sql=sql,
+                )
+            ]
+        names = first.columns
+        ignore, pairing_random = nondeterministic(first, second)
+        reversed_sql = re.sub(r"\boracle_mut\.(p\d+)\b", r"oracle_mutp.\1_reversed", sql)
+        try:
+            cols, pairing = nondeterministic(second, Result.of(self.conn.execute(reversed_sql)))
+        except duckdb.Error:
+            cols, pairing = set(names), True
+        ignore |= cols
+        pairing_random |= pairing
+        stats.nondeterministic += len(ignore)
+        dataset = {(d.table, d.column) for d in lineage.dataset}
+        reads = [{(d.table, d.column) for d in lineage.fields[c]} | dataset for c in names]
+        findings: list[Finding] = []
+        rng = random.Random(qid)
+        for p, copy in perturbations:
+            if not re.search(rf"\b{re.escape(p.table)}\b", sql):
+                continue
+            if not p.removes_rows and rng.random() >= self.share:
+                continue
+            try:
+                new = Result.of(self.conn.execute(re.sub(rf"\b{re.escape(p.table)}\b", copy, sql)))
+            except duckdb.Error:
+                stats.perturbed_errors += 1
+                continue
+            stats.perturbations += 1
+            stats.executions += 1
+            stats.changes_checked += len(names)
+            if p.removes_rows:
+                reach = {names[i] for i, r in enumerate(reads) if any(t == p.table for t, _ in r)}
+            else:
+                reach = {names[i] for i, r in enumerate(reads) if (p.table, p.column) in r}
+                for c in changed_columns(second, new) - ignore:
+                    stats.changed_reachable_pairs.add((f"{qid}.{p.label}", f"{qid}.{c}"))
+                for c in reach:
+                    stats.reachable_pairs.add((f"{qid}.{p.label}", f"{qid}.{c}"))
+            for group in unexplained(second, new, reach, ignore=ignore, pairing=not pairing_random):
+                findings.append(
+                    Finding(qid, group, p.label, sql=sql, edges=_query_edges(lineage, group))
+                )
+        return findings
+
+
+def _mutant_part(target: str, project_dir: str, landing: str, part: tuple[int, int]) -> Stats:
+    """Worker: the mutants of every ``part[1]``-th intermediate or mart model from ``part[0]``."""
+    from catalog.manifest import load_manifest
+
+    t0 = time.perf_counter()
+    manifest = load_manifest(Path(target) / "manifest.json", project_dir=project_dir)
+    project = ProjectOracle(manifest, None)
+    project.load(Path(landing))
+    project.run(project.order)
+    oracle = MutantOracle(project)
+    stats = Stats()
+    for uid in oracle.models()[part[0] :: part[1]]:
+        stats.models += 1
+        stats.findings += oracle.check_model(uid, stats)
+    stats.seconds = time.perf_counter() - t0
+    return stats
+
+
 def merge(parts: Iterable[Stats]) -> Stats:
     """The sum of the statistics of several workers."""
     out = Stats()
     for st in parts:
         for name in ("subjects", "refused_by_engine", "refused_by_duckdb", "perturbations",
                      "executions", "changes_checked", "nondeterministic",
-                     "perturbed_errors"):  # fmt: skip
+                     "perturbed_errors", "models", "mutants", "equivalent"):  # fmt: skip
             setattr(out, name, getattr(out, name) + getattr(st, name))
         out.reachable_pairs |= st.reachable_pairs
         out.changed_reachable_pairs |= st.changed_reachable_pairs
@@ -1433,9 +1956,10 @@ def run_oracle(
     queries: int = 500,
     persons: int = 400,
     workers: int = 2,
-) -> tuple[Stats, Stats]:
-    """The project oracle (every source and seed column) and the generated corpus, spread
-    over ``workers`` processes. Returns (project stats, generated stats)."""
+) -> tuple[Stats, Stats, Stats]:
+    """The project oracle (every source and seed column), the generated corpus and the
+    mutated models (:class:`MutantOracle`), spread over ``workers`` processes. Returns
+    (project stats, generated stats, mutant stats)."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
@@ -1467,9 +1991,14 @@ def run_oracle(
         query_jobs = [
             pool.submit(generated_oracle, queries, part=(k, workers)) for k in range(workers)
         ]
+        mutant_jobs = [
+            pool.submit(_mutant_part, str(target), str(project_dir), str(landing), (k, workers))
+            for k in range(workers)
+        ]
         project = merge(j.result() for j in project_jobs)
         generated = merge(j.result()[0] for j in query_jobs)
-    return project, generated
+        mutated = merge(j.result() for j in mutant_jobs)
+    return project, generated, mutated
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1489,16 +2018,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         os.environ.setdefault("FJORDBANK_DATA_DIR", str(work / "data"))
-        project, generated = run_oracle(DBT_PROJECT_DIR, work, queries=args.queries)
-    for f in project.findings + generated.findings:
+        project, generated, mutated = run_oracle(DBT_PROJECT_DIR, work, queries=args.queries)
+    for f in project.findings + generated.findings + mutated.findings:
         print(f.line())
         print(f"    edges: {f.edges}")
     print(project.summary("project models"))
     print(generated.summary("generated queries"))
+    print(mutated.summary(f"mutated models ({mutated.models} models, {mutated.mutants} mutants, "
+                          f"{mutated.equivalent} with the original's rows)"))  # fmt: skip
     if args.findings:
         append_findings(args.findings, "project models", project.findings)
         append_findings(args.findings, "generated queries", generated.findings)
-    return 1 if project.findings or generated.findings else 0
+        append_findings(args.findings, "mutated models", mutated.findings)
+    return 1 if project.findings or generated.findings or mutated.findings else 0
 
 
 if __name__ == "__main__":

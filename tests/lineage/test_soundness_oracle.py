@@ -9,6 +9,7 @@ import dataclasses
 import duckdb
 import pytest
 import soundness as s
+import sqlglot
 
 from catalog.lineage import QueryLineage, query_lineage
 from dagster_project.project import DBT_PROJECT_DIR
@@ -146,16 +147,119 @@ def test_the_generator_is_deterministic_and_duckdb_runs_nearly_all_of_it(oracle)
         assert shape in text, shape
 
 
+# -- the mutator -------------------------------------------------------------------------------
+
+_MODEL = """with persons as (select * from "w"."main"."persons"),
+ranked as (
+    select person_id, score, row_number() over (partition by city order by score desc) as r
+    from persons
+),
+top as (select * from ranked where r = 1 and score > 0),
+joined as (
+    select top.person_id, coalesce(o.total, 0) as total,
+        case when top.score > 5 then 'hi' else 'lo' end as band
+    from top inner join "w"."main"."orders" as o on top.person_id = o.person_id
+    where o.total > 0
+),
+people as (select person_id, count(*) as n from joined group by person_id)
+select * from joined inner join people on joined.person_id = people.person_id
+union all select * from joined inner join people on joined.person_id = people.person_id
+where joined.total > 40
+"""
+
+
+def _mutants_run_on(conn: duckdb.DuckDBPyConnection, sql: str) -> dict[str, list]:
+    return {name: sorted(conn.execute(m).fetchall()) for name, m in s.mutants(sql)}
+
+
+def test_the_mutator_rewrites_a_model_into_valid_different_sql_with_the_same_rows():
+    conn = duckdb.connect()
+    conn.execute("attach ':memory:' as w")
+    conn.execute(
+        "create table w.main.persons as select i as person_id, i % 3 as city, "
+        "i % 7 as score from range(30) t(i)"
+    )
+    conn.execute(
+        "create table w.main.orders as select i % 40 as person_id, "
+        "case when i % 5 = 0 then null else i end as total from range(80) t(i)"
+    )
+    original = sorted(conn.execute(_MODEL).fetchall())
+    assert original
+    made = dict(s.mutants(_MODEL))
+    for shape, text in [
+        ("inline_ctes", "FROM (SELECT"),
+        ("rank_filter_as_qualify", "QUALIFY r = 1"),
+        ("where_into_on", "AND o.total > 0"),
+        ("case_as_if", "IF(top.score > 5"),
+        ("coalesce_as_case", "CASE WHEN NOT o.total IS NULL"),
+        ("group_by_position", "GROUP BY 1"),
+        ("named_windows", "WINDOW mut_w0 AS"),
+        ("star_qualified", "SELECT persons.*"),
+        ("union_swapped", "UNION ALL"),
+        ("all", "QUALIFY"),
+    ]:
+        assert text in made[shape], shape
+    assert len(set(made.values())) == len(made)
+    assert all(" ".join(m.split()) != " ".join(_MODEL.split()) for m in made.values())
+    rows = _mutants_run_on(conn, _MODEL)
+    # every mutant runs; those that only reshape give the original's rows
+    for shape in (
+        "inline_ctes",
+        "rank_filter_as_qualify",
+        "where_into_on",
+        "case_as_if",
+        "coalesce_as_case",
+        "group_by_position",
+        "named_windows",
+        "star_qualified",
+        "union_swapped",
+        "all",
+    ):
+        assert rows[shape] == original, shape
+    # nothing applies to a query without the shapes
+    assert s.mutants("select 1 as x") == []
+
+
+def test_the_mutator_rewrites_the_projects_compiled_models(tmp_path, monkeypatch):
+    from catalog.manifest import compile_project
+
+    monkeypatch.setenv("FJORDBANK_DATA_DIR", str(tmp_path / "data"))
+    manifest = compile_project(DBT_PROJECT_DIR, target_path=tmp_path / "target")
+    wanted = {
+        "int_group_sharing_consents_resolved": {"rank_filter_as_qualify", "coalesce_as_case"},
+        "int_investments_consented": {"union_swapped", "group_by_position", "case_as_if"},
+        "marketing_campaign_audience": {"named_windows", "rank_filter_as_qualify"},
+        "int_page_views_consented": {"join_as_in", "join_as_exists", "case_as_if"},
+        "int_bank_credit_summarised": {"where_into_on", "group_by_position"},
+    }
+    for model in manifest.models:
+        if model.name not in wanted:
+            continue
+        made = dict(s.mutants(model.compiled_code))
+        assert wanted.pop(model.name) | {"inline_ctes", "all"} <= set(made), model.name
+        original = sqlglot.parse_one(model.compiled_code, read="duckdb").sql("duckdb")
+        for name, sql in made.items():
+            assert sql != original and sqlglot.parse_one(sql, read="duckdb"), name
+    assert not wanted, f"models not in the project: {sorted(wanted)}"
+
+
 # -- the oracle over the project and the corpus (slow) -----------------------------------------
 
 
 @pytest.mark.slow
 def test_no_unexplained_change_in_the_project_and_500_generated_queries(tmp_path, monkeypatch):
     monkeypatch.setenv("FJORDBANK_DATA_DIR", str(tmp_path / "data"))
-    project, generated = s.run_oracle(DBT_PROJECT_DIR, tmp_path, queries=500)
+    project, generated, mutated = s.run_oracle(DBT_PROJECT_DIR, tmp_path, queries=500)
     print()
     print(project.summary("soundness oracle, project models"))
     print(generated.summary("soundness oracle, generated queries"))
+    print(
+        mutated.summary(
+            f"soundness oracle, {mutated.models} models mutated into "
+            f"{mutated.mutants} mutants ({mutated.equivalent} with the original's "
+            "rows)"
+        )
+    )
     models = sum(1 for p in DBT_PROJECT_DIR.glob("models/**/*.sql"))
     assert project.subjects == models
     assert project.perturbations > 200
@@ -163,7 +267,16 @@ def test_no_unexplained_change_in_the_project_and_500_generated_queries(tmp_path
     assert generated.refused_by_engine <= 25, generated.refusals.most_common(5)
     # a weak oracle would change nothing: most perturbations must reach something
     assert project.coverage > 0.1 and generated.coverage > 0.1
-    findings = project.findings + generated.findings
+    # every intermediate and mart model is mutated, and nearly every mutant runs and is analysed
+    marts = sum(
+        1
+        for p in DBT_PROJECT_DIR.glob("models/*/**/*.sql")
+        if p.relative_to(DBT_PROJECT_DIR / "models").parts[0] in ("intermediate", "marts")
+    )
+    assert mutated.models == marts
+    assert mutated.subjects >= 0.9 * mutated.mutants > 4 * marts
+    assert mutated.perturbations > 2000 and mutated.coverage > 0.1
+    findings = project.findings + generated.findings + mutated.findings
     assert not findings, f"{len(findings)} unexplained change(s):\n" + "\n".join(
         f.line() for f in findings
     )
