@@ -250,6 +250,13 @@ class _Lin:
     def add_indirect(self, key: tuple[str, str, Subtype], restricts: bool) -> None:
         self.indirect[key] = self.indirect.get(key, False) or restricts
 
+    def add_column(self, table: str, column: str, ctx: _Ctx) -> None:
+        """Add the schema column ``table.column`` reached in context ``ctx``."""
+        if ctx[0]:
+            self.add_direct((table, column), ctx[1], ctx[2])
+        else:
+            self.add_indirect((table, column, ctx[1]), ctx[2])
+
     def add(self, other: _Lin, ctx: _Ctx) -> None:
         """Add ``other`` reached in context ``ctx``."""
         if ctx[0]:
@@ -1082,10 +1089,7 @@ class _Engine:
                     )
                 columns = ("*",)
             for name in columns:
-                if ctx[0]:
-                    acc.add_direct((canonical, name), ctx[1], ctx[2])
-                else:
-                    acc.add_indirect((canonical, name, ctx[1]), ctx[2])
+                acc.add_column(canonical, name, ctx)
             return
         if self.strict:
             raise LineageError(
@@ -1181,10 +1185,7 @@ class _Engine:
                     f"column {name} cannot be resolved: {canonical} has no column {name}; check "
                     "the column name or declare it in YAML"
                 )
-            if ctx[0]:
-                acc.add_direct((canonical, name), ctx[1], ctx[2])
-            else:
-                acc.add_indirect((canonical, name, ctx[1]), ctx[2])
+            acc.add_column(canonical, name, ctx)
             return
         if self.strict:
             raise LineageError(
