@@ -220,6 +220,41 @@ def test_the_mutator_rewrites_a_model_into_valid_different_sql_with_the_same_row
     assert s.mutants("select 1 as x") == []
 
 
+def test_the_mutant_checker_reports_a_mutant_whose_lineage_lacks_an_edge():
+    conn = duckdb.connect(config={"threads": 1})
+    oracle = s.MutantOracle(conn)
+    conn.execute(
+        "create table oracle_mut.p0 as select i as id, i % 4 as grp, i * 10 as amount "
+        "from range(12) t(i)"
+    )
+    schema = {"oracle_mut": {"p0": {"id": "BIGINT", "grp": "BIGINT", "amount": "BIGINT"}}}
+    perturbations = []
+    pert = s.value_perturbations("oracle_mut.p0", "oracle_mut.p0", "amount", "BIGINT", default=True)
+    pert.append(s.removal("oracle_mut.p0", "oracle_mut.p0", "grp", 2))
+    for k, p in enumerate(pert):
+        conn.execute(f"create table oracle_mutp.p0_{k} as {p.sql}")
+        perturbations.append((p, f"oracle_mutp.p0_{k}"))
+    conn.execute(
+        "create table oracle_mutp.p0_reversed as select * from oracle_mut.p0 order by rowid desc"
+    )
+    model = (
+        "with t as (select grp, sum(amount) as total from oracle_mut.p0 group by grp) "
+        "select * from t"
+    )
+    made = dict(s.mutants(model))
+    sql = made["all"]
+    assert "FROM (SELECT" in sql and "GROUP BY 1" in sql
+    expected = s.Result.of(conn.execute(model))
+    stats = s.Stats()
+    assert oracle.check("m~all", sql, schema, perturbations, stats, expected=expected) == []
+    assert stats.subjects == 1 and stats.equivalent == 1 and stats.perturbations >= 2
+    true = query_lineage(sql, schema=schema)
+    findings = oracle.check(
+        "m~all", sql, schema, perturbations, s.Stats(), lineage=_without(true, "amount", "total")
+    )
+    assert findings and {f.columns for f in findings} == {("total",)}
+
+
 def test_the_mutator_rewrites_the_projects_compiled_models(tmp_path, monkeypatch):
     from catalog.manifest import compile_project
 
