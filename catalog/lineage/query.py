@@ -436,6 +436,17 @@ class _State:
         return self.subqueries.get(id(node.unnest() if isinstance(node, exp.Subquery) else node))
 
 
+def _visible_source(st: _State, alias: str) -> exp.Table | Scope | None:
+    """The source named ``alias`` in the current scope or the nearest enclosing one."""
+    scope: Scope | None = st.scope
+    while scope is not None:
+        source = scope.sources.get(alias)
+        if source is not None:
+            return source
+        scope = scope.parent
+    return None
+
+
 class _Engine:
     def __init__(self, tables: Tables, *, strict: bool, has_columns: bool = True):
         self.tables = tables
@@ -1052,17 +1063,18 @@ class _Engine:
             for (t, c, _), inner in child.dataset.indirect.items():
                 acc.add_indirect((t, c, subtype), restricts and inner)
 
+    def _table_function(self, source: exp.Table, ctx: _Ctx, acc: _Lin, st: _State) -> None:
+        """A column of a (trivial) table function in FROM: computed from its arguments."""
+        self._table(source)  # fails unless trivial
+        lin = _Lin()
+        self._visit(source.this, (True, _TRANSFORMATION, _UNMASKED), lin, st)
+        acc.add(lin, ctx)
+
     def _whole_row(self, alias: str, ctx: _Ctx, acc: _Lin, st: _State) -> None:
         """A relation's whole row used as a value (``to_json(h)``, ``h.*`` in a function,
         ``count(*)``): every column of it, for a CTE or subquery every output column with its
         lineage."""
-        scope: Scope | None = st.scope
-        source: exp.Table | Scope | None = None
-        while scope is not None:
-            source = scope.sources.get(alias)
-            if source is not None:
-                break
-            scope = scope.parent
+        source = _visible_source(st, alias)
         if isinstance(source, Scope):
             child = self.scope_lineage(source)
             for lin in child.lins:
@@ -1072,10 +1084,7 @@ class _Engine:
             return
         if isinstance(source, exp.Table):
             if isinstance(source.this, exp.Func):
-                self._table(source)  # fails unless trivial
-                lin = _Lin()
-                self._visit(source.this, (True, _TRANSFORMATION, _UNMASKED), lin, st)
-                acc.add(lin, ctx)
+                self._table_function(source, ctx, acc, st)
                 return
             canonical = self._table(source)
             if canonical is None:
@@ -1141,13 +1150,7 @@ class _Engine:
             if len(members) != 1:
                 return
             table = members[0]
-        scope: Scope | None = st.scope
-        source: exp.Table | Scope | None = None
-        while scope is not None:
-            source = scope.sources.get(table)
-            if source is not None:
-                break
-            scope = scope.parent
+        source = _visible_source(st, table)
         if isinstance(source, Scope):
             child = self.scope_lineage(source)
             lin = child.by_name.get(name, child.wildcard)
@@ -1167,10 +1170,7 @@ class _Engine:
             return
         if isinstance(source, exp.Table):
             if isinstance(source.this, exp.Func):
-                self._table(source)  # fails unless trivial
-                lin = _Lin()
-                self._visit(source.this, (True, _TRANSFORMATION, _UNMASKED), lin, st)
-                acc.add(lin, ctx)
+                self._table_function(source, ctx, acc, st)
                 return
             canonical = self._table(source)
             if canonical is None:
