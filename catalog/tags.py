@@ -31,7 +31,7 @@ from types import MappingProxyType
 from typing import Any
 
 from catalog.lineage.graph import ColumnRef
-from catalog.lineage.query import gc_paused
+from catalog.memory import gc_paused
 
 PRIVACY_KEY = "privacy"
 INHERITABLE = ("purposes", "legal_basis", "art9_ground", "retention")

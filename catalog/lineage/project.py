@@ -24,12 +24,12 @@ from catalog.lineage.query import (
     Dependency,
     QueryLineage,
     Tables,
-    gc_paused,
     lineage_of_query,
     normalized,
     parse_query,
 )
 from catalog.manifest import Manifest, ManifestNode
+from catalog.memory import gc_paused
 
 __all__ = ["build_project_graph"]
 

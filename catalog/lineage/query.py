@@ -107,8 +107,6 @@ functions that read files, DESCRIBE / SHOW
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import re
 import string
 from collections.abc import Iterator, Mapping
@@ -127,12 +125,12 @@ from sqlglot.tokens import TokenType
 from catalog.lineage.errors import LineageError
 from catalog.lineage.graph import EdgeType, Subtype
 from catalog.lineage.schema import Tables, normalized
+from catalog.memory import gc_paused
 
 __all__ = [
     "Dependency",
     "QueryLineage",
     "Tables",
-    "gc_paused",
     "lineage_of_query",
     "normalized",
     "parse_query",
@@ -1417,28 +1415,6 @@ def _dependencies(lin: _Lin) -> tuple[Dependency, ...]:
         for (t, c, subtype), restricts in lin.indirect.items()
     ]
     return tuple(sorted(direct) + sorted(indirect))
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while one query is analysed, or while tags are
-    resolved and the policy evaluated.
-
-    A query's syntax tree is tens of thousands of objects with parent pointers, allocated at
-    once: the collector's full passes over the growing tree make parsing and qualifying a wide
-    query superlinear. The tree is garbage once its lineage is known; the first collection
-    after this block (a young-generation one, linear in what was allocated) frees it. Tags and
-    the policy allocate many short-lived objects, nearly all freed by reference counting,
-    while the manifest and the graph hold hundreds of thousands: the collector's passes over
-    those would cost more than the work. The previous state is restored afterwards.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def query_lineage(

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from catalog.lineage.graph import ColumnRef, EdgeType, ProjectGraph, Subtype
-from catalog.lineage.query import gc_paused
+from catalog.memory import gc_paused
 from catalog.policy import (
     every_column_tagged,
     fail_closed,
