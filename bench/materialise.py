@@ -73,7 +73,7 @@ def _run_dagster(data_dir: Path, landing: Path, warehouse: Path) -> float:
 
 
 def _manifest(data_dir: Path) -> dict:
-    from dagster_project.project import settings
+    from catalog.settings import settings
 
     path = settings().dbt_target_path / "manifest.json"
     return json.loads(path.read_text())
@@ -83,8 +83,8 @@ def _baseline(manifest: dict, landing: Path, warehouse: Path) -> float:
     """Ingest + seeds + compiled models + compiled tests in one DuckDB connection."""
     import duckdb
 
-    from dagster_project.ingest import ingest_table
     from dagster_project.landing.contract import TABLES
+    from dagster_project.landing.load import ingest_table
     from dagster_project.warehouse_functions import register_functions
 
     nodes = {**manifest["nodes"]}
@@ -123,7 +123,8 @@ def _baseline(manifest: dict, landing: Path, warehouse: Path) -> float:
 
 def _compile(data_dir: Path, landing: Path, warehouse: Path) -> None:
     """dbt compile against a built warehouse, so the manifest holds every compiled query."""
-    from dagster_project.project import DBT_PROJECT_DIR, settings
+    from catalog.settings import settings
+    from dagster_project.project import DBT_PROJECT_DIR
 
     env = _env(data_dir, landing, warehouse)
     target = settings().dbt_target_path

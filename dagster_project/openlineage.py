@@ -376,7 +376,7 @@ def _ingest_events(
     verdict: PolicyVerdictRunFacet | None,
 ) -> list[RunEvent]:
     """The ingest's events, described by the landing contract and the ingest module."""
-    from dagster_project import ingest as ingest_module
+    from dagster_project.landing import load as ingest_module
     from dagster_project.landing.contract import COMPANIES
     from dagster_project.landing.contract import table as contract_table
 

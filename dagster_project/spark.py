@@ -191,7 +191,7 @@ def load_raw_table(
     """Copy the validated ``raw_<source>.<table>`` of the DuckDB staging file into the Spark table
     of the same name (replaced), with the contract's columns and types, and the quarantine rows
     into ``quarantine.rejected_rows``. Returns the rows loaded."""
-    from dagster_project.ingest import METADATA_COLUMNS
+    from dagster_project.landing.load import METADATA_COLUMNS
 
     s = s or settings()
     contract = contract_table(source, table)

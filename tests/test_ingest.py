@@ -17,8 +17,9 @@ import duckdb
 import pytest
 
 from catalog.national_id import check_digits, is_valid
-from dagster_project.ingest import IngestError, ingest_table, landing_files
 from dagster_project.landing.contract import CONTRACT
+from dagster_project.landing.deliveries import IngestError, landing_files
+from dagster_project.landing.load import ingest_table
 
 DAY = "2024-03-01"
 

@@ -6,11 +6,12 @@ from typing import Any
 
 import dagster as dg
 
+from catalog.settings import settings
 from catalog.tags import resolve_column_tags
-from dagster_project.ingest import IngestError, ingest_table
 from dagster_project.landing.contract import COMPANIES, TABLES, Table
+from dagster_project.landing.deliveries import IngestError
+from dagster_project.landing.load import ingest_table
 from dagster_project.openlineage import OpenLineageResource, ingest_lineage, nominal_time_of
-from dagster_project.project import settings
 from dagster_project.resources import Warehouse
 from dagster_project.spark import SparkUnavailable, is_spark, load_raw_table, spark_session
 from dagster_project.translator import column_schema_for, raw_asset_key, team

@@ -1,1 +1,2 @@
-"""Landing zone: the contract each group company delivers against, and the synthetic generator."""
+"""Landing zone: the contract each group company delivers against, the synthetic generator,
+and the ingest of the deliveries into the raw tables (no Dagster)."""

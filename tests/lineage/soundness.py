@@ -463,8 +463,8 @@ class ProjectOracle:
     # -- data --------------------------------------------------------------------------------
     def load(self, landing: Path, *, second_delivery_every: int = 6) -> None:
         """Ingest the landing files, add a second delivery of every ``n``-th row, load seeds."""
-        from dagster_project.ingest import ingest_table
         from dagster_project.landing.contract import TABLES
+        from dagster_project.landing.load import ingest_table
 
         for t in TABLES:
             ingest_table(self.conn, t.source, t.name, landing, allow_synthetic=True)

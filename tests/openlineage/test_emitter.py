@@ -19,7 +19,8 @@ from synthetic_build import (  # noqa: F401 (fixtures, imported to register them
 )
 
 from catalog.openlineage import ParentRun
-from dagster_project.ingest import IngestError, ingest_table
+from dagster_project.landing.deliveries import IngestError
+from dagster_project.landing.load import ingest_table
 from dagster_project.openlineage import (
     DEFAULT_HTTP_RETRY,
     LineageEmitter,
@@ -231,7 +232,7 @@ def test_ingest_lineage_around_a_real_ingest(isolated_openlineage_env, tmp_path)
         "params": {},
     }
     assert complete["job"]["facets"]["sourceCodeLocation"]["url"].endswith(
-        "/dagster_project/ingest.py"
+        "/dagster_project/landing/load.py"
     )
     assert events[3]["run"]["facets"]["errorMessage"]["message"].startswith(
         f"{landing / 'bank/digital_logins/notes.txt'}: not a delivery file"

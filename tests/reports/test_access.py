@@ -139,8 +139,8 @@ def _dbt(args: list[str], tmp: Path) -> None:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Built:
     """~300 generated persons, ingested and built with dbt (seed + run) under tmp_path."""
-    from dagster_project.ingest import ingest_table
     from dagster_project.landing.generate import generate
+    from dagster_project.landing.load import ingest_table
 
     root = tmp_path_factory.mktemp("access")
     landing, warehouse = root / "landing", root / "warehouse.duckdb"

@@ -100,7 +100,8 @@ def duckdb_build(tmp_path_factory, landing):
     root = tmp_path_factory.mktemp("duckdb")
     with pytest.MonkeyPatch.context() as mp:
         _environment(mp, root, landing, "duckdb")
-        from dagster_project.project import dbt_project, settings
+        from catalog.settings import settings
+        from dagster_project.project import dbt_project
 
         result = _materialise()
         s = settings()
@@ -119,7 +120,8 @@ def spark_build(tmp_path_factory, landing):
     root = tmp_path_factory.mktemp("spark")
     with pytest.MonkeyPatch.context() as mp:
         _environment(mp, root, landing, "spark")
-        from dagster_project.project import dbt_project, settings
+        from catalog.settings import settings
+        from dagster_project.project import dbt_project
         from dagster_project.spark import spark_session, stop_spark
 
         try:
@@ -179,7 +181,7 @@ def test_outputs_are_equal_row_for_row_on_both_targets(duckdb_build, spark_build
 
 
 def test_person_id_is_the_same_keyed_hash_on_spark(spark_build):
-    from dagster_project.warehouse_functions import hmac_sha256_hex
+    from catalog.pseudonym import hmac_sha256_hex
 
     _, rows, _, session = spark_build
     columns, register = rows["group_customer_register"]
@@ -191,7 +193,7 @@ def test_person_id_is_the_same_keyed_hash_on_spark(spark_build):
 
 
 def test_raw_tables_in_spark_have_the_contract_types(spark_build):
-    from dagster_project.ingest import METADATA_COLUMNS
+    from dagster_project.landing.load import METADATA_COLUMNS
     from dagster_project.spark import spark_type
 
     _, _, _, session = spark_build

@@ -8,9 +8,10 @@ import ast
 import pytest
 import yaml
 
-from dagster_project.ingest import METADATA_COLUMNS
+from catalog.settings import settings
 from dagster_project.landing.contract import TABLES
-from dagster_project.project import DBT_PROJECT_DIR, settings
+from dagster_project.landing.load import METADATA_COLUMNS
+from dagster_project.project import DBT_PROJECT_DIR
 from dagster_project.spark import (
     CONF_ENV,
     SparkUnavailable,
