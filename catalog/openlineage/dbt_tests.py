@@ -1,0 +1,62 @@
+"""The ``dataQualityAssertions`` of dbt's tests: which tests ran on which node, and how.
+
+>>> manifest = {"nodes": {"test.p.not_null_m_id": {
+...     "name": "not_null_m_id", "attached_node": "model.p.m", "column_name": "id",
+...     "test_metadata": {"name": "not_null"}, "config": {"severity": "ERROR"}}}}
+>>> results = {"results": [{"unique_id": "test.p.not_null_m_id", "status": "pass"}]}
+>>> found = dbt_test_assertions(manifest, results)["model.p.m"]
+>>> [(a.assertion, a.column, a.success) for a in found]
+[('not_null', 'id', True)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from catalog.openlineage.dataset_facets import Assertion
+from catalog.openlineage.dbt_nodes import DBT_RESOURCES
+
+__all__ = ["dbt_test_assertions"]
+
+
+def dbt_test_assertions(
+    manifest_json: Mapping[str, Any], run_results: Mapping[str, Any]
+) -> dict[str, list[Assertion]]:
+    """``dataQualityAssertions`` entries per tested node from a run's test results.
+
+    ``assertion`` is the generic test (``not_null``, ``accepted_values``; ``custom_sql`` for a
+    singular test), ``name`` the test node, ``success`` whether it passed (a ``warn`` found
+    issues, so it is False with severity ``warn``), ``column`` the tested column if any.
+    Skipped tests are left out."""
+    nodes = manifest_json.get("nodes") or {}
+    out: dict[str, list[Assertion]] = {}
+    for result in run_results.get("results") or []:
+        uid = result.get("unique_id", "")
+        props = nodes.get(uid)
+        status = result.get("status")
+        if not uid.startswith("test.") or props is None or status == "skipped":
+            continue
+        target = props.get("attached_node") or next(
+            (
+                d
+                for d in reversed((props.get("depends_on") or {}).get("nodes") or [])
+                if d.split(".")[0] in (*DBT_RESOURCES, "source")
+            ),
+            None,
+        )
+        if target is None:
+            continue
+        metadata = props.get("test_metadata") or {}
+        column = props.get("column_name") or (metadata.get("kwargs") or {}).get("column_name")
+        severity = (props.get("config") or {}).get("severity")
+        out.setdefault(target, []).append(
+            Assertion(
+                assertion=metadata.get("name") or "custom_sql",
+                success=status == "pass",
+                column=column or None,
+                severity=str(status if status == "warn" else severity or "").lower() or None,
+                name=props.get("name"),
+            )
+        )
+    return out
