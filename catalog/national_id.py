@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from catalog.settings import SYNTHETIC_ENV
+
 W1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
 W2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 
@@ -55,12 +57,46 @@ def is_synthetic(nid: str) -> bool:
     return len(nid) == 11 and nid.isdigit() and int(nid[2:4]) > 80
 
 
-def is_valid(nid: str, *, allow_synthetic: bool = False) -> bool:
-    """True when ``nid`` is 11 digits with correct check digits and a real calendar date."""
+class InvalidNationalId(ValueError):
+    """Not a valid national identity number; the message says why, in one line."""
+
+
+def check_national_id(value: str, *, allow_synthetic: bool) -> str:
+    """The number, normalised (spaces removed), or :class:`InvalidNationalId` saying why not.
+
+    Fødselsnummer or D-number: DDMMYY, individual number, two mod-11 check digits; synthetic
+    test numbers (month + 80) only where ``allow_synthetic``.
+
+    >>> check_national_id("020161 26007", allow_synthetic=False)
+    '02016126007'
+    """
+    nid = "".join(value.split())
     if len(nid) != 11 or not nid.isdigit():
-        return False
-    if is_synthetic(nid) and not allow_synthetic:
-        return False
+        raise InvalidNationalId(
+            f"{value!r} is not a national identity number: it must be 11 digits "
+            "(DDMMYY and five more)"
+        )
     if check_digits(nid[:9]) != nid[9:]:
+        raise InvalidNationalId(
+            f"{nid} is not a valid national identity number: its check digits are wrong "
+            "(mod 11); check the number"
+        )
+    if birth_date(nid) is None:
+        raise InvalidNationalId(
+            f"{nid} is not a valid national identity number: it encodes no real birth date"
+        )
+    if is_synthetic(nid) and not allow_synthetic:
+        raise InvalidNationalId(
+            f"{nid} is a synthetic test number (month + 80), accepted only for synthetic data; "
+            f"pass --synthetic or set {SYNTHETIC_ENV}=true"
+        )
+    return nid
+
+
+def is_valid(nid: str, *, allow_synthetic: bool = False) -> bool:
+    """True when ``nid`` is 11 digits (no spaces) with correct check digits and a real
+    calendar date."""
+    try:
+        return check_national_id(nid, allow_synthetic=allow_synthetic) == nid
+    except InvalidNationalId:
         return False
-    return birth_date(nid) is not None
