@@ -262,7 +262,7 @@ def check(
 def _report_errors() -> tuple[type[BaseException], ...]:
     """What the report commands turn into one line and exit code 2."""
     from catalog.policy.config import PolicyConfigError
-    from catalog.policy.core import PolicyError
+    from catalog.policy import PolicyError
     from catalog.reports.access import AccessError
     from catalog.reports.controller import ControllerConfigError
     from catalog.reports.ropa import RopaError

@@ -15,7 +15,7 @@ from catalog.lineage.graph import Node
 from catalog.manifest import Manifest, load_manifest
 from catalog.policy import evaluate
 from catalog.policy.config import PolicyConfig, load_policy_config
-from catalog.policy.core import PolicyResult
+from catalog.policy import PolicyResult
 from catalog.tags import ProjectTags, project_tags
 from catalog.taxonomy import Taxonomy, load_taxonomy
 

@@ -14,7 +14,7 @@ from catalog.lineage.errors import LineageError
 from catalog.manifest import Manifest, ManifestError
 from catalog.policy import PolicyResult, evaluate
 from catalog.policy.config import PolicyConfigError, load_policy_config
-from catalog.policy.core import PolicyError
+from catalog.policy.result import PolicyError
 from catalog.tags import project_tags
 from catalog.taxonomy import TaxonomyError, load_taxonomy
 

@@ -30,16 +30,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from catalog.lineage.graph import ColumnRef, Edge, EdgeType, Subtype
-from catalog.policy.core import (
-    Context,
+from catalog.policy.context import Context
+from catalog.policy.flow import (
     Flow,
-    Violation,
     describe_chain,
     path_between,
+    propagate,
     restricted_sources,
     value_edge,
 )
 from catalog.policy.gate_predicate import Domain, GateSql
+from catalog.policy.result import Violation
 
 GROUP_SHARING = "group_sharing"
 MARKETING_COOKIES = "marketing_cookies"
@@ -179,7 +180,7 @@ def analyse(ctx: Context, gate_name: str) -> GateAnalysis:
     gate = ctx.config.consent_gates[gate_name]
     where = f"consent_gates.{gate_name}"
     consent = ctx.source_column(gate.consent_column, f"{where}.consent_column")
-    carriers = ctx.propagate({consent}, edge_ok=value_edge)
+    carriers = propagate(ctx, ctx.ids({consent}), edge_ok=value_edge)
     origins = ctx.origin_ids(
         categories=gate.categories, sources=gate.sources, entry_only=True, where=where
     )
@@ -198,7 +199,7 @@ def analyse(ctx: Context, gate_name: str) -> GateAnalysis:
         result.refuted[uid] = why
         return False
 
-    result.flow = ctx.propagate_ids(origins, clear=clear)
+    result.flow = propagate(ctx, origins, clear=clear)
     return result
 
 

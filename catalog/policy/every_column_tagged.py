@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from catalog.policy.core import Context, Violation
+from catalog.policy.context import Context
+from catalog.policy.result import Violation
 from catalog.tags import ColumnTags
 from catalog.taxonomy import LegalBasis, SpecialCategoryGround, Taxonomy
 

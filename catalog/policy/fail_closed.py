@@ -11,7 +11,8 @@ policy and still cannot be judged is reported here:
 
 from __future__ import annotations
 
-from catalog.policy.core import Context, Violation
+from catalog.policy.context import Context
+from catalog.policy.result import Violation
 
 RULE = "fail_closed"
 

@@ -16,7 +16,9 @@ purpose (marketing, analytics, ...).
 from __future__ import annotations
 
 from catalog.lineage.graph import ColumnRef, Edge, EdgeType, Subtype
-from catalog.policy.core import Context, Violation, describe_chain, path_between
+from catalog.policy.context import Context
+from catalog.policy.flow import describe_chain, path_between, propagate
+from catalog.policy.result import Violation
 from catalog.taxonomy import covered_by_any, covers
 
 RULE = "national_id_purpose"
@@ -41,7 +43,7 @@ def check(ctx: Context) -> list[Violation]:
         cats = ctx.categories(ColumnRef(e.target_node, e.target_column))
         return not cats or any(ctx.covered(c, nid) for c in cats)
 
-    flow = ctx.propagate_ids(origins, edge_ok=carries)
+    flow = propagate(ctx, origins, edge_ok=carries)
     out = []
     for uid in ctx.order:
         if not ctx.is_output(uid):

@@ -9,13 +9,15 @@ the register's ancestors are walked.
 
 from __future__ import annotations
 
-from catalog.policy.core import (
-    Context,
-    Violation,
+from catalog.policy.context import Context
+from catalog.policy.flow import (
+    ancestors,
     describe_chain,
     path_between,
+    propagate,
     restricted_sources,
 )
+from catalog.policy.result import Violation
 
 RULE = "neutral_register"
 
@@ -35,7 +37,7 @@ def check(ctx: Context) -> list[Violation]:
         for spec in cfg.register_excluded_sources
         for uid in ctx.source_nodes(spec, "neutral_register.excluded_sources")
     }
-    ancestors = ctx.ancestors(register)
+    upstream = ancestors(ctx, register)
 
     def why_not_neutral(categories: tuple[str, ...]) -> str | None:
         if not categories:
@@ -46,7 +48,7 @@ def check(ctx: Context) -> list[Violation]:
     # Column index -> why it is not neutral; judged once per distinct set of categories.
     offenders: dict[int, str] = {}
     judged: dict[tuple[str, ...], str | None] = {}
-    for uid in ancestors:
+    for uid in upstream:
         ids = ctx.node_cols.get(uid, ())
         if uid in excluded:
             offenders.update(dict.fromkeys(ids, f"rows of {ctx.name(uid)}"))
@@ -57,7 +59,7 @@ def check(ctx: Context) -> list[Violation]:
                 judged[categories] = why_not_neutral(categories)
             if (why := judged[categories]) is not None:
                 offenders[i] = why
-    flow = ctx.propagate_ids(set(offenders), within=ancestors)
+    flow = propagate(ctx, set(offenders), within=upstream)
     out = []
     for uid in register:
         for ref in flow.reached_in(uid):

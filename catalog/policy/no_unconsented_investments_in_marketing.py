@@ -11,7 +11,8 @@ identity number an EXISTS or a join matches on).
 from __future__ import annotations
 
 from catalog.policy import consent_gates
-from catalog.policy.core import Context, Violation
+from catalog.policy.context import Context
+from catalog.policy.result import Violation
 
 RULE = "no_unconsented_investments_in_marketing"
 

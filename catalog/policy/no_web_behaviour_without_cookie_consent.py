@@ -6,7 +6,8 @@ categories) reaches a marketing output only through a proven ``marketing_cookies
 from __future__ import annotations
 
 from catalog.policy import consent_gates
-from catalog.policy.core import Context, Violation
+from catalog.policy.context import Context
+from catalog.policy.result import Violation
 
 RULE = "no_web_behaviour_without_cookie_consent"
 

@@ -28,7 +28,9 @@ import sqlglot
 from sqlglot import exp
 
 from catalog.lineage.graph import ColumnRef
-from catalog.policy.core import Context, Flow, Violation, value_edge
+from catalog.policy.context import Context
+from catalog.policy.flow import Flow, ancestors, descendants, propagate, value_edge
+from catalog.policy.result import Violation
 from catalog.taxonomy import covers
 
 RULE = "objections_honoured"
@@ -138,8 +140,8 @@ class _Honours:
         self.shapes: dict[str, tuple[list[ColumnRef], set[str], set[str]]] = {}
         # Every way to honour a scope starts from a row restriction by a carrier column: only
         # the nodes holding carriers and the nodes below them can honour one.
-        self.reach = ctx.descendants(
-            {ctx.col_node[i] for i, roots in enumerate(carriers.src) if roots is not None}
+        self.reach = descendants(
+            ctx, {ctx.col_node[i] for i, roots in enumerate(carriers.src) if roots is not None}
         )
 
     def sql(self, uid: str) -> SqlLiterals:
@@ -194,7 +196,7 @@ class _Honours:
         nothing."""
         scopes = frozenset(scopes)
         ctx, honoured, decided = self.ctx, self.honoured, self.decided
-        for node in sorted(ctx.ancestors(uids) & self.reach, key=ctx.rank.__getitem__):
+        for node in sorted(ancestors(ctx, uids) & self.reach, key=ctx.rank.__getitem__):
             todo = scopes - decided.get(node, _NONE)
             if not todo:
                 continue
@@ -278,7 +280,7 @@ def check(ctx: Context) -> list[Violation]:
         for uid in ctx.source_nodes(cfg.objections_source, "objections.source")
         for i in ctx.node_cols[uid]
     }
-    honours = _Honours(ctx, ctx.propagate_ids(objection_cols, edge_ok=value_edge))
+    honours = _Honours(ctx, propagate(ctx, objection_cols, edge_ok=value_edge))
     by_scopes: dict[frozenset[str], list[str]] = {}  # each scope only where an output needs it
     for uid, scopes in outputs.items():
         by_scopes.setdefault(scopes, []).append(uid)

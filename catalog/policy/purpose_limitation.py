@@ -16,13 +16,15 @@ credit mart) may use the data.
 
 from __future__ import annotations
 
-from catalog.policy.core import (
-    Context,
-    Violation,
+from catalog.policy.context import Context
+from catalog.policy.flow import (
+    ancestors,
     describe_chain,
     path_between,
+    propagate,
     restricted_sources,
 )
+from catalog.policy.result import Violation
 
 RULE = "purpose_limitation"
 
@@ -55,7 +57,7 @@ def check(ctx: Context) -> list[Violation]:
         entry_only=False,
         where="purpose_limitation",
     )
-    flow = ctx.propagate_ids(origins, within=ctx.ancestors(judged))
+    flow = propagate(ctx, origins, within=ancestors(ctx, judged))
     bound = ", ".join(cfg.purpose_limited_purposes) or "none configured"
     out = []
     for uid, outside in judged.items():

@@ -1,141 +1,26 @@
-"""What the rules share: violations, the evaluation context and restriction propagation.
+"""What the rules read: the lineage graph, the resolved tags, the policy configuration and the
+taxonomy, indexed once per evaluation (``Context``; ``build_context`` with the defaults).
 
-A *flow* propagates restrictions from origin columns downstream over the edges a rule accepts,
-node by node in dependency order, and records for every reached column the root origins that
-reach it and one shortest chain back to one of them. Nodes a rule clears (proven consent gates)
-stop the flow. One pass visits only what restricted data reaches, each edge once, whatever the
-number of origins; columns and edges are indexed by integer once per evaluation.
+Columns and edges are indexed by integer: column ``i`` is column ``col_name[i]`` of node
+``col_node[i]``; edge ``ei`` is ``edges[ei]``, from column ``e_src[ei]``. Edges are listed into
+each column and node (all of them, the dataset-level ones, those that restrict rows, the DIRECT
+ones, those from a column the graph does not know), nodes by lineage (``parents``,
+``children``) and in dependency order (``order``, ``rank``).
 """
 
 from __future__ import annotations
 
-import heapq
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from catalog.lineage.graph import ColumnRef, Edge, EdgeType, Node, ProjectGraph, Subtype
-from catalog.policy.config import PolicyConfig, PolicyConfigError
+from catalog.lineage.graph import ColumnRef, Edge, EdgeType, Node, ProjectGraph
+from catalog.policy.config import PolicyConfig, PolicyConfigError, load_policy_config
+from catalog.policy.result import PolicyError
 from catalog.tags import ColumnTags, ProjectTags
-from catalog.taxonomy import Taxonomy, covered_by_set
-
-
-class PolicyError(Exception):
-    """The policy could not be evaluated on this graph (exit 2): one line, what to do."""
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One broken guarantee.
-
-    ``model`` is the dbt name of the node at fault (``source.table`` for sources), ``column``
-    the column (None for a node-level violation), ``sources`` the restricted source columns
-    involved (``source_name.table.column``), ``path`` the chain of model columns between them.
-    """
-
-    rule: str
-    model: str
-    column: str | None
-    message: str
-    sources: tuple[str, ...] = ()
-    path: tuple[str, ...] = ()
-    node_id: str = field(default="", compare=False)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "model": self.model,
-            "column": self.column,
-            "sources": list(self.sources),
-            "path": list(self.path),
-            "message": self.message,
-        }
-
-    def to_text(self) -> str:
-        where = f"{self.model}.{self.column}" if self.column else self.model
-        return f"[{self.rule}] {where}: {self.message}"
-
-
-@dataclass(frozen=True)
-class PolicyResult:
-    violations: tuple[Violation, ...]
-    models_checked: int
-    columns_checked: int
-
-    @property
-    def ok(self) -> bool:
-        return not self.violations
-
-    def by_rule(self) -> dict[str, list[Violation]]:
-        out: dict[str, list[Violation]] = defaultdict(list)
-        for v in self.violations:
-            out[v.rule].append(v)
-        return dict(out)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "violations": [v.to_json() for v in self.violations],
-            "models_checked": self.models_checked,
-            "columns_checked": self.columns_checked,
-        }
-
-
-def value_edge(e: Edge) -> bool:
-    """Edges that carry the value of their source: DIRECT ones and CASE conditions on it."""
-    return not e.dataset_level and (e.type == EdgeType.DIRECT or e.subtype == Subtype.CONDITIONAL)
-
-
-def any_edge(e: Edge) -> bool:
-    return True
-
-
-class Flow:
-    """Result of one propagation, by column index: reached columns, their root origins, and
-    one chain back to a root (the shortest, then the one with fewest dataset-level hops)."""
-
-    def __init__(self, ctx: Context):
-        n = len(ctx.col_name)
-        self.ctx = ctx
-        self.src: list[frozenset[int] | None] = [None] * n
-        self.pred: list[int] = [-1] * n  # edge index that led here
-        self.cost: list[tuple[int, int]] = [(0, 0)] * n
-        self.cleared: set[str] = set()
-
-    def has(self, i: int) -> bool:
-        return i >= 0 and self.src[i] is not None
-
-    def reached_in(self, uid: str) -> list[ColumnRef]:
-        """The columns of node ``uid`` restricted data reaches, in column order."""
-        ref, src = self.ctx.ref, self.src
-        return [ref(i) for i in self.ctx.node_cols.get(uid, ()) if src[i] is not None]
-
-    def __contains__(self, col: object) -> bool:
-        return isinstance(col, ColumnRef) and self.has(self.ctx.id_of(col))
-
-    def roots(self, col: ColumnRef) -> list[ColumnRef]:
-        """The root origins that reach ``col`` (empty when it is not reached)."""
-        i = self.ctx.id_of(col)
-        s = self.src[i] if i >= 0 else None
-        return sorted(self.ctx.ref(j) for j in s or ())
-
-    def chain(self, col: ColumnRef) -> list[tuple[ColumnRef, Edge | None]]:
-        """(column, edge that led there) from a root origin down to ``col``."""
-        ctx = self.ctx
-        i = ctx.id_of(col)
-        if i < 0:
-            raise KeyError(col)
-        out: list[tuple[ColumnRef, Edge | None]] = []
-        seen: set[int] = set()
-        while i >= 0 and i not in seen:
-            seen.add(i)
-            ei = self.pred[i]
-            out.append((ctx.ref(i), ctx.edges[ei] if ei >= 0 else None))
-            i = ctx.e_src[ei] if ei >= 0 else -1
-        return out[::-1]
-
+from catalog.taxonomy import Taxonomy, covered_by_set, load_taxonomy
 
 _NO_COLUMNS: Mapping[str, Any] = {}
 
@@ -300,14 +185,6 @@ class Context:
         nt = self.tags.get(col.node)
         return nt.purposes if nt else ()
 
-    def purposes_at(self, i: int) -> tuple[str, ...]:
-        """``column_purposes`` of column ``i``."""
-        t = self.tags_at(i)
-        if t and t.purposes:
-            return t.purposes
-        nt = self.tags.get(self.col_node[i])
-        return nt.purposes if nt else ()
-
     def purposes(self, uid: str) -> frozenset[str]:
         return self.tags.purposes(uid)
 
@@ -454,161 +331,20 @@ class Context:
         i = self.id_of(col)
         return [self.edges[ei] for ei in self.col_in[i]] if i >= 0 else []
 
-    def inputs(self, col: ColumnRef) -> list[Edge]:
-        """Every edge into ``col``: its own and the dataset-level ones of its node."""
-        dataset = (self.edges[ei] for ei in self.node_in.get(col.node, ()))
-        return [*self.column_inputs(col), *dataset]
-
     def edges_into(self, uid: str) -> list[Edge]:
         return [self.edges[ei] for ei in self.all_in.get(uid, ())]
 
-    def _mask(self, edge_ok: Callable[[Edge], bool]) -> list[bool | None]:
-        """``edge_ok`` per edge index, filled in lazily (None: not asked yet)."""
+    def edge_mask(self, edge_ok: Callable[[Edge], bool]) -> list[bool | None]:
+        """``edge_ok`` per edge index, filled in lazily (None: not asked yet), kept for the
+        evaluation: rules that walk with the same edge test ask each edge once."""
         mask = self._masks.get(edge_ok)
         if mask is None:
             mask = self._masks[edge_ok] = [None] * len(self.edges)
         return mask
 
-    def upstream(self, col: ColumnRef) -> dict[int, tuple[int, int]]:
-        """Every column ``col`` depends on over any edge, breadth first (nearest first): column
-        index -> (edge index, index of the column one step nearer to ``col``); ``col`` itself
-        maps to (-1, -1)."""
-        start = self.id_of(col)
-        if start < 0:
-            raise KeyError(col)
-        seen = {start: (-1, -1)}
-        queue = deque([start])
-        while queue:
-            i = queue.popleft()
-            for ei in (*self.col_in[i], *self.node_in.get(self.col_node[i], ())):
-                si = self.e_src[ei]
-                if si >= 0 and si not in seen:
-                    seen[si] = (ei, i)
-                    queue.append(si)
-        return seen
-
-    def ancestors(self, uids: Iterable[str]) -> set[str]:
-        """``uids`` and every node they depend on by lineage."""
-        return _closure(uids, self.parents)
-
-    def descendants(self, uids: Iterable[str]) -> set[str]:
-        """``uids`` and every node that depends on them by lineage."""
-        return _closure(uids, self.children)
-
     def is_entry(self, i: int) -> bool:
         """No edge leads into column ``i``: data enters the project here."""
         return not self.col_in[i] and not self.node_in.get(self.col_node[i])
-
-    # -- propagation ---------------------------------------------------------------------------
-    def propagate(
-        self,
-        origins: Iterable[ColumnRef],
-        *,
-        edge_ok: Callable[[Edge], bool] = any_edge,
-        clear: Callable[[str, Flow, Mapping[int, frozenset[int]]], bool] | None = None,
-        within: set[str] | None = None,
-    ) -> Flow:
-        """``propagate_ids`` from the ``origins`` columns the graph knows."""
-        return self.propagate_ids(self.ids(origins), edge_ok=edge_ok, clear=clear, within=within)
-
-    def propagate_ids(
-        self,
-        origin_ids: set[int],
-        *,
-        edge_ok: Callable[[Edge], bool] = any_edge,
-        clear: Callable[[str, Flow, Mapping[int, frozenset[int]]], bool] | None = None,
-        within: set[str] | None = None,
-    ) -> Flow:
-        """Propagate from the columns ``origin_ids`` downstream over the edges ``edge_ok``
-        accepts.
-
-        Only nodes restricted data reaches are visited, in dependency order. ``clear(node,
-        flow, pending)`` is asked for each of them (``flow`` is final upstream of it,
-        ``pending`` maps the node's reached column indexes to their root indexes); True
-        clears the node: its columns carry nothing further. ``within`` limits the walk to
-        those nodes (a rule that judges only a few nodes passes their ancestors)."""
-        flow = Flow(self)
-        mask = self._mask(edge_ok)
-        src, pred, cost = flow.src, flow.pred, flow.cost
-        e_src, col_in, node_in, children = self.e_src, self.col_in, self.node_in, self.children
-        edges = self.edges
-        rank = self.rank
-        queue: list[tuple[int, str]] = []
-        queued: set[str] = set()
-
-        def enqueue(uid: str) -> None:
-            if uid not in queued and uid in rank and (within is None or uid in within):
-                queued.add(uid)
-                heapq.heappush(queue, (rank[uid], uid))
-
-        Best = tuple[tuple[int, int], int] | None
-
-        def gather(
-            ids: Iterable[int], acc: frozenset[int] | None, best: Best, ds_step: int
-        ) -> tuple[frozenset[int] | None, Best]:
-            """Fold the accepted edges ``ids`` from reached columns into (roots, cheapest
-            (cost, edge)); a dataset-level step costs one more dataset-level hop."""
-            for ei in ids:
-                si = e_src[ei]
-                if si < 0:
-                    continue
-                s = src[si]
-                if s is None:
-                    continue
-                ok = mask[ei]
-                if ok is None:
-                    ok = mask[ei] = edge_ok(edges[ei])
-                if not ok:
-                    continue
-                acc = s if acc is None else acc | s
-                hops, ds_hops = cost[si]
-                c = (hops + 1, ds_hops + ds_step)
-                if best is None or c < best[0]:
-                    best = (c, ei)
-            return acc, best
-
-        for i in origin_ids:
-            enqueue(self.col_node[i])
-        while queue:
-            _, uid = heapq.heappop(queue)
-            ds_src, ds_best = gather(node_in.get(uid, ()), None, None, 1)
-            reached: dict[int, tuple[frozenset[int] | None, tuple[tuple[int, int], int] | None]]
-            reached = {}
-            for ci in self.node_cols[uid]:
-                acc, best = gather(col_in[ci], ds_src, ds_best, 0)
-                if acc or ci in origin_ids:
-                    reached[ci] = (acc, best)
-            if not reached:
-                continue
-            if clear is not None:
-                pending = {ci: acc or frozenset({ci}) for ci, (acc, _) in reached.items()}
-                if clear(uid, flow, pending):
-                    flow.cleared.add(uid)
-                    continue
-            for ci, (acc, best) in reached.items():
-                if acc:
-                    assert best is not None
-                    src[ci] = acc
-                    cost[ci], pred[ci] = best
-                else:  # an origin nothing restricted flows into: a root
-                    src[ci] = frozenset((ci,))
-            # The nodes reading this one: those restricted data does not reach find nothing.
-            for child in children.get(uid, ()):
-                if child not in queued:
-                    enqueue(child)
-        return flow
-
-
-def _closure(start: Iterable[str], step: Mapping[str, Iterable[str]]) -> set[str]:
-    """``start`` and every node reached from it over ``step``, breadth first."""
-    seen = set(start)
-    queue = deque(seen)
-    while queue:
-        for nxt in step.get(queue.popleft(), ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                queue.append(nxt)
-    return seen
 
 
 def _dependency_order(deps: Mapping[str, set[str]], children: Mapping[str, list[str]]) -> list[str]:
@@ -632,28 +368,13 @@ def _dependency_order(deps: Mapping[str, set[str]], children: Mapping[str, list[
     return order
 
 
-def restricted_sources(ctx: Context, flow: Flow, col: ColumnRef) -> tuple[str, ...]:
-    """The root origins reaching ``col``, as ``source.table.column``. Technical columns (load
-    bookkeeping, category ``system``) are left out when data columns are involved too."""
-    roots = flow.roots(col)
-    data = [
-        s for s in roots if not all(c.startswith("system") for c in ctx.categories(s) or ("?",))
-    ]
-    return tuple(sorted(ctx.label(s) for s in data or roots))
-
-
-def path_between(ctx: Context, flow: Flow, col: ColumnRef) -> tuple[str, ...]:
-    """The model columns strictly between the root origin and ``col`` on the chain kept."""
-    chain = flow.chain(col)
-    return tuple(ctx.label(c) for c, _ in chain[1:-1])
-
-
-def describe_chain(ctx: Context, flow: Flow, col: ColumnRef) -> str:
-    """``markets.securities_holdings.market_value -[DIRECT]-> int_x.value -[JOIN]-> m.value``."""
-    chain = flow.chain(col)
-    parts = [ctx.label(chain[0][0])]
-    for c, e in chain[1:]:
-        assert e is not None
-        how = e.subtype.value if e.type == EdgeType.INDIRECT else "DIRECT"
-        parts.append(f"-[{how}]-> {ctx.label(c)}")
-    return " ".join(parts)
+def build_context(
+    graph: ProjectGraph,
+    tags: ProjectTags,
+    config: PolicyConfig | None = None,
+    taxonomy: Taxonomy | None = None,
+) -> Context:
+    """The context of one evaluation; the taxonomy and the policy configuration default to the
+    project's (``catalog/taxonomy.yml``, ``catalog/policy.yml``)."""
+    taxonomy = taxonomy or load_taxonomy()
+    return Context(graph, tags, config or load_policy_config(taxonomy=taxonomy), taxonomy)
