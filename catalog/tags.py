@@ -7,6 +7,10 @@ A node (model, seed, snapshot, source table; for sources also the source block's
 ground of special-category data) and ``retention`` once; its columns inherit what they do not
 set themselves. ``category`` is always per column.
 
+A node's meta may also hold ``column_privacy``: privacy declarations by column name, for those of
+its columns that declare none themselves (dbt_project.yml sets it once for every source, for the
+ingest's bookkeeping columns ``_source_file``, ``_source_line`` and ``_delivery_date``).
+
 >>> props = {
 ...     "unique_id": "model.fjordbank.scores",
 ...     "config": {"meta": {"privacy": {"purposes": ["marketing.advertising.profiling"],
@@ -34,6 +38,8 @@ from catalog.lineage.graph import ColumnRef
 from catalog.memory import gc_paused
 
 PRIVACY_KEY = "privacy"
+# Node-level meta key: {column name: privacy declaration} for the columns that declare none.
+COLUMN_PRIVACY_KEY = "column_privacy"
 INHERITABLE = ("purposes", "legal_basis", "art9_ground", "retention")
 COLUMN_KEYS = frozenset({"category", *INHERITABLE})
 # Node-level keys the policy reads; other node-level keys are kept in ``NodeTags.extra``.
@@ -149,6 +155,27 @@ def _privacy_of(
 
 
 _NO_PRIVACY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _column_defaults(
+    d: Mapping[str, Any] | None, *, with_source_meta: bool = False
+) -> Mapping[str, Any]:
+    """The ``column_privacy`` defaults of a node dict by lower-case column name, merged over
+    the same layers as ``_privacy_of`` (later ones win); a value that is not a mapping is
+    ignored. Each default is then read like a declaration written on the column."""
+    if not d:
+        return {}
+    layers = [
+        (d.get("source_meta") or {}) if with_source_meta else {},
+        d.get("meta") or {},
+        (d.get("config") or {}).get("meta") or {},
+    ]
+    out: dict[str, Any] = {}
+    for layer in layers:
+        defaults = layer.get(COLUMN_PRIVACY_KEY)
+        if isinstance(defaults, Mapping):
+            out.update({str(k).lower(): v for k, v in defaults.items()})
+    return out
 
 
 def _declared(meta: Mapping[str, Any] | None) -> Any:
@@ -316,11 +343,13 @@ def resolve_node_tags(props: Mapping[str, Any], cache: _Resolver | None = None) 
     """Resolve one node: a dbt manifest node or source dict, or a Python asset described the
     same way (``unique_id``, ``meta`` or ``privacy``, ``columns: {name: {meta | privacy}}``).
     ``cache`` shares resolved tags between identical declarations (most columns are alike)."""
-    privacy = _privacy_of(props, with_source_meta=props.get("resource_type") == "source")
-    columns = (
-        (str((col or {}).get("name") or name).lower(), _privacy_of(col or {}))
-        for name, col in (props.get("columns") or {}).items()
-    )
+    is_source = props.get("resource_type") == "source"
+    privacy = _privacy_of(props, with_source_meta=is_source)
+    defaults = _column_defaults(props, with_source_meta=is_source)
+    columns = []
+    for name, col in (props.get("columns") or {}).items():
+        lower = str((col or {}).get("name") or name).lower()
+        columns.append((lower, _privacy_of(col or {}) or defaults.get(lower, {})))
     resolver = _Resolver() if cache is None else cache
     return resolver.node(str(props.get("unique_id") or ""), privacy, columns)
 
@@ -344,10 +373,14 @@ SNAPSHOT_META_TAGS = {"privacy": {"category": "system.operations"}}
 
 
 def _manifest_columns(node: Any) -> list[tuple[str, Any]]:
-    """(lower-case name, privacy declaration) of a manifest node's columns."""
-    columns = [
-        (str(c.name).lower(), c.meta.get(PRIVACY_KEY) if c.meta else None) for c in node.columns
-    ]
+    """(lower-case name, privacy declaration) of a manifest node's columns; one that declares
+    none takes the node's ``column_privacy`` default for its name, if any."""
+    defaults = _column_defaults({"meta": node.meta})
+    columns = []
+    for c in node.columns:
+        name = str(c.name).lower()
+        declared = c.meta.get(PRIVACY_KEY) if c.meta else None
+        columns.append((name, defaults.get(name) if declared is None else declared))
     if node.resource_type == "snapshot":
         renamed = (node.config or {}).get("snapshot_meta_column_names") or {}
         declared = {name for name, _ in columns}

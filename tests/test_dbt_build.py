@@ -19,6 +19,7 @@ from fideslang.default_taxonomy import DEFAULT_TAXONOMY
 from fixtures.raw_data import RawFixture, build_raw_warehouse
 
 from catalog.national_id import birth_date
+from catalog.tags import project_tags
 from dagster_project.landing.contract import CONTRACT
 from dagster_project.project import DBT_PROJECT_DIR
 
@@ -109,35 +110,29 @@ def test_sources_declare_exactly_the_contract_columns():
     assert declared == expected
 
 
-def _tagged_nodes():
-    """(kind, name, node-level privacy, columns) of every source table, model and seed."""
-    for doc in _yaml_files("sources"):
-        for src in doc["sources"]:
-            for t in src["tables"]:
-                yield "source", f"{src['name']}.{t['name']}", _privacy(t), t, t["columns"]
-    for kind in ("models", "seeds"):
-        for doc in _yaml_files(kind):
-            for m in doc[kind]:
-                yield kind, m["name"], _privacy(m), m, m["columns"]
-
-
-def test_every_node_and_column_is_described_typed_and_tagged():
+def test_every_node_and_column_is_described_typed_and_tagged(real_project):
+    """Checked on what dbt and the catalog resolve (folder-level ``+meta`` defaults in
+    dbt_project.yml, doc blocks, the sources' ``column_privacy``), not on the YAML as written."""
+    manifest, _ = real_project
+    tags = project_tags(manifest)
     problems = []
-    for kind, name, node_privacy, node, columns in _tagged_nodes():
-        if not node.get("description"):
-            problems.append(f"{kind} {name}: no description")
-        for c in columns:
-            tags = {**node_privacy, **_privacy(c)}
-            where = f"{kind} {name}.{c['name']}"
-            if not c.get("description") or not c.get("data_type"):
+    for node in manifest:
+        if node.resource_type not in ("source", "model", "seed"):
+            continue
+        if not node.description:
+            problems.append(f"{node.resource_type} {node.label}: no description")
+        for c in node.columns:
+            t = tags[node.unique_id].columns[c.name.lower()]
+            where = f"{node.resource_type} {node.label}.{c.name}"
+            if not c.description or not c.data_type:
                 problems.append(f"{where}: description or data_type missing")
-            if tags.get("category") not in CATEGORIES:
-                problems.append(f"{where}: unknown category {tags.get('category')!r}")
-            if not tags.get("purposes") or not set(tags["purposes"]) <= USES:
-                problems.append(f"{where}: bad purposes {tags.get('purposes')!r}")
-            if tags.get("legal_basis") not in LEGAL_BASES:
-                problems.append(f"{where}: bad legal basis {tags.get('legal_basis')!r}")
-            if not str(tags.get("retention", "")).startswith("P"):
+            if t.category not in CATEGORIES:
+                problems.append(f"{where}: unknown category {t.category!r}")
+            if not t.purposes or not set(t.purposes) <= USES:
+                problems.append(f"{where}: bad purposes {t.purposes!r}")
+            if len(t.legal_basis) != 1 or t.legal_basis[0] not in LEGAL_BASES:
+                problems.append(f"{where}: bad legal basis {t.legal_basis!r}")
+            if not str(t.retention or "").startswith("P"):
                 problems.append(f"{where}: retention is not an ISO 8601 duration")
     assert problems == []
 
