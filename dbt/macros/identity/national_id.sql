@@ -1,6 +1,6 @@
 {#-
     Norwegian national identity numbers (fødselsnummer, D-number) in SQL, per LANDING.md and
-    dagster_project/landing/national_id.py (the two must agree; the dbt build test checks it).
+    catalog/national_id.py (the two must agree; the dbt build test checks it).
 
     national_id_is_valid(nid): 11 digits whose two mod-11 check digits are right.
     national_id_birth_date(nid): the birth date the number encodes (D-number +40 on the day and
