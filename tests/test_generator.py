@@ -467,6 +467,200 @@ def test_securities_isins_have_valid_check_digits(db):
     assert isins and all(i.startswith("NO") and isin(i[:-1]) == i for i in isins)
 
 
+# --- history the retention rules need (LANDING.md, "History in the synthetic data") -----------
+
+HISTORY_PERSONS = 5000
+
+
+def _years_ago(years: int, days: int = 0) -> str:
+    return (AS_OF.replace(year=AS_OF.year - years) - dt.timedelta(days=days)).isoformat()
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    """A 5,000-person delivery as typed tables named <source>__<table>."""
+    out = tmp_path_factory.mktemp("history")
+    generate(out, persons=HISTORY_PERSONS, seed=SEED, as_of=AS_OF, progress=False)
+    con = duckdb.connect()
+    for t in TABLES:
+        con.execute(
+            f"CREATE TABLE {t.source}__{t.name} AS "
+            f"SELECT * FROM read_csv('{out / t.source / t.name}/*.csv', header = true)"
+        )
+    yield con
+    con.close()
+
+
+# (table, start column, end column): relationships that end, per LANDING.md.
+RELATIONSHIPS = [
+    ("bank__customers", "customer_since", "customer_until"),
+    ("bank__accounts", "opened_on", "closed_on"),
+    ("bank__cards", "opened_on", "closed_on"),
+    ("bank__loans", "opened_on", "closed_on"),
+    ("insurance__policies", "start_date", "end_date"),
+    ("pension__agreements", "start_date", "end_date"),
+    ("markets__securities_accounts", "opened_on", "closed_on"),
+]
+
+
+@pytest.mark.parametrize(("table", "start", "end"), RELATIONSHIPS, ids=lambda v: str(v))
+def test_relationships_ended_up_to_20_years_ago_while_most_stay_active(history, table, start, end):
+    total, ended, oldest, newest, before_start = history.execute(
+        f"SELECT count(*), count({end}), min({end}), max({end}), "
+        f"count(*) FILTER ({end} < {start}) FROM {table}"
+    ).fetchone()
+    assert 0.02 < ended / total < 0.35, (table, ended, total)  # most stay active
+    assert before_start == 0
+    assert _years_ago(20) <= oldest.isoformat() < _years_ago(14), (table, oldest)
+    assert newest < AS_OF and newest.isoformat() > _years_ago(1)
+    # past a 10-year retention from the end of the relationship, and still inside it
+    past = _one(history, f"SELECT count(*) FROM {table} WHERE {end} < DATE '{_years_ago(10)}'")
+    assert past >= 5, (table, past)
+
+
+@pytest.mark.parametrize("table", ["bank__customers", "bank__accounts", "bank__cards"])
+def test_some_relationships_ended_just_inside_ten_years(history, table):
+    end = {t: e for t, _, e in RELATIONSHIPS}[table]
+    inside = _one(
+        history,
+        f"SELECT count(*) FROM {table} "
+        f"WHERE {end} BETWEEN DATE '{_years_ago(10)}' AND DATE '{_years_ago(9)}'",
+    )
+    assert inside > 0, table
+
+
+def test_a_customer_who_left_holds_nothing_after_leaving(history):
+    """Accounts, cards and loans of a former customer end on their customer_until; they have
+    no logins after it and no roles."""
+    for table in ("bank__accounts", "bank__cards", "bank__loans"):
+        wrong = _one(
+            history,
+            f"SELECT count(*) FROM {table} t JOIN bank__customers c USING (customer_no) "
+            "WHERE c.customer_until IS NOT NULL "
+            "AND (t.closed_on IS DISTINCT FROM c.customer_until OR t.opened_on < c.customer_since)",
+        )
+        assert wrong == 0, table
+    late = _one(
+        history,
+        "SELECT count(*) FROM bank__digital_logins l JOIN bank__customers c USING (customer_no) "
+        "WHERE l.login_date > c.customer_until OR l.login_date < c.customer_since",
+    )
+    assert late == 0
+    assert _one(
+        history,
+        "SELECT count(*) FROM bank__customer_roles r JOIN bank__customers c "
+        "ON c.customer_no IN (r.customer_no, r.related_customer_no) "
+        "WHERE c.customer_until IS NOT NULL",
+    ) == 0  # fmt: skip
+    # some who left within the last 3 years logged in before they left
+    assert _one(
+        history,
+        "SELECT count(DISTINCT customer_no) FROM bank__digital_logins "
+        "JOIN bank__customers USING (customer_no) WHERE customer_until IS NOT NULL",
+    ) > 0  # fmt: skip
+
+
+def test_default_cases_opened_up_to_16_years_ago_some_past_13_years_after_the_loan(history):
+    oldest, newest, total = history.execute(
+        "SELECT min(opened_on), max(opened_on), count(*) FROM risk__default_cases"
+    ).fetchone()
+    assert _years_ago(16) <= oldest.isoformat() < _years_ago(13)
+    assert newest.isoformat() > _years_ago(1)
+    per_year = history.execute(
+        f"SELECT count(DISTINCT date_sub('year', opened_on, DATE '{AS_OF}')) "
+        "FROM risk__default_cases"
+    ).fetchone()[0]
+    assert per_year >= 14  # spread over the years, not bunched
+    # 13 years after the agreement (the loan) ended: some past it, some just inside
+    ended = history.execute(
+        f"""
+        SELECT count(*) FILTER (l.closed_on < DATE '{_years_ago(13)}'),
+               count(*) FILTER (l.closed_on BETWEEN DATE '{_years_ago(13)}'
+                                            AND DATE '{_years_ago(12)}'),
+               count(*) FILTER (d.closed_on IS NULL),
+               count(*) FILTER (d.closed_on IS NOT NULL AND l.closed_on < d.closed_on)
+        FROM risk__default_cases d JOIN bank__loans l USING (loan_no)
+        """
+    ).fetchone()
+    past, inside, still_open, loan_ended_first = ended
+    assert past > 0 and inside > 0 and still_open > 0, ended
+    assert loan_ended_first == 0  # a closed case's loan ends with it (or with the customer)
+    assert 0.005 * HISTORY_PERSONS < total < 0.03 * HISTORY_PERSONS
+
+
+def test_fraud_cases_opened_up_to_12_years_ago_a_few_still_open(history):
+    rows = history.execute(
+        "SELECT opened_on, closed_on FROM risk__fraud_cases ORDER BY opened_on"
+    ).fetchall()
+    assert _years_ago(12) <= rows[0][0].isoformat() < _years_ago(10, days=1)
+    assert sum(o.isoformat() < _years_ago(10) for o, _ in rows) > 0  # past 10 years
+    assert sum(_years_ago(10) <= o.isoformat() < _years_ago(9) for o, _ in rows) > 0
+    still_open = [o for o, c in rows if c is None]
+    assert 0 < len(still_open) < 0.5 * len(rows)  # a few
+    assert all(o.isoformat() >= _years_ago(2) for o in still_open)
+    assert all(o <= c < AS_OF for o, c in rows if c is not None)
+    # an open case belongs to someone the bank knows (the access report must withhold it)
+    assert _one(
+        history,
+        "SELECT count(*) FROM risk__fraud_cases WHERE closed_on IS NULL AND national_id NOT IN "
+        "(SELECT national_id FROM bank__customers)",
+    ) == 0  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [("web__page_views", "viewed_at"), ("bank__digital_logins", "login_date")],
+)
+def test_page_views_and_logins_span_the_last_3_years_dense_in_the_last_month(
+    history, table, column
+):
+    day = f"CAST({column} AS DATE)"
+    oldest, past_a_year, last_year_end, last_month, total = history.execute(
+        f"SELECT min({day}), count(*) FILTER ({day} < DATE '{_years_ago(1)}'), "
+        f"count(*) FILTER ({day} BETWEEN DATE '{_years_ago(1)}' "
+        f"AND DATE '{_years_ago(1)}' + 30), "
+        f"count(*) FILTER ({day} >= DATE '{AS_OF}' - 30), count(*) FROM {table}"
+    ).fetchone()
+    assert _years_ago(3) <= oldest.isoformat() < _years_ago(2, days=300), oldest
+    assert past_a_year > 0.05 * total and last_year_end > 0  # past a 1-year retention, and not
+    assert last_month > 0.25 * total  # the usage bands read the last 30 days
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [("privacy__group_sharing_consents", "consent"), ("privacy__objections", "action")],
+)
+def test_consents_and_objections_span_the_last_10_years(history, table, key):
+    oldest, newest, old, recent = history.execute(
+        f"SELECT min(event_time), max(event_time), "
+        f"count(*) FILTER (event_time < TIMESTAMPTZ '{_years_ago(9)}'), "
+        f"count(*) FILTER (event_time >= TIMESTAMPTZ '{_years_ago(1)}') FROM {table}"
+    ).fetchone()
+    assert _years_ago(10) <= oldest.date().isoformat() < _years_ago(9, days=300)
+    assert newest.date() < AS_OF
+    assert old > 0 and recent > 0
+    kinds = history.execute(
+        f"SELECT DISTINCT {key} FROM {table} WHERE event_time < TIMESTAMPTZ '{_years_ago(5)}'"
+    ).fetchall()
+    assert len(kinds) == 2  # grants/objections and withdrawals also long ago
+
+
+def test_history_is_deterministic_and_moves_with_the_delivery_date(tmp_path):
+    later = AS_OF + dt.timedelta(days=400)
+    for out in ("a", "b"):
+        generate(tmp_path / out, persons=3000, seed=SEED, as_of=later, progress=False)
+    for t in TABLES:
+        left, right = tmp_path / "a" / t.source / t.name, tmp_path / "b" / t.source / t.name
+        names = sorted(p.name for p in left.iterdir())
+        _, mismatch, errors = filecmp.cmpfiles(left, right, names, shallow=False)
+        assert (mismatch, errors) == ([], []), t.name
+    oldest = _one(
+        duckdb.connect(),
+        f"SELECT min(customer_until) FROM read_csv('{tmp_path}/a/bank/customers/*.csv')",
+    )
+    assert later.replace(year=later.year - 20) <= oldest < later.replace(year=later.year - 14)
+
+
 # --- errors and progress ----------------------------------------------------------------------
 
 

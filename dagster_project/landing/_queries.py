@@ -7,6 +7,15 @@ times are whole epoch seconds (BIGINT) until the writer formats them.
 
 A table query returns the contract's columns (any order) and, optionally, ``delivery_lag``: the
 number of days before the delivery date of the file the row belongs to (0 = the as-of file).
+Adding a landing table is one query here and its entry in ``table_queries()``.
+
+History (LANDING.md, "History in the synthetic data"), in days before the delivery date so that
+every date is inside the stated years: relationships (bank customers, accounts, cards, loans,
+insurance policies, pension agreements, custody accounts) end up to ``RELATIONSHIP_END_DAYS``
+ago while most stay active; default cases open up to ``DEFAULT_CASE_DAYS`` ago, fraud cases up
+to ``FRAUD_CASE_DAYS`` ago (the newest and a share of the recent ones still open); page views
+and logins span ``USAGE_DAYS``; consents and objections ``PRIVACY_EVENT_DAYS``. The rare cases
+are spread by stratified ranks, so even a small group has old and recent ones.
 """
 
 from __future__ import annotations
@@ -16,6 +25,17 @@ from decimal import Decimal
 from math import gcd
 
 from dagster_project.landing import _names
+
+# How far back the history reaches, in days (365 a year: always inside the stated years).
+RELATIONSHIP_END_DAYS = 20 * 365
+DEFAULT_CASE_DAYS = 16 * 365
+FRAUD_CASE_DAYS = 12 * 365
+USAGE_DAYS = 3 * 365
+PRIVACY_EVENT_DAYS = 10 * 365
+# Page views and logins are dense in these last days (the usage bands read the last 30 days of
+# logins and page views); older ones are sparse.
+RECENT_VIEW_DAYS = 90
+RECENT_LOGIN_DAYS = 14
 
 # Individual-number steps coprime with every group size (250, 300) used in ``NID_SLOTS``.
 _NID_STEPS = (7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47)
@@ -90,6 +110,13 @@ def macros(seed: int, as_of: dt.date) -> list[str]:
         " xs[1 + least(len(xs) - 1, CAST(floor(pow(x, e) * len(xs)) AS BIGINT))]",
         "CREATE MACRO add_days(d, n) AS CAST(d + CAST(n AS INTEGER) AS DATE)",
         "CREATE MACRO add_years(d, n) AS CAST(d + to_years(CAST(n AS INTEGER)) AS DATE)",
+        # The day a relationship begun on ``start`` ended: on or after ``start``, before the
+        # delivery date and at most RELATIONSHIP_END_DAYS back, uniform in that window.
+        "CREATE MACRO end_after(start, x) AS add_days(asof_day(),"
+        f" -(1 + below(x, least({RELATIONSHIP_END_DAYS}, asof_day() - start))))",
+        # Stratified position in [0, 1) of the ``r``-th (1-based) of ``n`` rare cases: case r
+        # falls in the r-th of n equal slices, so the cases cover the whole range.
+        "CREATE MACRO stratum(r, n, x) AS (r - 1 + x) / greatest(n, 1)",
         "CREATE MACRO account_no(seq) AS"
         " printf('%04d%07d', 1503 + seq // 10000000, seq % 10000000)",
         "CREATE MACRO ascii_name(x) AS lower(strip_accents(replace(replace(replace(replace("
@@ -204,6 +231,12 @@ WITH b AS (
            greatest(birth_date, add_days(asof_day(), -40 * 365)) AS since_floor
     FROM persons
     WHERE bank
+), ended AS (
+    -- ~6 % have left, up to RELATIONSHIP_END_DAYS ago; they became customers before that.
+    SELECT *,
+           u(i, 'ended') < 0.06 AND asof_day() - since_floor >= 2 AS ended,
+           end_after(add_days(since_floor, 1), h(i, 'until')) AS until_draw
+    FROM b
 ), named AS (
     SELECT *,
            printf('B%08d', bank_rank) AS customer_no,
@@ -213,8 +246,10 @@ WITH b AS (
            END AS first_name,
            pick_skew({lit(_names.LAST_NAMES)}, u(i, 'last_name'), 2.2) AS last_name,
            abroad OR u(i, 'no_address') < 0.01 AS no_address,
-           add_days(since_floor, ri(i, 'since', asof_day() - since_floor)) AS customer_since
-    FROM b
+           add_days(since_floor, ri(i, 'since', CASE WHEN ended THEN until_draw
+                                                     ELSE asof_day() END - since_floor))
+               AS customer_since
+    FROM ended
 )
 SELECT *,
        CASE WHEN no_address THEN NULL
@@ -239,9 +274,7 @@ SELECT *,
             ELSE '+47' || pick(['4', '9'], u(i, 'phone_first'))
                  || printf('%07d', ri(i, 'phone', 10000000))
        END AS phone,
-       CASE WHEN u(i, 'ended') < 0.03
-            THEN add_days(customer_since, ri(i, 'until', asof_day() - customer_since)) END
-           AS customer_until,
+       CASE WHEN ended THEN until_draw END AS customer_until,
        coalesce(customer_until, add_days(asof_day(), -1)) AS last_day
 FROM named
 """
@@ -255,7 +288,15 @@ FROM bank_customers
 WHERE NOT minor AND customer_until IS NULL
 """
 
-LOANS_BASE = """
+# Loans; ~2 % of the holders whose relationship reaches into the last DEFAULT_CASE_DAYS (at
+# least one) default on one loan. Cases open on stratified days of those years, the holders
+# whose relationship began earliest taking the oldest (a day outside the relationship moves to
+# its edge); an active customer's newest case and 60 % of the other cases of active customers
+# opened in the last 3 years are still open. A closed case closes within 3 years, and the loan
+# (the agreement the 13-year retention runs from) ends with it. Other loans end when the
+# customer leaves or when repaid (~10 %), up to RELATIONSHIP_END_DAYS ago; a loan opens within
+# its term before it ends (before its default case, if it has one).
+LOANS_BASE = f"""
 CREATE TEMP TABLE loans_base AS
 WITH l AS (
     SELECT *, unnest(range(4)) AS p FROM bank_customers WHERE NOT minor
@@ -266,55 +307,80 @@ WITH l AS (
            greatest(customer_since, add_years(birth_date, 18)) AS earliest
     FROM l
     WHERE u2(i, p, 'has_loan') < [0.35, 0.12, 0.10, 0.12][p + 1] AND (p <> 3 OR age < 45)
-), opened AS (
+), eligible AS (
+    SELECT * FROM wanted WHERE earliest <= last_day
+), holders AS (
+    SELECT DISTINCT i, customer_until, earliest, last_day,
+           greatest(earliest, add_days(asof_day(), -{DEFAULT_CASE_DAYS})) AS case_from
+    FROM eligible
+    WHERE last_day >= add_days(asof_day(), -{DEFAULT_CASE_DAYS})
+), chosen AS (
     SELECT *,
-           printf('L%010d', bank_rank * 4 + p) AS loan_no,
-           add_days(last_day, -ri2(i, p, 'loan_open', least(last_day - earliest + 1, term_days)))
-               AS opened_on,
+           row_number() OVER (ORDER BY case_from DESC, h(i, 'case_rank'), i) AS case_rank,
+           count(*) OVER () AS cases
+    FROM holders
+    WHERE u(i, 'defaulter') < 0.02
+       OR i = (SELECT i FROM holders ORDER BY h(i, 'defaulter'), i LIMIT 1)
+), opened_case AS (
+    SELECT *,
+           greatest(case_from, least(last_day, add_days(asof_day(), -(1 + CAST(floor(
+               stratum(case_rank, cases, u(i, 'case_open')) * {DEFAULT_CASE_DAYS}) AS BIGINT)))))
+               AS case_opened
+    FROM chosen
+), cases AS (
+    SELECT i, case_opened,
+           customer_until IS NULL
+               AND case_opened >= add_days(asof_day(), -3 * 365)
+               AND (u(i, 'case_still_open') < 0.6
+                    OR row_number() OVER (PARTITION BY customer_until IS NULL
+                                          ORDER BY case_opened DESC, i) = 1) AS still_open,
+           add_days(case_opened, ri(i, 'case_close', least(3 * 365, last_day - case_opened) + 1))
+               AS case_closed
+    FROM opened_case
+), loans AS (
+    SELECT e.*, c.case_opened, c.still_open, c.case_closed,
+           c.i IS NOT NULL
+               AND row_number() OVER (PARTITION BY e.i ORDER BY h2(e.i, e.p, 'default_loan'), e.p)
+                   = 1 AS defaulted
+    FROM eligible e
+    LEFT JOIN cases c USING (i)
+), closed AS (
+    SELECT *,
+           CASE WHEN customer_until IS NOT NULL THEN customer_until
+                WHEN defaulted THEN CASE WHEN NOT still_open THEN case_closed END
+                WHEN u2(i, p, 'loan_repaid') < 0.10 THEN end_after(earliest, h2(i, p, 'loan_close'))
+           END AS closed_on
+    FROM loans
+), anchored AS (
+    SELECT *,
+           CASE WHEN defaulted THEN case_opened ELSE coalesce(closed_on, last_day) END AS anchor,
            CASE p WHEN 0 THEN round(loguniform(u2(i, p, 'principal'), 800000, 7000000), -3)
                   WHEN 1 THEN round(loguniform(u2(i, p, 'principal'), 10000, 350000), -2)
                   WHEN 2 THEN round(loguniform(u2(i, p, 'principal'), 80000, 700000), -2)
                   ELSE round(loguniform(u2(i, p, 'principal'), 30000, 600000), -2)
            END AS principal
-    FROM wanted
-    WHERE earliest <= last_day
-), closed AS (
+    FROM closed
+), opened AS (
     SELECT *,
-           CASE WHEN customer_until IS NOT NULL THEN customer_until
-                WHEN u2(i, p, 'loan_repaid') < 0.06
-                THEN add_days(opened_on, ri2(i, p, 'loan_close', asof_day() - opened_on)) END
-               AS closed_on
-    FROM opened
+           add_days(anchor, -ri2(i, p, 'loan_open', least(anchor - earliest + 1, term_days)))
+               AS opened_on
+    FROM anchored
 )
-SELECT i, p, national_id, customer_no, loan_no, product_code, money(principal) AS principal,
+SELECT i, p, national_id, customer_no, printf('L%010d', bank_rank * 4 + p) AS loan_no,
+       product_code, money(principal) AS principal,
        CASE WHEN closed_on IS NOT NULL THEN money(0)
             ELSE money(principal * greatest(0.02, 1 - (asof_day() - opened_on) / term_days)) END
            AS outstanding,
-       opened_on, closed_on
-FROM closed
+       opened_on, closed_on, defaulted, case_opened, case_closed, still_open
+FROM opened
 """
 
-# ~2 % of loan holders (at least one) have a default case on one of their loans.
 DEFAULT_CASES = f"""
 CREATE TEMP TABLE default_cases AS
-WITH holders AS (
-    SELECT DISTINCT i FROM loans_base
-), chosen AS (
-    SELECT i FROM holders
-    WHERE u(i, 'defaulter') < 0.02
-       OR i = (SELECT i FROM holders ORDER BY h(i, 'defaulter'), i LIMIT 1)
-), loan AS (
-    SELECT l.*, row_number() OVER (PARTITION BY l.i ORDER BY h2(l.i, l.p, 'default_loan'), l.p)
-               AS rn
-    FROM loans_base l JOIN chosen USING (i)
-), cases AS (
-    SELECT *,
-           add_days(opened_on, ri(i, 'case_open', coalesce(closed_on, add_days(asof_day(), -1))
-                                                   - opened_on + 1)) AS case_opened,
-           closed_on IS NULL AND u(i, 'case_still_open') < 0.45 AS still_open,
-           money(principal * (0.1 + 0.8 * u(i, 'defaulted'))) AS defaulted_amount
-    FROM loan
-    WHERE rn = 1
+WITH cases AS (
+    SELECT *, money(principal * (0.1 + 0.8 * u(i, 'defaulted'))) AS defaulted_amount
+    FROM loans_base
+    WHERE defaulted
 )
 SELECT printf('DC%08d', row_number() OVER (ORDER BY case_opened, loan_no)) AS case_no,
        national_id, loan_no, defaulted_amount,
@@ -322,9 +388,7 @@ SELECT printf('DC%08d', row_number() OVER (ORDER BY case_opened, loan_no)) AS ca
             ELSE money(defaulted_amount * 0.7 * pow(u(i, 'loss'), 2)) END AS loss_amount,
        pick({lit(_names.DEFAULT_CAUSES)}, u(i, 'cause')) AS cause,
        case_opened AS opened_on,
-       CASE WHEN still_open THEN NULL
-            ELSE add_days(case_opened, ri(i, 'case_close', asof_day() - case_opened)) END
-           AS closed_on
+       CASE WHEN NOT still_open THEN case_closed END AS closed_on
 FROM cases
 """
 
@@ -344,16 +408,15 @@ WITH c AS (
     FROM a
 )
 SELECT *,
-       CASE WHEN j = 1 AND u(i, 'custody_closed') < 0.3
-            THEN add_days(opened_on, ri(i, 'custody_close', asof_day() - opened_on)) END
-           AS closed_on
+       CASE WHEN u2(i, j, 'custody_closed') < CASE j WHEN 0 THEN 0.04 ELSE 0.3 END
+            THEN end_after(opened_on, h2(i, j, 'custody_close')) END AS closed_on
 FROM b
 """
 
 # Persons who ever granted group-sharing consent (~40 %), with their event times. At least one
 # is a tie (granted and withdrawn at the same instant, delivered on two days) and at least one
 # a plain withdrawal.
-CONSENTERS = """
+CONSENTERS = f"""
 CREATE TEMP TABLE consenters AS
 WITH c AS (
     SELECT i, national_id FROM persons WHERE u(i, 'consent') < 0.40
@@ -367,7 +430,8 @@ WITH c AS (
            NOT tie AND (u(i, 'consent_withdrawn') < 0.10
                OR i = (SELECT i FROM t WHERE NOT tie ORDER BY h(i, 'consent_withdrawn'), i
                        LIMIT 1)) AS withdrawn,
-           day_time(1 + ri(i, 'grant_day', 6 * 365), ri(i, 'grant_tod', 54000)) AS t_grant
+           day_time(1 + ri(i, 'grant_day', {PRIVACY_EVENT_DAYS}), ri(i, 'grant_tod', 54000))
+               AS t_grant
     FROM t
 )
 SELECT *,
@@ -396,7 +460,7 @@ WITH linked AS (
 SELECT i, national_id, vkey,
        substr(m, 1, 8) || '-' || substr(m, 9, 4) || '-4' || substr(m, 14, 3) || '-'
            || '8' || substr(m, 18, 3) || '-' || substr(m, 21, 12) AS visitor_id,
-       day_time(1 + ri(vkey, 'first_seen_day', 730), ri(vkey, 'first_seen_tod', 54000))
+       day_time(1 + ri(vkey, 'first_seen_day', {USAGE_DAYS}), ri(vkey, 'first_seen_tod', 54000))
            AS first_seen,
        CAST(pick({lit(_names.IPV4_FIRST_OCTETS)}, u(vkey, 'ip1')) AS VARCHAR) || '.'
            || CAST(ri(vkey, 'ip2', 256) AS VARCHAR) || '.' || CAST(ri(vkey, 'ip3', 256) AS VARCHAR)
@@ -443,8 +507,8 @@ WITH a AS (
 ), closed AS (
     SELECT *,
            CASE WHEN customer_until IS NOT NULL THEN customer_until
-                WHEN j > 0 AND u2(i, j, 'acc_closed') < 0.08
-                THEN add_days(opened_on, ri2(i, j, 'acc_close', asof_day() - opened_on)) END
+                WHEN j > 0 AND u2(i, j, 'acc_closed') < 0.10
+                THEN end_after(opened_on, h2(i, j, 'acc_close')) END
                AS closed_on
     FROM typed
 ), usage AS (
@@ -494,8 +558,8 @@ SELECT printf('K%010d', bank_rank * 2 + t) AS card_ref, customer_no,
                               u(i, 'credit_limit'))) END AS credit_limit,
        opened_on,
        CASE WHEN customer_until IS NOT NULL THEN customer_until
-            WHEN u2(i, t, 'card_closed') < 0.07
-            THEN add_days(opened_on, ri2(i, t, 'card_close', asof_day() - opened_on)) END
+            WHEN u2(i, t, 'card_closed') < 0.08
+            THEN end_after(opened_on, h2(i, t, 'card_close')) END
            AS closed_on
 FROM wanted
 """
@@ -537,20 +601,46 @@ SELECT r.agreement_no, a.customer_no, r.role, r.related_customer_no
 FROM roles r JOIN bank_adults a ON a.aidx = r.other
 """
 
-# Login days in the last 14 days per customer and channel; key (customer, day, channel).
-DIGITAL_LOGINS = """
+# Logins over the last USAGE_DAYS per customer and channel: dense in the last RECENT_LOGIN_DAYS,
+# up to three days in stratified slices of the older window; from the customer's 13th birthday
+# and customer_since to the day they left. Key (customer, day, channel).
+DIGITAL_LOGINS = f"""
 WITH channels AS (
     SELECT * FROM (VALUES (0, 'online_bank', 0.45), (1, 'mobile_app', 0.70)) v(k, channel, p)
 ), users AS (
-    SELECT c.i, c.customer_no, ch.k, ch.channel,
-           0.03 + 0.27 * u2(c.i, ch.k, 'login_activity') AS activity
+    SELECT c.i, c.customer_no, c.last_day, ch.k, ch.channel,
+           0.03 + 0.27 * u2(c.i, ch.k, 'login_activity') AS activity,
+           greatest(c.customer_since, add_years(c.birth_date, 13),
+                    add_days(asof_day(), -{USAGE_DAYS})) AS login_from
     FROM bank_customers c, channels ch
-    WHERE c.customer_until IS NULL AND c.age >= 13 AND u2(c.i, ch.k, 'uses_channel') < ch.p
+    WHERE c.last_day >= add_days(asof_day(), -{USAGE_DAYS}) AND c.age >= 13
+      AND u2(c.i, ch.k, 'uses_channel') < ch.p
+), recent AS (
+    SELECT customer_no, add_days(asof_day(), -(1 + d)) AS login_date, channel,
+           1 + CAST(floor(4 * pow(u2(i, k * 16 + d, 'login_count'), 3)) AS BIGINT) AS login_count
+    FROM users, range({RECENT_LOGIN_DAYS}) t(d)
+    WHERE u2(i, k * 16 + d, 'login_day') < activity
+      AND add_days(asof_day(), -(1 + d)) BETWEEN login_from AND last_day
+), older AS (
+    SELECT *, least(last_day, add_days(asof_day(), -{RECENT_LOGIN_DAYS + 1})) - login_from + 1
+                  AS span
+    FROM users
+), slices AS (
+    SELECT *, least(span, CAST(floor(4 * pow(u2(i, k, 'old_logins'), 2)) AS BIGINT)) AS n
+    FROM older
+    WHERE span > 0
+), old AS (
+    SELECT customer_no, channel,
+           add_days(login_from, floor(stratum(s + 1, n, u2(i, k * 4 + s, 'old_login_day')) * span))
+               AS login_date,
+           1 + CAST(floor(4 * pow(u2(i, k * 4 + s, 'old_login_count'), 3)) AS BIGINT)
+               AS login_count
+    FROM slices, range(3) t(s)
+    WHERE s < n
 )
-SELECT customer_no, add_days(asof_day(), -(1 + d)) AS login_date, channel,
-       1 + CAST(floor(4 * pow(u2(i, k * 16 + d, 'login_count'), 3)) AS BIGINT) AS login_count
-FROM users, range(14) t(d)
-WHERE u2(i, k * 16 + d, 'login_day') < activity
+SELECT customer_no, login_date, channel, login_count FROM recent
+UNION ALL
+SELECT customer_no, login_date, channel, login_count FROM old
 """
 
 _INSURANCE_PRODUCTS = ("life", "disability", "health", "home", "car", "travel")
@@ -566,10 +656,19 @@ WITH c AS (
 ), p2 AS (
     SELECT *,
            (ri(i, 'pol_offset', 6) + j * [1, 5][1 + ri(i, 'pol_step', 2)]) % 6 AS k,
-           add_days(asof_day(), -(1 + ri2(i, j, 'pol_start',
-                                      least(15 * 365, asof_day() - add_years(birth_date, 18)))))
-               AS start_date
+           add_years(birth_date, 18) AS adult,
+           CASE WHEN u2(i, j, 'pol_ended') < 0.10
+                THEN end_after(add_years(birth_date, 18), h2(i, j, 'pol_end')) END AS end_date
     FROM pol
+), p3 AS (
+    SELECT *,
+           CASE WHEN end_date IS NULL
+                THEN add_days(asof_day(), -(1 + ri2(i, j, 'pol_start',
+                                                least(15 * 365, asof_day() - adult))))
+                ELSE add_days(end_date, -ri2(i, j, 'pol_start',
+                                             least(15 * 365, end_date - adult) + 1)) END
+               AS start_date
+    FROM p2
 )
 SELECT printf('FP%09d', rank * 3 + j) AS policy_no,
        printf('F%08d', rank) AS insurance_customer_no,
@@ -578,9 +677,8 @@ SELECT printf('FP%09d', rank * 3 + j) AS policy_no,
        money(loguniform(u2(i, j, 'premium'), {lit(lo for lo, _ in _PREMIUMS)}[k + 1],
                         {lit(hi for _, hi in _PREMIUMS)}[k + 1])) AS annual_premium,
        start_date,
-       CASE WHEN u2(i, j, 'pol_ended') < 0.08
-            THEN add_days(start_date, ri2(i, j, 'pol_end', asof_day() - start_date)) END AS end_date
-FROM p2
+       end_date
+FROM p3
 """
 
 AGREEMENTS = """
@@ -592,10 +690,20 @@ WITH c AS (
 ), b AS (
     SELECT *,
            (ri(i, 'pension_offset', 3) + j) % 3 AS k,
-           add_days(asof_day(), -(1 + ri2(i, j, 'pension_start',
-                                      least(30 * 365, asof_day() - add_years(birth_date, 20)))))
-               AS start_date
+           add_years(birth_date, 20) AS adult,
+           CASE WHEN u2(i, j, 'pension_ended') < 0.06
+                THEN end_after(add_years(birth_date, 20), h2(i, j, 'pension_end')) END
+               AS end_date
     FROM a
+), d AS (
+    SELECT *,
+           CASE WHEN end_date IS NULL
+                THEN add_days(asof_day(), -(1 + ri2(i, j, 'pension_start',
+                                                least(30 * 365, asof_day() - adult))))
+                ELSE add_days(end_date, -ri2(i, j, 'pension_start',
+                                             least(30 * 365, end_date - adult) + 1)) END
+               AS start_date
+    FROM b
 )
 SELECT printf('PA%09d', rank * 2 + j) AS agreement_no,
        printf('P%08d', rank) AS pension_customer_no,
@@ -603,10 +711,8 @@ SELECT printf('PA%09d', rank * 2 + j) AS agreement_no,
        ['ips', 'employer_defined_contribution', 'private_pension'][k + 1] AS product_code,
        money(loguniform(u2(i, j, 'pension_balance'), 5000, 4000000)) AS balance,
        start_date,
-       CASE WHEN u2(i, j, 'pension_ended') < 0.05
-            THEN add_days(start_date, ri2(i, j, 'pension_end', asof_day() - start_date)) END
-           AS end_date
-FROM b
+       end_date
+FROM d
 """
 
 SECURITIES_ACCOUNTS = """
@@ -710,7 +816,8 @@ def _objections() -> str:
 WITH o AS ({" UNION ALL ".join(per_scope)}
 ), t AS (
     SELECT *,
-           day_time(1 + ri2(i, k, 'object_day', 4 * 365), ri2(i, k, 'object_tod', 54000))
+           day_time(1 + ri2(i, k, 'object_day', {PRIVACY_EVENT_DAYS}),
+                    ri2(i, k, 'object_tod', 54000))
                AS t_object,
            u2(i, k, 'object_withdrawn') < 0.2 AS withdrawn,
            u2(i, k, 'object_again') < 0.25 AS again
@@ -743,16 +850,29 @@ SELECT visitor_id,
 FROM e
 """
 
+# Page views since the visitor was first seen: one to six in the last RECENT_VIEW_DAYS, and for
+# visitors first seen before that up to two more (k = 8, 9) in stratified slices of the older days.
 PAGE_VIEWS = f"""
 WITH v AS (
-    SELECT *, greatest(first_seen, asof_epoch() - 90 * 86400) AS view_from FROM visitors
+    SELECT *, asof_epoch() - {RECENT_VIEW_DAYS} * 86400 AS recent_from,
+           greatest(first_seen, asof_epoch() - {RECENT_VIEW_DAYS} * 86400) AS view_from,
+           CAST(floor(3 * pow(u(vkey, 'n_old_views'), 2)) AS INTEGER) AS n_old
+    FROM visitors
 ), x AS (
     SELECT *, unnest(range(1 + CAST(floor(6 * pow(u(vkey, 'n_views'), 2)) AS INTEGER))) AS k
     FROM v
+    UNION ALL
+    SELECT v.*, 8 + s AS k
+    FROM v, range(2) t(s)
+    WHERE first_seen < recent_from AND s < n_old
 ), y AS (
     SELECT *,
-           view_from + CAST(floor((asof_epoch() - 3600 - view_from) * u2(vkey, k, 'view_t'))
-                            AS BIGINT) AS viewed_at,
+           CASE WHEN k < 8
+                THEN view_from + CAST(floor((asof_epoch() - 3600 - view_from)
+                                            * u2(vkey, k, 'view_t')) AS BIGINT)
+                ELSE first_seen + CAST(floor((recent_from - first_seen)
+                                             * stratum(k - 7, n_old, u2(vkey, k, 'view_t')))
+                                       AS BIGINT) END AS viewed_at,
            i IS NOT NULL AND u2(vkey, k, 'logged_in') < 0.5 AS logged_in
     FROM x
 )
@@ -778,22 +898,46 @@ SELECT case_no, national_id, loan_no, defaulted_amount, loss_amount, cause, open
 FROM default_cases
 """
 
+# ~1 % of bank customers (at least one) have a fraud case, registered on stratified days of the
+# last FRAUD_CASE_DAYS, the customers of longest standing taking the oldest (a day outside the
+# relationship moves to its edge); an investigation takes up to two years. The newest case of
+# an active customer and half of the cases of the last two years are still open.
 FRAUD_CASES = f"""
-WITH f AS (
-    SELECT *, greatest(customer_since, add_days(asof_day(), -10 * 365)) AS f_from
+WITH c AS (
+    SELECT *, greatest(customer_since, add_days(asof_day(), -{FRAUD_CASE_DAYS})) AS f_from
     FROM bank_customers
-    WHERE u(i, 'fraud') < 0.005
-       OR i = (SELECT i FROM bank_customers ORDER BY h(i, 'fraud'), i LIMIT 1)
+    WHERE last_day >= add_days(asof_day(), -{FRAUD_CASE_DAYS})
+), f AS (
+    SELECT * FROM c
+    WHERE u(i, 'fraud') < 0.01 OR i = (SELECT i FROM c ORDER BY h(i, 'fraud'), i LIMIT 1)
+), r AS (
+    SELECT *, row_number() OVER (ORDER BY f_from DESC, h(i, 'fraud_rank'), i) AS fraud_rank,
+           count(*) OVER () AS cases
+    FROM f
 ), g AS (
-    SELECT *, add_days(f_from, ri(i, 'fraud_open', asof_day() - f_from)) AS opened_on FROM f
+    SELECT *,
+           greatest(f_from, least(last_day, add_days(asof_day(), -(1 + CAST(floor(
+               stratum(fraud_rank, cases, u(i, 'fraud_open')) * {FRAUD_CASE_DAYS}) AS BIGINT)))))
+               AS opened_on
+    FROM r
+), o AS (
+    SELECT *,
+           customer_until IS NULL
+               AND row_number() OVER (PARTITION BY customer_until IS NULL
+                                      ORDER BY opened_on DESC, i) = 1 AS newest_active
+    FROM g
 )
 SELECT printf('FC%08d', row_number() OVER (ORDER BY opened_on, customer_no)) AS case_no,
        national_id,
        pick({lit(_names.FRAUD_CATEGORIES)}, u(i, 'fraud_category')) AS category,
        opened_on,
-       CASE WHEN u(i, 'fraud_open_case') < 0.3 THEN NULL
-            ELSE add_days(opened_on, ri(i, 'fraud_close', asof_day() - opened_on)) END AS closed_on
-FROM g
+       CASE WHEN newest_active
+                 OR (opened_on >= add_days(asof_day(), -2 * 365)
+                     AND u(i, 'fraud_open_case') < 0.5) THEN NULL
+            ELSE add_days(opened_on, ri(i, 'fraud_close',
+                                        least(2 * 365, asof_day() - 1 - opened_on) + 1)) END
+           AS closed_on
+FROM o
 """
 
 

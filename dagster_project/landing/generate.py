@@ -6,6 +6,10 @@ LANDING.md says. All rows come from DuckDB SQL over ``range()`` (see ``_queries`
 draw is a hash of (seed, entity, salt), so the same (persons, seed, as_of) gives byte-identical
 files, and a million persons take seconds, not a Python loop per row.
 
+The delivery carries the history retention rules need (relationships ended up to 20 years
+ago, default cases up to 16, fraud cases up to 12 with a few still open, page views and logins
+over 3 years, consents and objections over 10), all relative to ``as_of``; see ``_queries``.
+
 Identity numbers are synthetic only (month + 80), unique, with valid check digits. The one
 exception to "one file per table": group-sharing consent ties (granted and withdrawn at the same
 ``event_time`` for one person) cannot share a delivery, whose key is (national_id, event_time),
