@@ -1,6 +1,10 @@
-"""The ``catalog`` command line: ``catalog lineage`` (more commands register on ``main``).
+"""The ``catalog`` command line: ``lineage`` (the column lineage graph, or the walk from one
+column), ``check`` (the privacy policy on it), and the compliance reports ``report`` (the lineage
+page), ``ropa`` (the record of processing) and ``access`` (one person's access report).
 
-Exit codes: 0 done, 2 the command could not run (one line on stderr saying why).
+Each command loads the project with ``catalog.loader.load_catalog``. Exit codes: 0 done, 2 the
+command could not run (one line on stderr saying why); ``check`` exits 1 on violations,
+``access`` 1 when no data is held.
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ import click
 
 from catalog.lineage import ColumnRef, Edge, EdgeType, LineageError, ProjectGraph
 from catalog.lineage.graph import Path as LineagePath
+from catalog.loader import Catalog, load_catalog
 from catalog.manifest import Manifest, ManifestError, compile_project, load_manifest
+from catalog.policy.config import PolicyConfigError
+from catalog.taxonomy import TaxonomyError
 
 EXIT_ERROR = 2
 
@@ -27,7 +34,7 @@ def fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (LineageError, ManifestError) as e:
+        except (LineageError, ManifestError, PolicyConfigError, TaxonomyError) as e:
             message = str(e)
         except OSError as e:
             message = f"{e.strerror or e}: {e.filename}" if e.filename else str(e)
@@ -127,10 +134,7 @@ def lineage(
     direction: str,
 ) -> None:
     """Print the column lineage graph of the project, or the walk from one column."""
-    from catalog.lineage import build_project_graph
-
-    manifest = load_project(project_dir, profiles_dir, target, manifest_path)
-    graph = build_project_graph(manifest, dialect=manifest.adapter_type or "duckdb")
+    graph = load_catalog(load_project(project_dir, profiles_dir, target, manifest_path)).graph
     if column is None:
         click.echo(json.dumps(graph.to_json(), indent=2) if fmt == "json" else graph_text(graph))
         return
@@ -304,17 +308,19 @@ def _load_catalog(
     manifest_path: str | None,
     controller_path: str | None = None,
     policy_path: str | None = None,
-):
+) -> Catalog:
+    """The catalog a report reads, its controller configuration read now (a wrong one stops
+    every report, also one that would not need it)."""
     from pathlib import Path
 
-    from catalog.reports.context import load_catalog
-
     manifest = load_project(project_dir, profiles_dir, target, manifest_path)
-    return load_catalog(
+    catalog = load_catalog(
         manifest,
         policy_path=Path(policy_path) if policy_path else None,
         controller_path=Path(controller_path) if controller_path else None,
     )
+    _ = catalog.controller  # read now, see above
+    return catalog
 
 
 def _default_report_path() -> str:

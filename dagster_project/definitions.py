@@ -1,5 +1,7 @@
 """The Definitions object, assembled from the modules beside this one (loaded lazily)."""
 
+import functools
+
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
@@ -11,16 +13,22 @@ from dagster_project.openlineage import OpenLineageResource
 from dagster_project.project import dbt_executable, dbt_project, settings, source_nodes
 from dagster_project.resources import Warehouse
 from dagster_project.schedules import build_everything, daily_build, marketing_refresh
+from dagster_project.translator import asset_key_for
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
     s = settings()
     project = dbt_project()
-    view = catalog_view(project.manifest_path)
-    row_checks = plan_row_checks(view.graph, view.tags, view.config, asset_key_for=view.asset_key)
+    catalog = catalog_view(project.manifest_path)
+    row_checks = plan_row_checks(
+        catalog.graph,
+        catalog.tags,
+        catalog.policy,
+        asset_key_for=functools.partial(asset_key_for, catalog.graph),
+    )
     return dg.Definitions(
-        assets=[*build_ingest_assets(source_nodes(project)), build_dbt_assets(project, view)],
+        assets=[*build_ingest_assets(source_nodes(project)), build_dbt_assets(project, catalog)],
         asset_checks=build_row_checks(row_checks),
         jobs=[build_everything, marketing_refresh],
         schedules=[daily_build],

@@ -38,6 +38,7 @@ from openlineage.client.event_v2 import RunEvent
 from openlineage.client.transport import get_default_factory
 from openlineage.client.transport.noop import NoopConfig, NoopTransport
 
+from catalog.loader import Catalog, load_catalog
 from catalog.openlineage import (
     DEFAULT_JOB_NAMESPACE,
     Assertion,
@@ -419,33 +420,29 @@ def emit_dbt_build(
     namespace: str = DEFAULT_JOB_NAMESPACE,
     nominal_time: str | None = None,
     verdict: PolicyVerdictRunFacet | None = None,
-    graph: Any = None,
-    tags: Any = None,
+    catalog: Catalog | None = None,
 ) -> int:
     """After ``dbt build``: the events of every node it executed, from ``manifest.json`` and
     ``run_results.json`` in ``target_path``, emitted in time order. The number delivered;
-    lineage never raises into the run (what went wrong is logged). ``graph`` and ``tags``, when
-    the caller already holds them for the same project, are used instead of being rebuilt."""
+    lineage never raises into the run (what went wrong is logged). ``catalog``, when the caller
+    already holds it for the same project, gives the lineage graph and the tags; else they are
+    loaded from that ``manifest.json``."""
     import json
 
-    from catalog.lineage import build_project_graph
     from catalog.manifest import Manifest
     from catalog.openlineage import dbt_run_events
-    from catalog.tags import project_tags
     from dagster_project.translator import company_for
 
     try:
         manifest_json = json.loads((Path(target_path) / "manifest.json").read_text())
         run_results = json.loads((Path(target_path) / "run_results.json").read_text())
-        if graph is None or tags is None:
-            manifest = Manifest.from_dict(manifest_json, root_path=Path(project_dir))
-            graph = build_project_graph(manifest)
-            tags = project_tags(manifest, graph)
+        if catalog is None:
+            catalog = load_catalog(Manifest.from_dict(manifest_json, root_path=Path(project_dir)))
         events = dbt_run_events(
             manifest_json,
             run_results,
-            graph,
-            tags,
+            catalog.graph,
+            catalog.tags,
             parent=parent,
             namespace=namespace,
             warehouse=warehouse,

@@ -1,25 +1,27 @@
-"""dbt node -> Dagster asset spec: keys, groups, owners, kinds and the privacy-tagged schema.
+"""dbt node -> Dagster asset spec: keys, groups, owners, kinds, the privacy-tagged schema, and,
+from the catalog, the column lineage, the policy verdict and a link to the lineage page.
 
-The translator overrides one method and delegates to small pure helpers that tests call
-directly (``group_for``, ``company_for``, ``owners_for``, ``column_schema_for``).
+``FjordbankTranslator`` overrides ``get_asset_spec``, ``get_asset_key`` and ``get_description``
+and delegates to small pure helpers that tests and the ingest assets call directly
+(``raw_asset_key``, ``asset_key_for``, ``group_for``, ``company_for``, ``owners_for``,
+``column_schema_for``, ``column_lineage_for``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator
 
+from catalog.lineage import ColumnRef, ProjectGraph
+from catalog.loader import Catalog
 from catalog.reports.lineage_page import lineage_page_url
 from catalog.tags import resolve_column_tags
 from dagster_project.landing.contract import COMPANIES
 from dagster_project.project import settings
-
-if TYPE_CHECKING:
-    from dagster_project.catalog_view import CatalogView
 
 PARENT_COMPANY = "Fjordbank ASA"
 
@@ -27,6 +29,15 @@ PARENT_COMPANY = "Fjordbank ASA"
 def raw_asset_key(source: str, table: str) -> dg.AssetKey:
     """The key of the ingest asset of one landing table, shared with its dbt source."""
     return dg.AssetKey([f"raw_{source}", table])
+
+
+def asset_key_for(graph: ProjectGraph, unique_id: str) -> dg.AssetKey:
+    """The Dagster asset key of a lineage node: the ingest asset's for a source, the dbt name
+    else (what ``FjordbankTranslator.get_asset_key`` gives the same node)."""
+    node = graph.nodes[unique_id]
+    if node.resource_type == "source":
+        return raw_asset_key(node.source_name or "", node.name)
+    return dg.AssetKey([node.name])
 
 
 def team(company: str) -> str:
@@ -91,36 +102,34 @@ def column_schema_for(props: Mapping[str, Any]) -> dg.TableSchema | None:
     return dg.TableSchema(columns=out)
 
 
-def column_lineage_for(view: CatalogView, unique_id: str) -> dg.TableColumnLineage:
+def column_lineage_for(catalog: Catalog, unique_id: str) -> dg.TableColumnLineage:
     """Dagster's column lineage of a node from the catalog's engine: every column's DIRECT and
     INDIRECT inputs (dataset-level joins and filters included, since they decide its rows)."""
-    from catalog.lineage import ColumnRef
-
-    node = view.graph.nodes[unique_id]
+    graph = catalog.graph
+    node = graph.nodes[unique_id]
     deps: dict[str, list[dg.TableColumnDep]] = {}
     for column in node.columns:
         seen: dict[tuple[dg.AssetKey, str], None] = {}
-        for edge in view.graph.inputs(ColumnRef(unique_id, column)):
-            seen[(view.asset_key(edge.source.node), edge.source.column)] = None
+        for edge in graph.inputs(ColumnRef(unique_id, column)):
+            seen[(asset_key_for(graph, edge.source.node), edge.source.column)] = None
         deps[column] = [dg.TableColumnDep(asset_key=k, column_name=c) for k, c in seen]
     return dg.TableColumnLineage(deps_by_column=deps)
 
 
-def typed_lineage_markdown(view: CatalogView, unique_id: str) -> str:
+def typed_lineage_markdown(catalog: Catalog, unique_id: str) -> str:
     """The same lineage with OpenLineage's transformation types, for people to read."""
-    from catalog.lineage import ColumnRef
-
-    node = view.graph.nodes[unique_id]
+    graph = catalog.graph
+    node = graph.nodes[unique_id]
 
     def src(e) -> str:
-        return f"{view.graph.nodes[e.source.node].label}.{e.source.column}"
+        return f"{graph.nodes[e.source.node].label}.{e.source.column}"
 
     lines = ["| column | input | type | subtype |", "|---|---|---|---|"]
-    for e in view.graph.inputs(ColumnRef(unique_id, node.columns[0])) if node.columns else []:
+    for e in graph.inputs(ColumnRef(unique_id, node.columns[0])) if node.columns else []:
         if e.dataset_level:
             lines.append(f"| *(all rows)* | {src(e)} | {e.type} | {e.subtype} |")
     for column in node.columns:
-        for e in view.graph.inputs(ColumnRef(unique_id, column)):
+        for e in graph.inputs(ColumnRef(unique_id, column)):
             if not e.dataset_level:
                 mask = (" (keyed hash)" if e.keyed else " (hashed)") if e.masking else ""
                 lines.append(f"| {column} | {src(e)} | {e.type} | {e.subtype}{mask} |")
@@ -131,17 +140,17 @@ class FjordbankTranslator(DagsterDbtTranslator):
     """Keys that meet the ingest assets, groups by layer and purpose, owners by company, the
     privacy-tagged column schema, and column lineage and policy verdict from the catalog."""
 
-    def __init__(self, view: CatalogView | None = None, settings=None):
+    def __init__(self, catalog: Catalog | None = None, settings=None):
         super().__init__(settings)
-        self._view = view
+        self._catalog = catalog
         self._verdicts: dict[str, list[str]] | None = None
 
     def _verdict_for(self, unique_id: str) -> str:
-        if self._view is None:
+        if self._catalog is None:
             return "not evaluated"
         if self._verdicts is None:
             self._verdicts = {}
-            for v in self._view.verdict().violations:
+            for v in self._catalog.verdict().violations:
                 self._verdicts.setdefault(v.node_id, []).append(v.to_text())
         found = self._verdicts.get(unique_id)
         return "pass" if not found else f"{len(found)} violation(s): " + "; ".join(found)
@@ -153,14 +162,14 @@ class FjordbankTranslator(DagsterDbtTranslator):
         schema = column_schema_for(props)
         if schema is not None:
             metadata["dagster/column_schema"] = schema
-        if self._view is not None and unique_id in self._view.graph.nodes:
+        if self._catalog is not None and unique_id in self._catalog.graph.nodes:
             if props["resource_type"] != "source":
-                metadata["dagster/column_lineage"] = column_lineage_for(self._view, unique_id)
+                metadata["dagster/column_lineage"] = column_lineage_for(self._catalog, unique_id)
                 metadata["fjordbank/column_lineage_types"] = dg.MetadataValue.md(
-                    typed_lineage_markdown(self._view, unique_id)
+                    typed_lineage_markdown(self._catalog, unique_id)
                 )
             metadata["fjordbank/policy_verdict"] = self._verdict_for(unique_id)
-            node = self._view.graph.nodes[unique_id]
+            node = self._catalog.graph.nodes[unique_id]
             metadata["fjordbank/lineage_page"] = dg.MetadataValue.url(
                 lineage_page_url(settings().reports_dir / "lineage.html", node.label)
             )

@@ -5,6 +5,7 @@ disagree with the policy."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import dagster as dg
 import duckdb
@@ -186,15 +187,19 @@ def test_row_checks_fail_on_rows_that_break_the_policy(platform):
     from dagster_project.catalog_view import catalog_view
     from dagster_project.checks import plan_row_checks
     from dagster_project.project import dbt_project
+    from dagster_project.translator import asset_key_for
     from dagster_project.warehouse_functions import register_functions
 
     if not platform.warehouse.exists():
         assert _run().success
-    view = catalog_view(dbt_project().manifest_path)
-    checks = {
-        (c.model, c.name): c
-        for c in plan_row_checks(view.graph, view.tags, view.config, asset_key_for=view.asset_key)
-    }
+    catalog = catalog_view(dbt_project().manifest_path)
+    planned = plan_row_checks(
+        catalog.graph,
+        catalog.tags,
+        catalog.policy,
+        asset_key_for=functools.partial(asset_key_for, catalog.graph),
+    )
+    checks = {(c.model, c.name): c for c in planned}
     with duckdb.connect(str(platform.warehouse)) as conn:
         register_functions(conn, KEY)
 

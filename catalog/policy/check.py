@@ -11,12 +11,12 @@ import json
 from pathlib import Path
 
 from catalog.lineage.errors import LineageError
+from catalog.loader import load_catalog
 from catalog.manifest import Manifest, ManifestError
-from catalog.policy import PolicyResult, evaluate
-from catalog.policy.config import PolicyConfigError, load_policy_config
+from catalog.policy import PolicyResult
+from catalog.policy.config import PolicyConfigError
 from catalog.policy.result import PolicyError
-from catalog.tags import project_tags
-from catalog.taxonomy import TaxonomyError, load_taxonomy
+from catalog.taxonomy import TaxonomyError
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
 
@@ -33,12 +33,7 @@ CHECK_ERRORS = (
 
 def check_manifest(manifest: Manifest, policy: Path | None = None) -> PolicyResult:
     """Lineage of the whole project, its tags, and the policy evaluated on them."""
-    from catalog.lineage.project import build_project_graph
-
-    taxonomy = load_taxonomy()
-    config = load_policy_config(policy, taxonomy)
-    graph = build_project_graph(manifest, dialect=manifest.adapter_type or "duckdb")
-    return evaluate(graph, project_tags(manifest, graph), config, taxonomy=taxonomy)
+    return load_catalog(manifest, policy_path=policy).verdict()
 
 
 def exit_code(result: PolicyResult) -> int:

@@ -46,8 +46,9 @@ from typing import Any
 import duckdb
 
 from catalog.lineage import ColumnRef, EdgeType, Subtype
+from catalog.loader import Catalog
 from catalog.national_id import birth_date, check_digits
-from catalog.reports.context import Catalog, duration_words
+from catalog.reports.context import duration_words, source_companies
 from catalog.taxonomy import covered_by_any, covers
 
 EXIT_FOUND, EXIT_NOT_FOUND, EXIT_ERROR = 0, 1, 2
@@ -636,7 +637,7 @@ def _tags_entry(catalog: Catalog, ref: ColumnRef) -> dict[str, Any]:
             "source_company": [],
             "untagged": True,
         }
-    companies = catalog.source_companies(ref)
+    companies = source_companies(catalog, ref)
     if not companies:
         companies = [f"{catalog.controller.controller['name']} (computed by the platform)"]
     return {

@@ -1,27 +1,19 @@
-"""What every report reads: the manifest, its column lineage, the resolved tags, the taxonomy,
-the policy configuration and the controller configuration, loaded once.
-
-Helpers here answer the questions the reports share: which group company a column comes from
-(its source tables through lineage), which data is restricted by the policy, durations in words.
+"""What the reports share, asked of the loaded catalog (``catalog.loader.Catalog``): which data
+the policy restricts and which restrictions a column falls under, which group company a column
+comes from (its source tables through lineage), where a node sits in the project, durations in
+words.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 from pathlib import Path
 
-from catalog.lineage import ColumnRef, EdgeType, Node, ProjectGraph, build_project_graph
-from catalog.manifest import Manifest
-from catalog.policy.config import PolicyConfig, load_policy_config
-from catalog.reports.controller import ControllerConfig, load_controller_config
-from catalog.tags import ColumnTags, ProjectTags, project_tags
-from catalog.taxonomy import Taxonomy, covered_by_any, load_taxonomy
-
-# A category under this key is not personal data (operations data, configuration).
-NON_PERSONAL = "system"
+from catalog.lineage import ColumnRef, Node
+from catalog.loader import Catalog
+from catalog.policy.config import PolicyConfig
+from catalog.taxonomy import covered_by_any
 
 
 @dataclass(frozen=True)
@@ -71,113 +63,33 @@ def restrictions(policy: PolicyConfig) -> tuple[Restriction, ...]:
     return tuple(out)
 
 
-@dataclass
-class Catalog:
-    """The project as the reports see it."""
-
-    manifest: Manifest
-    graph: ProjectGraph
-    tags: ProjectTags
-    taxonomy: Taxonomy
-    policy: PolicyConfig
-    controller: ControllerConfig
-    _origins: dict[ColumnRef, frozenset[str]] = field(default_factory=dict, repr=False)
-
-    # -- columns ---------------------------------------------------------------------------
-    def column_tags(self, ref: ColumnRef) -> ColumnTags:
-        return self.tags.column(ref) or ColumnTags()
-
-    def column_name(self, ref: ColumnRef) -> str:
-        node = self.graph.nodes.get(ref.node)
-        return f"{node.label if node else ref.node}.{ref.column}"
-
-    def is_personal(self, ref: ColumnRef) -> bool:
-        """Whether the column holds personal data: any category outside ``system``."""
-        cats = self.column_tags(ref).categories
-        return any(not covered_by_any(c, (NON_PERSONAL,)) for c in cats)
-
-    def source_tables(self, ref: ColumnRef) -> frozenset[str]:
-        """The source tables (unique_ids) the column's values come from: itself for a source
-        column, else the sources reached upstream over DIRECT edges (all edges when no DIRECT
-        path reaches a source, e.g. a column computed only from a condition)."""
-        if ref in self._origins:
-            return self._origins[ref]
-        node = self.graph.nodes.get(ref.node)
-        if node is not None and node.resource_type == "source":
-            found = frozenset({ref.node})
-        else:
-            found = self._sources_upstream(ref, (EdgeType.DIRECT,)) or self._sources_upstream(
-                ref, (EdgeType.DIRECT, EdgeType.INDIRECT)
+def restricted_by(catalog: Catalog, ref: ColumnRef) -> list[str]:
+    """Keys of the restrictions a column's own tags or source table fall under."""
+    node = catalog.graph.nodes[ref.node]
+    tags = catalog.column_tags(ref)
+    out = []
+    for r in restrictions(catalog.policy):
+        if (
+            any(covered_by_any(c, r.categories) for c in tags.categories)
+            or r.covers_source(node)
+            or (
+                r.purposes
+                and tags.purposes
+                and all(covered_by_any(p, r.purposes) for p in tags.purposes)
             )
-        self._origins[ref] = found
-        return found
-
-    def _sources_upstream(self, ref: ColumnRef, types: Iterable[EdgeType]) -> frozenset[str]:
-        return frozenset(
-            c.node
-            for c in self.graph.upstream(ref, types=types)
-            if self.graph.nodes[c.node].resource_type == "source"
-        )
-
-    def source_companies(self, ref: ColumnRef) -> list[str]:
-        """The group companies that delivered the data of a column (by its source tables)."""
-        out = []
-        for uid in sorted(self.source_tables(ref)):
-            node = self.graph.nodes[uid]
-            company = self.controller.company(node.source_name or "")
-            out.append(company or f"unknown company (source {node.source_name})")
-        return sorted(set(out))
-
-    @cached_property
-    def restrictions(self) -> tuple[Restriction, ...]:
-        return restrictions(self.policy)
-
-    def restricted_by(self, ref: ColumnRef) -> list[str]:
-        """Keys of the restrictions a column's own tags or source table fall under."""
-        node = self.graph.nodes[ref.node]
-        tags = self.column_tags(ref)
-        out = []
-        for r in self.restrictions:
-            if (
-                any(covered_by_any(c, r.categories) for c in tags.categories)
-                or r.covers_source(node)
-                or (
-                    r.purposes
-                    and tags.purposes
-                    and all(covered_by_any(p, r.purposes) for p in tags.purposes)
-                )
-            ):
-                out.append(r.key)
-        return out
-
-    def use_name(self, key: str) -> str:
-        term = self.taxonomy.data_uses.get(key)
-        return term.name if term else key
-
-    def category_name(self, key: str) -> str:
-        term = self.taxonomy.data_categories.get(key)
-        return term.name if term else key
+        ):
+            out.append(r.key)
+    return out
 
 
-def load_catalog(
-    manifest: Manifest,
-    *,
-    policy_path: Path | None = None,
-    controller_path: Path | None = None,
-) -> Catalog:
-    """Lineage, tags and configurations of ``manifest`` (raises the catalog's one-line errors)."""
-    taxonomy = load_taxonomy()
-    policy = load_policy_config(policy_path, taxonomy)
-    controller = load_controller_config(controller_path, taxonomy)
-    graph = build_project_graph(manifest, dialect=manifest.adapter_type or "duckdb")
-    return Catalog(
-        manifest=manifest,
-        graph=graph,
-        tags=project_tags(manifest, graph),
-        taxonomy=taxonomy,
-        policy=policy,
-        controller=controller,
-    )
+def source_companies(catalog: Catalog, ref: ColumnRef) -> list[str]:
+    """The group companies that delivered the data of a column (by its source tables)."""
+    out = []
+    for uid in sorted(catalog.source_tables(ref)):
+        node = catalog.graph.nodes[uid]
+        company = catalog.controller.company(node.source_name or "")
+        out.append(company or f"unknown company (source {node.source_name})")
+    return sorted(set(out))
 
 
 _DURATION = re.compile(

@@ -26,8 +26,9 @@ from typing import Any
 from urllib.parse import quote
 
 from catalog.lineage import ColumnRef
-from catalog.policy import PolicyResult, evaluate, proven_gates
-from catalog.reports.context import Catalog, duration_words, layer_of
+from catalog.loader import Catalog
+from catalog.policy import PolicyResult, proven_gates
+from catalog.reports.context import duration_words, layer_of, restricted_by, restrictions
 
 VENDOR_SCRIPTS = ("cytoscape.min.js", "cytoscape-dagre.min.js")
 _SOURCE_MAP = re.compile(r"^//# sourceMappingURL=.*$", re.MULTILINE)
@@ -55,7 +56,6 @@ def _column_id(catalog: Catalog, ref: ColumnRef) -> str:
 def page_data(catalog: Catalog, result: PolicyResult) -> dict[str, Any]:
     """Everything the page shows, as JSON-ready data (see the module docstring)."""
     graph, tags, manifest = catalog.graph, catalog.tags, catalog.manifest
-    restrictions = catalog.restrictions
     proofs: dict[str, dict[str, str]] = {}
     for gate in catalog.policy.consent_gates:
         proven = proven_gates(graph, tags, catalog.policy, gate=gate, taxonomy=catalog.taxonomy)
@@ -92,7 +92,7 @@ def page_data(catalog: Catalog, result: PolicyResult) -> dict[str, Any]:
             cid = _column_id(catalog, ref)
             col_ids.append(cid)
             ct = catalog.column_tags(ref)
-            restricted = catalog.restricted_by(ref)
+            restricted = restricted_by(catalog, ref)
             node_restricted.update(restricted)
             col_decl = decl.column(name) if decl else None
             columns[cid] = {
@@ -162,7 +162,7 @@ def page_data(catalog: Catalog, result: PolicyResult) -> dict[str, Any]:
                 "purposes": list(r.purposes),
                 "gate": r.gate,
             }
-            for r in restrictions
+            for r in restrictions(catalog.policy)
         ],
         "gates": {
             name: {"consent_column": g.consent_column}
@@ -215,7 +215,7 @@ def write_lineage_page(
 ) -> dict[str, Any]:
     """Evaluate the policy (unless given), write the page to ``out``; returns its summary."""
     if result is None:
-        result = evaluate(catalog.graph, catalog.tags, catalog.policy, taxonomy=catalog.taxonomy)
+        result = catalog.verdict()
     data = page_data(catalog, result)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

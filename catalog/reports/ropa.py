@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog.lineage import ColumnRef, EdgeType
-from catalog.reports.context import Catalog, duration_days, duration_words
+from catalog.loader import Catalog
+from catalog.reports.context import duration_days, duration_words
 from catalog.taxonomy import LegalBasis, SpecialCategoryGround, covered_by_any, covers
 
 ITEMS = (

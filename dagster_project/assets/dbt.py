@@ -7,8 +7,8 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
+from catalog.loader import Catalog
 from catalog.openlineage import policy_verdict_facet
-from dagster_project.catalog_view import CatalogView
 from dagster_project.openlineage import OpenLineageResource, emit_dbt_build, nominal_time_of
 from dagster_project.project import DBT_PROJECT_DIR
 from dagster_project.resources import Warehouse
@@ -16,10 +16,10 @@ from dagster_project.spark import failure_lines, is_spark, run_dbt, spark_method
 from dagster_project.translator import FjordbankTranslator
 
 
-def policy_gate(view: CatalogView) -> None:
+def policy_gate(catalog: Catalog) -> None:
     """Evaluate the privacy policy on the compiled SQL's column lineage; on any violation fail
     before dbt writes anything, with every violation in the UI."""
-    verdict = view.verdict()
+    verdict = catalog.verdict()
     if verdict.ok:
         return
     lines = [v.to_text() for v in verdict.violations]
@@ -81,9 +81,9 @@ def spark_build(
         )
 
 
-def build_dbt_assets(project: DbtProject, view: CatalogView) -> dg.AssetsDefinition:
+def build_dbt_assets(project: DbtProject, catalog: Catalog) -> dg.AssetsDefinition:
     translator = FjordbankTranslator(
-        view,
+        catalog,
         settings=DagsterDbtTranslatorSettings(
             enable_asset_checks=True, enable_code_references=True
         ),
@@ -102,9 +102,9 @@ def build_dbt_assets(project: DbtProject, view: CatalogView) -> dg.AssetsDefinit
         openlineage: OpenLineageResource,
     ):
         checked_at = dt.datetime.now(dt.UTC).isoformat()
-        policy_gate(view)
+        policy_gate(catalog)
         context.log.info(
-            f"privacy policy holds on the compiled SQL ({len(view.graph.nodes)} nodes checked)"
+            f"privacy policy holds on the compiled SQL ({len(catalog.graph.nodes)} nodes checked)"
         )
         # The build writes its own artifacts beside (not over) the compiled manifest that the
         # lineage and the gate read; one stable folder, so dbt's partial parsing is reused.
@@ -126,8 +126,7 @@ def build_dbt_assets(project: DbtProject, view: CatalogView) -> dg.AssetsDefinit
                         namespace=openlineage.namespace,
                         nominal_time=nominal_time_of(context.run.tags),
                         verdict=policy_verdict_facet([], checked_at=checked_at),
-                        graph=view.graph,
-                        tags=view.tags,
+                        catalog=catalog,
                     )
 
     return fjordbank_dbt

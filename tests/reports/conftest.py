@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from mini_project import write_manifest
 
+from catalog.loader import Catalog, load_catalog
 from catalog.manifest import Manifest, load_manifest
-from catalog.reports.context import Catalog, load_catalog
 
 
 @pytest.fixture

@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner
 
 from catalog.cli import main
+from catalog.loader import load_catalog
 from catalog.manifest import load_manifest
 from catalog.national_id import check_digits, is_valid
 from catalog.reports import access
-from catalog.reports.context import load_catalog
 from dagster_project.landing.contract import TABLES
 from dagster_project.project import DBT_PROJECT_DIR
 from dagster_project.warehouse_functions import hmac_sha256_hex

@@ -16,8 +16,8 @@ from mini_project import controller_doc
 
 from catalog.cli import main
 from catalog.lineage import ColumnRef
+from catalog.loader import Catalog
 from catalog.reports import ropa
-from catalog.reports.context import Catalog
 from catalog.reports.controller import (
     ControllerConfigError,
     load_controller_config,
