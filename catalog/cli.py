@@ -265,8 +265,10 @@ def check(
 
 def _report_errors() -> tuple[type[BaseException], ...]:
     """What the report commands turn into one line and exit code 2."""
-    from catalog.policy.config import PolicyConfigError
+    from catalog.national_id import InvalidNationalId
     from catalog.policy import PolicyError
+    from catalog.policy.config import PolicyConfigError
+    from catalog.pseudonym import PseudonymKeyMissing
     from catalog.reports.access import AccessError
     from catalog.reports.controller import ControllerConfigError
     from catalog.reports.ropa import RopaError
@@ -275,10 +277,12 @@ def _report_errors() -> tuple[type[BaseException], ...]:
     return (
         AccessError,
         ControllerConfigError,
+        InvalidNationalId,
         LineageError,
         ManifestError,
         PolicyConfigError,
         PolicyError,
+        PseudonymKeyMissing,
         RopaError,
         TaxonomyError,
         OSError,
@@ -432,6 +436,21 @@ def ropa(
         click.echo(text, nl=not text.endswith("\n"))
 
 
+def _access_key(key_file: str | None) -> bytes | None:
+    """The pseudonymisation key for ``catalog access`` (None: pseudonyms are not computed); a
+    ``--key-file`` that is not there is an error when ``$FJORDBANK_PSEUDONYM_KEY`` is unset."""
+    from pathlib import Path
+
+    from catalog.pseudonym import configured_key
+    from catalog.reports.access import AccessError
+
+    path = Path(key_file) if key_file else None
+    key = configured_key(path)
+    if key is None and path is not None and not path.is_file():
+        raise AccessError(f"no pseudonymisation key file at {path}; give the right --key-file")
+    return key
+
+
 @main.command()
 @click.argument("national_id")
 @project_options
@@ -476,27 +495,23 @@ def access(
     recipients. Exit 0 data found, 1 no data held (the report says so), 2 invalid number or
     the report could not be made.
     """
-    import os
     from pathlib import Path
 
+    from catalog.national_id import check_national_id
     from catalog.reports import access as access_report
+    from catalog.settings import settings
 
     if synthetic is None:
-        synthetic = os.environ.get(access_report.SYNTHETIC_ENV, "").strip().lower() in {
-            "1",
-            "true",
-            "yes",
-            "on",
-        }
+        synthetic = settings().synthetic_data
     try:
         # The number first: a typo needs no compile.
-        access_report.check_national_id(national_id, allow_synthetic=synthetic)
+        check_national_id(national_id, allow_synthetic=synthetic)
         catalog = _load_catalog(project_dir, profiles_dir, target, manifest_path, controller_path)
         result = access_report.access_report(
             catalog,
             national_id,
-            Path(warehouse) if warehouse else access_report.default_warehouse(),
-            key=access_report.pseudonym_key(Path(key_file) if key_file else None),
+            Path(warehouse) if warehouse else settings().warehouse,
+            key=_access_key(key_file),
             allow_synthetic=synthetic,
         )
     except _report_errors() as e:

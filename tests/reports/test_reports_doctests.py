@@ -8,7 +8,9 @@ import importlib
 import pytest
 
 MODULES = [
-    "catalog.reports.access",
+    "catalog.national_id",
+    "catalog.reports.access.evaluation",
+    "catalog.reports.access.values",
     "catalog.reports.context",
     "catalog.reports.controller",
     "catalog.reports.lineage_page",
