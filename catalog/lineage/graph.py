@@ -24,6 +24,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
 
 class EdgeType(StrEnum):
     DIRECT = "DIRECT"
@@ -156,6 +160,7 @@ class ProjectGraph:
             else:
                 self._into_column[ColumnRef(e.target_node, e.target_column)].append(e)
             self._out_of[e.source].append(e)
+        self._parsed: dict[str, exp.Expression | SqlglotError | None] = {}
 
     # -- lookups ---------------------------------------------------------------------------
     def node(self, key: str) -> Node:
@@ -190,6 +195,26 @@ class ProjectGraph:
                     (e, ColumnRef(e.target_node, c)) for c in self.nodes[e.target_node].columns
                 )
         return out
+
+    def parsed(self, uid: str) -> exp.Expression | None:
+        """The compiled SQL of node ``uid`` as ``sqlglot.parse_one`` reads it in the graph's
+        dialect (neither normalised nor qualified, unlike the lineage engine's tree), parsed
+        once per graph and shared by every reader (the policy's gate proof and objection rule,
+        every evaluation on this graph): read it, never modify it. None when the node has no
+        SQL; for SQL that does not parse, its ``SqlglotError`` is raised on every call."""
+        if uid not in self._parsed:
+            node = self.nodes.get(uid)
+            sql = node.sql if node else None
+            try:
+                self._parsed[uid] = (
+                    sqlglot.parse_one(sql, dialect=self.dialect) if sql and sql.strip() else None
+                )
+            except SqlglotError as e:
+                self._parsed[uid] = e
+        tree = self._parsed[uid]
+        if isinstance(tree, SqlglotError):
+            raise tree
+        return tree
 
     # -- walks -----------------------------------------------------------------------------
     def upstream(

@@ -164,7 +164,7 @@ def gate_sql(ctx: Context, gate_name: str, consent: ColumnRef, carriers: Flow) -
         return parent, out
 
     return GateSql(
-        graph.nodes,
+        graph,
         consent=consent,
         domain=Domain.of(gate.values, gate.granting_value),
         subject_column=gate.subject_column,
@@ -172,7 +172,6 @@ def gate_sql(ctx: Context, gate_name: str, consent: ColumnRef, carriers: Flow) -
         carries=carries,
         parents=parents,
         renames=renames,
-        dialect=graph.dialect,
     )
 
 

@@ -42,11 +42,10 @@ import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
-import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from catalog.lineage.graph import ColumnRef
+from catalog.lineage.graph import ColumnRef, ProjectGraph
 
 __all__ = ["OTHER", "Domain", "GateSql", "Verdict"]
 
@@ -214,11 +213,13 @@ def _may_be_true(c: Cell) -> bool:
 
 
 class GateSql:
-    """The consent-value analysis of one gate kind, over one lineage graph (one evaluation)."""
+    """The consent-value analysis of one gate kind, over one lineage graph (one evaluation).
+    Each model's SQL is read as the graph parsed it (``ProjectGraph.parsed``: shared, never
+    modified here)."""
 
     def __init__(
         self,
-        nodes: dict,
+        graph: ProjectGraph,
         *,
         consent: ColumnRef,
         domain: Domain,
@@ -227,10 +228,9 @@ class GateSql:
         carries: Callable[[str], bool],
         parents: Callable[[str], Iterable[str]],
         renames: Callable[[str], tuple[str, dict[str, str]] | None] = lambda uid: None,
-        dialect: str = "duckdb",
     ):
-        self.nodes = nodes
-        self.dialect = dialect
+        self.graph = graph
+        self.nodes = graph.nodes
         self.consent = consent
         self.domain = domain
         self.subject = (subject_column or "").lower()
@@ -347,7 +347,7 @@ class GateSql:
         tree = None
         if node.sql and node.sql.strip():
             with contextlib.suppress(SqlglotError):
-                tree = sqlglot.parse_one(node.sql, dialect=self.dialect)
+                tree = self.graph.parsed(uid)
         if not isinstance(tree, exp.Query):
             return self._failed(node, f"the SQL of {name} does not parse as a query")
         try:

@@ -24,10 +24,10 @@ from collections import deque
 from collections.abc import Iterable
 from functools import cached_property
 
-import sqlglot
 from sqlglot import exp
+from sqlglot.errors import ParseError
 
-from catalog.lineage.graph import ColumnRef
+from catalog.lineage.graph import ColumnRef, ProjectGraph
 from catalog.policy.context import Context
 from catalog.policy.flow import Flow, ancestors, descendants, propagate, value_edge
 from catalog.policy.result import Violation
@@ -37,11 +37,14 @@ RULE = "objections_honoured"
 
 
 class SqlLiterals:
-    """The string literals of one model's compiled SQL, by column and in row conditions."""
+    """The string literals of one model's compiled SQL, by column and in row conditions (read
+    from the graph's parse of it, ``ProjectGraph.parsed``, shared and never modified)."""
 
-    def __init__(self, sql: str | None, dialect: str = "duckdb"):
-        self.sql = sql or ""
-        self.dialect = dialect
+    def __init__(self, graph: ProjectGraph, uid: str):
+        node = graph.nodes.get(uid)
+        self.sql = (node.sql if node else None) or ""
+        self.graph = graph
+        self.uid = uid
         self._definitions: dict[str, tuple[set[str], set[str]]] = {}
         self._columns: dict[str, set[str]] = {}  # column() by name
         self._mentions: dict[str, bool] = {}
@@ -51,8 +54,8 @@ class SqlLiterals:
         if not self.sql.strip():
             return None
         try:
-            return sqlglot.parse_one(self.sql, dialect=self.dialect)
-        except sqlglot.errors.ParseError:
+            return self.graph.parsed(self.uid)
+        except ParseError:
             return None
 
     @staticmethod
@@ -146,8 +149,7 @@ class _Honours:
 
     def sql(self, uid: str) -> SqlLiterals:
         if uid not in self.literals:
-            node = self.ctx.graph.nodes.get(uid)
-            self.literals[uid] = SqlLiterals(node.sql if node else None, self.ctx.graph.dialect)
+            self.literals[uid] = SqlLiterals(self.ctx.graph, uid)
         return self.literals[uid]
 
     def _chain(self, col: ColumnRef) -> set[ColumnRef]:
