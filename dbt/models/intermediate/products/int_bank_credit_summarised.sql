@@ -4,12 +4,8 @@
     number.
 -#}
 
-with persons as (
-    select * from {{ ref('int_neutral_persons_matched') }}
-),
-
-bank_customers as (
-    select * from {{ ref('stg_bank__customers') }}
+with bank_customer_persons as (
+    select * from {{ ref('int_bank_customers_matched') }}
 ),
 
 loans as (
@@ -18,15 +14,6 @@ loans as (
 
 cards as (
     select * from {{ ref('stg_bank__cards') }}
-),
-
-bank_customer_persons as (
-    select
-        bank_customers.customer_no,
-        persons.person_id
-    from bank_customers
-    inner join persons
-        on bank_customers.national_id = persons.national_id
 ),
 
 bank_persons as (

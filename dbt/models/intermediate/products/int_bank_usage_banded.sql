@@ -5,12 +5,8 @@
     number.
 -#}
 
-with persons as (
-    select * from {{ ref('int_neutral_persons_matched') }}
-),
-
-bank_customers as (
-    select * from {{ ref('stg_bank__customers') }}
+with bank_customer_persons as (
+    select * from {{ ref('int_bank_customers_matched') }}
 ),
 
 accounts as (
@@ -19,15 +15,6 @@ accounts as (
 
 digital_logins as (
     select * from {{ ref('stg_bank__digital_logins') }}
-),
-
-bank_customer_persons as (
-    select
-        bank_customers.customer_no,
-        persons.person_id
-    from bank_customers
-    inner join persons
-        on bank_customers.national_id = persons.national_id
 ),
 
 bank_persons as (

@@ -4,25 +4,12 @@
     customer number.
 -#}
 
-with persons as (
-    select * from {{ ref('int_neutral_persons_matched') }}
-),
-
-bank_customers as (
-    select * from {{ ref('stg_bank__customers') }}
+with bank_customer_persons as (
+    select * from {{ ref('int_bank_customers_matched') }}
 ),
 
 customer_roles as (
     select * from {{ ref('stg_bank__customer_roles') }}
-),
-
-bank_customer_persons as (
-    select
-        bank_customers.customer_no,
-        persons.person_id
-    from bank_customers
-    inner join persons
-        on bank_customers.national_id = persons.national_id
 ),
 
 bank_persons as (

@@ -10,8 +10,9 @@ with persons as (
     select * from {{ ref('int_neutral_persons_matched') }}
 ),
 
-bank_customers as (
-    select * from {{ ref('stg_bank__customers') }}
+-- Every bank customer number of a person (not only the current one) carries their products.
+bank_customer_persons as (
+    select * from {{ ref('int_bank_customers_matched') }}
 ),
 
 accounts as (
@@ -32,16 +33,6 @@ insurance_policies as (
 
 pension_agreements as (
     select * from {{ ref('stg_pension__agreements') }}
-),
-
--- Every bank customer number of a person (not only the current one) carries their products.
-bank_customer_persons as (
-    select
-        bank_customers.customer_no,
-        persons.person_id
-    from bank_customers
-    inner join persons
-        on bank_customers.national_id = persons.national_id
 ),
 
 account_counts as (
