@@ -117,6 +117,10 @@ def macros(seed: int, as_of: dt.date) -> list[str]:
         # Stratified position in [0, 1) of the ``r``-th (1-based) of ``n`` rare cases: case r
         # falls in the r-th of n equal slices, so the cases cover the whole range.
         "CREATE MACRO stratum(r, n, x) AS (r - 1 + x) / greatest(n, 1)",
+        # A whole number in the s-th (0-based) of n integer slices of [0, span): distinct
+        # slices never give the same number (span >= n keeps every slice non-empty).
+        "CREATE MACRO slice_pick(s, n, span, x) AS"
+        " s * span // n + below(x, (s + 1) * span // n - s * span // n)",
         "CREATE MACRO account_no(seq) AS"
         " printf('%04d%07d', 1503 + seq // 10000000, seq % 10000000)",
         "CREATE MACRO ascii_name(x) AS lower(strip_accents(replace(replace(replace(replace("
@@ -631,7 +635,7 @@ WITH channels AS (
     WHERE span > 0
 ), old AS (
     SELECT customer_no, channel,
-           add_days(login_from, floor(stratum(s + 1, n, u2(i, k * 4 + s, 'old_login_day')) * span))
+           add_days(login_from, slice_pick(s, n, span, h2(i, k * 4 + s, 'old_login_day')))
                AS login_date,
            1 + CAST(floor(4 * pow(u2(i, k * 4 + s, 'old_login_count'), 3)) AS BIGINT)
                AS login_count
