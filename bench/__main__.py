@@ -13,7 +13,7 @@ import json
 import statistics
 import time
 
-from dagster_project.project import settings
+from catalog.settings import settings
 
 BENCHMARKS = ("generator", "materialise", "lineage", "lineage_corpus", "policy", "spark")
 

@@ -298,7 +298,8 @@ def _row(case: str, engine: Timing, baseline: str, base: Timing, **extra: Any) -
 
 
 def _project_manifest(tmp: Path) -> tuple[str, Manifest]:
-    from dagster_project.project import DBT_PROJECT_DIR, REPO_ROOT
+    from catalog.settings import REPO_ROOT
+    from dagster_project.project import DBT_PROJECT_DIR
 
     for label, project in (
         ("project (dbt/)", DBT_PROJECT_DIR),

@@ -62,7 +62,7 @@ Lineage = Callable[[exp.Query, str, dict], dict[str, set[tuple[str, str]]]]
 
 def shared_dir() -> Path:
     """``$FJORDBANK_SHARED_DIR``, else the repository's sibling ``shared/``."""
-    from dagster_project.project import REPO_ROOT
+    from catalog.settings import REPO_ROOT
 
     return Path(os.environ.get("FJORDBANK_SHARED_DIR") or REPO_ROOT.parent / "shared")
 

@@ -1,32 +1,32 @@
-"""The policy in Dagster: the static gate before the dbt build, and blocking row checks.
+"""The policy's blocking row checks in Dagster (the static gate before the dbt build is
+``policy_gate`` in ``dagster_project/assets/dbt.py``).
 
-- :func:`policy_gate` evaluates ``catalog.policy`` on the compiled manifest before anything is
-  built; a violation fails the step with every violation listed, so nothing is written.
-- :func:`plan_row_checks` derives, from column lineage and tags (never from a list of model
-  names), the row checks of PRIVACY.md guarantee 7, and :func:`build_row_checks` turns them into
-  blocking asset checks:
+:func:`plan_row_checks` derives, from column lineage and tags (never from a list of model
+names), the row checks of PRIVACY.md guarantee 7, and :func:`build_row_checks` turns them into
+blocking asset checks, run on the target's warehouse (DuckDB, or Spark with the query
+transpiled):
 
-  * ``no_unconsented_investment_values``: no person without group-sharing consent has a
-    non-null securities- or funds-derived value;
-  * ``no_unconsented_investment_customers``: no person appears in a marketing output whom only
-    the group-sharing gate's sources (``markets``, ``asset_management``) know and who has not
-    consented: being their customer is itself a securities or funds fact (rule 3 by source);
-  * ``no_unconsented_web_behaviour``: no person has a non-null value in a web-behaviour-derived
-    (cookie-gated) column of a marketing output unless a visitor whose latest marketing-cookie
-    choice is acceptance was seen logged in as that person;
-  * ``no_objectors``: no person who objects to a scope the output must honour appears in it
-    (outputs keyed by a pseudonym instead of ``person_id`` declare how it is made, see
-    :func:`_person_key`);
-  * ``min_cell_size``: every published statistics cell describes at least k persons;
-  * ``scored_today``: scores are from today.
+* ``no_unconsented_investment_values``: no person without group-sharing consent has a
+  non-null securities- or funds-derived value;
+* ``no_unconsented_investment_customers``: no person appears in a marketing output whom only
+  the group-sharing gate's sources (``markets``, ``asset_management``) know and who has not
+  consented: being their customer is itself a securities or funds fact (rule 3 by source);
+* ``no_unconsented_web_behaviour``: no person has a non-null value in a web-behaviour-derived
+  (cookie-gated) column of a marketing output unless a visitor whose latest marketing-cookie
+  choice is acceptance was seen logged in as that person;
+* ``no_objectors``: no person who objects to a scope the output must honour appears in it
+  (outputs keyed by a pseudonym instead of ``person_id`` declare how it is made, see
+  :func:`_person_key`);
+* ``min_cell_size``: every published statistics cell describes at least k persons;
+* ``scored_today``: scores are from today.
 
-  Consent and objection state are computed here afresh from the raw event logs (latest event
-  wins, a tie goes to the more restrictive event), independently of the dbt models under test,
-  and persons are matched through the same keyed hash the register uses.
+Consent and objection state are computed here afresh from the raw event logs (latest event
+wins, a tie goes to the more restrictive event), independently of the dbt models under test,
+and persons are matched through the same keyed hash the register uses.
 
-  The cookie check proves who may have web behaviour at all, not how much: a person with one
-  consenting visitor and one refusing visitor passes it whatever the count says (the static
-  rule judges that the gate filters every view).
+The cookie check proves who may have web behaviour at all, not how much: a person with one
+consenting visitor and one refusing visitor passes it whatever the count says (the static
+rule judges that the gate filters every view).
 """
 
 from __future__ import annotations
@@ -424,7 +424,7 @@ def _asset_check(check: RowCheck) -> dg.AssetChecksDefinition:
 def _offending_rows(check: RowCheck, warehouse: Warehouse) -> int:
     """Run the check's query on the target's warehouse: DuckDB, or Spark (the same query
     transpiled from DuckDB's dialect by sqlglot)."""
-    from dagster_project.project import settings
+    from catalog.settings import settings
 
     s = settings()
     if is_spark(s.dbt_target):

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import click
 
-from dagster_project.project import DBT_PROJECT_DIR, REPO_ROOT, Settings, settings
+from catalog.settings import DBT_TARGET_ENV, REPO_ROOT, Settings, settings
+from dagster_project.project import DBT_PROJECT_DIR
 
 
 def _prepare_environment(s: Settings) -> None:
@@ -30,7 +31,7 @@ def _prepare_environment(s: Settings) -> None:
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    if not os.environ.get("FJORDBANK_PSEUDONYM_KEY") and not s.key_file.exists():
+    if not s.pseudonym_key and not s.key_file.exists():
         s.key_file.parent.mkdir(parents=True, exist_ok=True)
         s.key_file.touch(mode=0o600)
         s.key_file.write_text(secrets.token_hex(32) + "\n")
@@ -87,7 +88,7 @@ def generate(persons: int, seed: int, out: Path | None, as_of: dt.datetime | Non
 def run(persons: int, seed: int, target: str | None) -> None:
     """Generate landing data if none is there, materialise every asset, check the policy."""
     if target:
-        os.environ["DBT_TARGET"] = target
+        os.environ[DBT_TARGET_ENV] = target
     s = settings()
     _prepare_environment(s)
 

@@ -5,12 +5,13 @@ import functools
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from catalog.settings import settings
 from dagster_project.assets.dbt import build_dbt_assets
 from dagster_project.assets.ingest import build_ingest_assets
 from dagster_project.catalog_view import catalog_view
 from dagster_project.checks import build_row_checks, plan_row_checks
 from dagster_project.openlineage import OpenLineageResource
-from dagster_project.project import dbt_executable, dbt_project, settings, source_nodes
+from dagster_project.project import dbt_executable, dbt_project, source_nodes
 from dagster_project.resources import Warehouse
 from dagster_project.schedules import build_everything, daily_build, marketing_refresh
 from dagster_project.translator import asset_key_for

@@ -46,7 +46,7 @@ from catalog.openlineage import (
     PolicyVerdictRunFacet,
     ingest_events,
 )
-from dagster_project.project import settings
+from catalog.settings import settings
 
 __all__ = [
     "DEFAULT_HTTP_RETRY",

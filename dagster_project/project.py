@@ -1,16 +1,8 @@
-"""Where things are: the one module that knows the project's paths and settings.
+"""The dbt project: where it is, the environment its profile reads, its manifest, and dbt run
+in this process (the Spark target).
 
-Everything is derived from environment variables with project-local defaults, read when a
-function is called (never at import time):
-
-| variable                       | default                         |
-|--------------------------------|---------------------------------|
-| ``FJORDBANK_DATA_DIR``         | ``<repo>/data``                 |
-| ``FJORDBANK_LANDING_DIR``      | ``$FJORDBANK_DATA_DIR/landing`` |
-| ``FJORDBANK_WAREHOUSE``        | ``$FJORDBANK_DATA_DIR/warehouse.duckdb`` |
-| ``FJORDBANK_SYNTHETIC_DATA``   | ``false``: accept synthetic identity numbers (month + 80) |
-| ``FJORDBANK_PSEUDONYM_KEY``    | read from ``$FJORDBANK_DATA_DIR/secrets/pseudonym.key``   |
-| ``DBT_TARGET``                 | ``duckdb`` (or ``spark``, see dagster_project/spark.py) |
+The settings (data directory, warehouse, dbt target ...) are :mod:`catalog.settings`'s; this
+module derives the dbt facts from them, read when a function is called (never at import time).
 """
 
 from __future__ import annotations
@@ -18,81 +10,28 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from catalog.settings import REPO_ROOT, WAREHOUSE_ENV, Settings, settings
+from dagster_project.spark import (
+    SPARK_TARGET,
+    export_spark_environment,
+    is_spark,
+    spark_method,
+    spark_session,
+)
+
 DBT_PROJECT_DIR = REPO_ROOT / "dbt"
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-@dataclass(frozen=True)
-class Settings:
-    data_dir: Path
-    landing_dir: Path
-    warehouse: Path
-    synthetic_data: bool
-    dbt_target: str
-
-    @property
-    def dagster_home(self) -> Path:
-        return self.data_dir / "dagster_home"
-
-    @property
-    def openlineage_dir(self) -> Path:
-        return self.data_dir / "openlineage"
-
-    @property
-    def reports_dir(self) -> Path:
-        return self.data_dir / "reports"
-
-    @property
-    def dbt_target_path(self) -> Path:
-        return self.data_dir / "dbt_target" / self.dbt_target
-
-    @property
-    def spark_warehouse_dir(self) -> Path:
-        """Spark's warehouse (``spark.sql.warehouse.dir``) for the ``spark`` target."""
-        return self.data_dir / "spark-warehouse"
-
-    @property
-    def spark_metastore_dir(self) -> Path:
-        """Spark's Derby metastore and its log."""
-        return self.data_dir / "spark-metastore"
-
-    @property
-    def spark_staging_dir(self) -> Path:
-        """Parquet copies of the validated raw tables, on their way into Spark."""
-        return self.data_dir / "spark-staging"
-
-    @property
-    def key_file(self) -> Path:
-        return self.data_dir / "secrets" / "pseudonym.key"
-
-
-def settings() -> Settings:
-    """The current settings, read from the environment on each call."""
-    data_dir = Path(os.environ.get("FJORDBANK_DATA_DIR") or REPO_ROOT / "data").resolve()
-    return Settings(
-        data_dir=data_dir,
-        landing_dir=Path(os.environ.get("FJORDBANK_LANDING_DIR") or data_dir / "landing"),
-        warehouse=Path(os.environ.get("FJORDBANK_WAREHOUSE") or data_dir / "warehouse.duckdb"),
-        synthetic_data=_truthy(os.environ.get("FJORDBANK_SYNTHETIC_DATA")),
-        dbt_target=os.environ.get("DBT_TARGET") or "duckdb",
-    )
 
 
 def export_dbt_environment(s: Settings | None = None) -> None:
     """Put the settings dbt's profile reads (``env_var(...)``) into the process environment."""
     s = s or settings()
-    os.environ["FJORDBANK_WAREHOUSE"] = str(s.warehouse)
-    if s.dbt_target == "spark":
-        from dagster_project.spark import export_spark_environment
-
+    os.environ[WAREHOUSE_ENV] = str(s.warehouse)
+    if is_spark(s.dbt_target):
         export_spark_environment(s)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -127,15 +66,12 @@ def compile_manifest(s: Settings | None = None):
     from catalog.manifest import compile_project
 
     s = s or settings()
-    if s.dbt_target == "spark":
-        from dagster_project.spark import spark_method, spark_session
-
-        if spark_method() == "session":  # dbt-spark must find the platform's session
-            spark_session(s)
+    if is_spark(s.dbt_target) and spark_method() == "session":
+        spark_session(s)  # dbt-spark must find the platform's session
     scratch = s.dbt_target_path / "compile" / s.warehouse.name
     scratch.parent.mkdir(parents=True, exist_ok=True)
-    real = os.environ.get("FJORDBANK_WAREHOUSE")
-    os.environ["FJORDBANK_WAREHOUSE"] = str(scratch)
+    real = os.environ.get(WAREHOUSE_ENV)
+    os.environ[WAREHOUSE_ENV] = str(scratch)
     try:
         return compile_project(
             DBT_PROJECT_DIR,
@@ -145,9 +81,9 @@ def compile_manifest(s: Settings | None = None):
         )
     finally:
         if real is None:
-            os.environ.pop("FJORDBANK_WAREHOUSE", None)
+            os.environ.pop(WAREHOUSE_ENV, None)
         else:
-            os.environ["FJORDBANK_WAREHOUSE"] = real
+            os.environ[WAREHOUSE_ENV] = real
 
 
 def dbt_executable() -> str:
@@ -176,3 +112,40 @@ def source_nodes(project) -> dict[tuple[str, str], dict]:
     """The dbt manifest's source nodes keyed by (source, table)."""
     manifest = json.loads(Path(project.manifest_path).read_text())
     return {(n["source_name"], n["name"]): n for n in manifest.get("sources", {}).values()}
+
+
+def run_dbt(
+    args: Sequence[str],
+    *,
+    target_path: Path,
+    s: Settings | None = None,
+) -> tuple[bool, list[dict[str, Any]]]:
+    """Run dbt in this process against the Spark session (so the keyed-hash UDF is visible).
+
+    Returns (success, structured log events as dicts, the shape of ``--log-format json``).
+    """
+    from dbt.cli.main import dbtRunner
+    from dbt_common.events.functions import msg_to_dict
+
+    s = s or settings()
+    export_dbt_environment(s)
+    spark_session(s)
+    events: list[dict[str, Any]] = []
+    full = [
+        *args,
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target", SPARK_TARGET,
+        "--target-path", str(target_path),
+        "--log-path", str(target_path),
+    ]  # fmt: skip
+    result = dbtRunner(callbacks=[lambda e: events.append(msg_to_dict(e))]).invoke(full)
+    return bool(result.success), events
+
+
+def failure_lines(events: Sequence[dict[str, Any]]) -> Iterator[str]:
+    """One line per failed node (or dbt error) of a run's events."""
+    for event in events:
+        info = event.get("info", {})
+        if info.get("level") == "error" and info.get("msg"):
+            yield str(info["msg"]).strip().splitlines()[0]

@@ -3,9 +3,10 @@
 By default Spark runs in-process (dbt-spark's ``session`` method): :func:`spark_session` starts
 one local Spark per process with the platform's confs (no network: UI off, driver bound to
 127.0.0.1; a Derby metastore and the warehouse dir under ``FJORDBANK_DATA_DIR``; nothing is
-downloaded) and registers the keyed hash ``fjordbank_hmac_sha256`` as a Python UDF. dbt-spark's
-session connection calls ``SparkSession.builder.getOrCreate()``, so dbt run in the same process
-(:func:`run_dbt`) sees that session and the UDF.
+downloaded) and registers the keyed hash ``fjordbank_hmac_sha256`` (:mod:`catalog.pseudonym`)
+as a Python UDF. dbt-spark's session connection calls ``SparkSession.builder.getOrCreate()``,
+so dbt run in the same process (``dagster_project.project.run_dbt``) sees that session and the
+UDF.
 
 Why a UDF and not HMAC in Spark SQL: HMAC-SHA256 in SQL needs ``key XOR ipad`` and
 ``key XOR opad`` as literals in every compiled model, which puts key material in ``target/``,
@@ -17,23 +18,25 @@ closed on an unknown function), and a cluster needs a permanent function of the 
 Ingest keeps one validator: landing files are validated into the DuckDB file
 (``settings().warehouse``, the staging area), then :func:`load_raw_table` copies the accepted rows
 (Parquet) into ``raw_<source>.<table>`` in Spark, with the contract's column types.
+
+The Spark connection's own settings are read here, not in :mod:`catalog.settings`:
+``FJORDBANK_SPARK_METHOD`` (dbt-spark's method) and ``FJORDBANK_SPARK_MASTER`` (the local
+session's master); the other ``FJORDBANK_SPARK_*`` are read by ``dbt/profiles.yml`` only.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import sys
-from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlglot
 
+from catalog.pseudonym import HMAC_FUNCTION, hmac_sha256_hex, require_key
+from catalog.settings import Settings, settings
 from dagster_project.landing.contract import table as contract_table
-from dagster_project.project import DBT_PROJECT_DIR, Settings, settings
 
 if TYPE_CHECKING:
     import duckdb
@@ -143,30 +146,16 @@ def stop_spark() -> None:
 # --- the keyed hash ------------------------------------------------------------------------
 
 
-def _hmac_hex(key: bytes, value: str | None) -> str | None:
-    """Hex HMAC-SHA256 of ``value`` (the same as the DuckDB function; NULL in, NULL out)."""
-    if value is None:
-        return None
-    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
 def register_functions(session: SparkSession, key: bytes | None = None) -> None:
     """Register ``fjordbank_hmac_sha256(string) -> string`` in ``session`` (temporary function).
 
-    ``key`` defaults to the pseudonymisation key; a missing key raises ``PseudonymKeyMissing``.
+    ``key`` defaults to the pseudonymisation key; a missing or empty key raises
+    :class:`catalog.pseudonym.PseudonymKeyMissing`.
     """
     from pyspark.sql.types import StringType
 
-    from dagster_project.warehouse_functions import (
-        HMAC_FUNCTION,
-        PseudonymKeyMissing,
-        pseudonym_key,
-    )
-
-    key = pseudonym_key() if key is None else key
-    if not key:
-        raise PseudonymKeyMissing(f"no pseudonymisation key: the key for {HMAC_FUNCTION} is empty")
-    session.udf.register(HMAC_FUNCTION, partial(_hmac_hex, key), StringType())
+    key = require_key(key)
+    session.udf.register(HMAC_FUNCTION, partial(hmac_sha256_hex, key=key), StringType())
 
 
 # --- raw tables -----------------------------------------------------------------------------
@@ -254,45 +243,3 @@ def table_counts(session: SparkSession) -> list[tuple[str, str, int]]:
             n = session.table(f"{_ident(db)}.{_ident(t.name)}").count()
             out.append((db, t.name, n))
     return out
-
-
-# --- dbt in-process -------------------------------------------------------------------------
-
-
-def run_dbt(
-    args: Sequence[str],
-    *,
-    target_path: Path,
-    s: Settings | None = None,
-) -> tuple[bool, list[dict[str, Any]]]:
-    """Run dbt in this process against the Spark session (so the UDF is visible).
-
-    Returns (success, structured log events as dicts, the shape of ``--log-format json``).
-    """
-    from dbt.cli.main import dbtRunner
-    from dbt_common.events.functions import msg_to_dict
-
-    from dagster_project.project import export_dbt_environment
-
-    s = s or settings()
-    export_dbt_environment(s)
-    spark_session(s)
-    events: list[dict[str, Any]] = []
-    full = [
-        *args,
-        "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target", SPARK_TARGET,
-        "--target-path", str(target_path),
-        "--log-path", str(target_path),
-    ]  # fmt: skip
-    result = dbtRunner(callbacks=[lambda e: events.append(msg_to_dict(e))]).invoke(full)
-    return bool(result.success), events
-
-
-def failure_lines(events: Sequence[dict[str, Any]]) -> Iterator[str]:
-    """One line per failed node (or dbt error) of a run's events."""
-    for event in events:
-        info = event.get("info", {})
-        if info.get("level") == "error" and info.get("msg"):
-            yield str(info["msg"]).strip().splitlines()[0]

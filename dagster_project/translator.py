@@ -19,9 +19,9 @@ from dagster_dbt import DagsterDbtTranslator
 from catalog.lineage import ColumnRef, ProjectGraph
 from catalog.loader import Catalog
 from catalog.reports.lineage_page import lineage_page_url
+from catalog.settings import settings
 from catalog.tags import resolve_column_tags
 from dagster_project.landing.contract import COMPANIES
-from dagster_project.project import settings
 
 PARENT_COMPANY = "Fjordbank ASA"
 

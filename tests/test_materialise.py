@@ -28,7 +28,7 @@ def env(tmp_path_factory):
         mp.setenv("DAGSTER_HOME", str(root / "dagster_home"))
         (root / "dagster_home").mkdir()
         (root / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-        from dagster_project.project import settings
+        from catalog.settings import settings
 
         generate(settings().landing_dir, persons=PERSONS, seed=7, as_of=AS_OF, progress=False)
         yield settings()

@@ -11,7 +11,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from dagster_project.warehouse_functions import hmac_sha256_hex
+from catalog.pseudonym import hmac_sha256_hex
 
 KEY_CONTEXT = "model_development:"
 
@@ -37,7 +37,7 @@ def platform(tmp_path_factory):
         mp.setenv("FJORDBANK_SYNTHETIC_DATA", "true")
         mp.setenv("FJORDBANK_PSEUDONYM_KEY", KEY.decode())
         mp.setenv("OPENLINEAGE_DISABLED", "true")
-        from dagster_project.project import settings
+        from catalog.settings import settings
 
         generate(settings().landing_dir, persons=600, seed=11, as_of=AS_OF, progress=False)
         yield settings()

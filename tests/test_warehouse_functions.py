@@ -1,5 +1,6 @@
-"""The warehouse's keyed-hash function: values, NULL handling, where the key comes from, and the
-one-line error without a key."""
+"""The warehouse's keyed-hash function (catalog/pseudonym.py, registered in DuckDB by
+dagster_project/warehouse_functions.py): values, NULL handling, where the key comes from, and
+the one-line error without a key."""
 
 from __future__ import annotations
 
@@ -9,14 +10,8 @@ import hmac
 import duckdb
 import pytest
 
-from dagster_project.warehouse_functions import (
-    HMAC_FUNCTION,
-    Plugin,
-    PseudonymKeyMissing,
-    hmac_sha256_hex,
-    pseudonym_key,
-    register_functions,
-)
+from catalog.pseudonym import HMAC_FUNCTION, PseudonymKeyMissing, hmac_sha256_hex, pseudonym_key
+from dagster_project.warehouse_functions import Plugin, register_functions
 
 
 @pytest.fixture

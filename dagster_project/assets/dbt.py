@@ -10,9 +10,9 @@ from dagster_dbt import DagsterDbtTranslatorSettings, DbtCliResource, DbtProject
 from catalog.loader import Catalog
 from catalog.openlineage import policy_verdict_facet
 from dagster_project.openlineage import OpenLineageResource, emit_dbt_build, nominal_time_of
-from dagster_project.project import DBT_PROJECT_DIR
+from dagster_project.project import DBT_PROJECT_DIR, failure_lines, run_dbt
 from dagster_project.resources import Warehouse
-from dagster_project.spark import failure_lines, is_spark, run_dbt, spark_method
+from dagster_project.spark import is_spark, spark_method
 from dagster_project.translator import FjordbankTranslator
 
 

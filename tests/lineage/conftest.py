@@ -9,7 +9,7 @@ import pytest
 
 from catalog.lineage import ProjectGraph, build_project_graph
 from catalog.manifest import Manifest, compile_project
-from dagster_project.project import REPO_ROOT
+from catalog.settings import REPO_ROOT
 
 FIXTURE_PROJECT = REPO_ROOT / "tests" / "fixtures" / "lineage_project"
 

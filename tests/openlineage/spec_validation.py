@@ -28,7 +28,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from catalog.openlineage import POLICY_VERDICT_FACET, policy_verdict_schema
-from dagster_project.project import REPO_ROOT
+from catalog.settings import REPO_ROOT
 
 SHARED_DIR_ENV = "FJORDBANK_SHARED_DIR"
 CORE_FILE = "OpenLineage.json"

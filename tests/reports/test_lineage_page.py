@@ -18,7 +18,7 @@ from catalog.cli import main
 from catalog.policy import evaluate
 from catalog.reports import lineage_page
 from catalog.reports.lineage_page import lineage_page_url, page_data, render_page
-from dagster_project.project import REPO_ROOT
+from catalog.settings import REPO_ROOT
 
 VENDOR = Path(lineage_page.__file__).parent / "vendor"
 CHROMIUM = Path("/usr/bin/chromium")
