@@ -328,10 +328,9 @@ def _load_catalog(
 
 
 def _default_report_path() -> str:
-    import os
-    from pathlib import Path
+    from catalog.settings import settings
 
-    return str(Path(os.environ.get("FJORDBANK_DATA_DIR") or "data") / "reports" / "lineage.html")
+    return str(settings().reports_dir / "lineage.html")
 
 
 @main.command()
@@ -349,7 +348,7 @@ def _default_report_path() -> str:
     default=None,
     type=click.Path(dir_okay=False),
     help="Where to write the page [default: $FJORDBANK_DATA_DIR/reports/lineage.html, "
-    "else data/reports/lineage.html].",
+    "else the repository's data/reports/lineage.html].",
 )
 def report(
     project_dir: str | None,
@@ -461,7 +460,7 @@ def _access_key(key_file: str | None) -> bytes | None:
     default=None,
     type=click.Path(dir_okay=False),
     help="The DuckDB warehouse [default: $FJORDBANK_WAREHOUSE, else "
-    "$FJORDBANK_DATA_DIR/warehouse.duckdb, else data/warehouse.duckdb].",
+    "$FJORDBANK_DATA_DIR/warehouse.duckdb, else the repository's data/warehouse.duckdb].",
 )
 @click.option(
     "--key-file",
