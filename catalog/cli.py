@@ -1,10 +1,11 @@
 """The ``catalog`` command line: ``lineage`` (the column lineage graph, or the walk from one
 column), ``check`` (the privacy policy on it), and the compliance reports ``report`` (the lineage
-page), ``ropa`` (the record of processing) and ``access`` (one person's access report).
+page), ``ropa`` (the record of processing), ``access`` (one person's access report) and
+``export`` (the data one person provided, for portability).
 
 Each command loads the project with ``catalog.loader.load_catalog``. Exit codes: 0 done, 2 the
 command could not run (one line on stderr saying why); ``check`` exits 1 on violations,
-``access`` 1 when no data is held.
+``access`` and ``export`` 1 when no data is held.
 """
 
 from __future__ import annotations
@@ -435,6 +436,62 @@ def ropa(
         click.echo(text, nl=not text.endswith("\n"))
 
 
+@main.command()
+@project_options
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option(
+    "--warehouse",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="The DuckDB warehouse [default: $FJORDBANK_WAREHOUSE].",
+)
+@click.option("--today", default=None, help="The day expiry is counted on (YYYY-MM-DD) [today].")
+def retention(
+    project_dir: str | None,
+    profiles_dir: str | None,
+    target: str | None,
+    manifest_path: str | None,
+    fmt: str,
+    warehouse: str | None,
+    today: str | None,
+) -> None:
+    """Every table's retention, the column it runs from, its rows and the rows expired today.
+
+    Read-only on the warehouse. Exit 0 listed, 2 a declaration is wrong or the warehouse
+    cannot be read (one line saying which table and key).
+    """
+    import datetime as dt
+    from pathlib import Path
+
+    import duckdb
+
+    from catalog.retention import RetentionError, load_declarations
+    from catalog.retention import report as retention_report
+    from catalog.settings import settings
+
+    try:
+        day = dt.date.fromisoformat(today) if today else dt.date.today()
+    except ValueError:
+        click.echo(f"error: --today {today!r} is not a date; give YYYY-MM-DD", err=True)
+        raise SystemExit(EXIT_ERROR) from None
+    where = Path(warehouse) if warehouse else settings().warehouse
+    try:
+        declarations = load_declarations(
+            load_project(project_dir, profiles_dir, target, manifest_path)
+        )
+        if not where.is_file():
+            raise FileNotFoundError(2, "no warehouse (run the platform first)", str(where))
+        with duckdb.connect(str(where), read_only=True) as conn:
+            rows = retention_report.retention_rows(conn, declarations, day)
+    except (*_report_errors(), RetentionError, duckdb.Error) as e:
+        click.echo(f"error: {_report_error_line(e)}", err=True)
+        raise SystemExit(EXIT_ERROR) from None
+    if fmt == "json":
+        click.echo(retention_report.render_json(rows), nl=False)
+    else:
+        click.echo(retention_report.render_markdown(rows, day), nl=False)
+
+
 def _access_key(key_file: str | None) -> bytes | None:
     """The pseudonymisation key for ``catalog access`` (None: pseudonyms are not computed); a
     ``--key-file`` that is not there is an error when ``$FJORDBANK_PSEUDONYM_KEY`` is unset."""
@@ -491,8 +548,9 @@ def access(
 
     Every table of the warehouse holding data about the person, each column's value with its
     category, purposes, legal basis, retention and source company; the profiling done and the
-    recipients. Exit 0 data found, 1 no data held (the report says so), 2 invalid number or
-    the report could not be made.
+    recipients. Rows the controller configuration's `access.withheld` exempts (an open fraud
+    case) are left out without a trace. Exit 0 data found, 1 no data held (the report says
+    so), 2 invalid number or the report could not be made.
     """
     from pathlib import Path
 
@@ -520,4 +578,90 @@ def access(
     click.echo(render(result))
     if not result.found:
         click.echo(f"no data held about {result.national_id} in {result.warehouse}", err=True)
+    raise SystemExit(result.exit_code)
+
+
+@main.command()
+@click.argument("national_id")
+@project_options
+@_controller_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+)
+@click.option(
+    "--out",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write to this file instead of stdout; a path ending in .zip (with --format csv) holds "
+    "one CSV per section.",
+)
+@click.option(
+    "--warehouse",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="The DuckDB warehouse [default: as for `catalog access`].",
+)
+@click.option(
+    "--key-file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="The pseudonymisation key [default: as for `catalog access`].",
+)
+@click.option(
+    "--synthetic/--no-synthetic",
+    default=None,
+    help="Accept synthetic test numbers (month + 80) [default: $FJORDBANK_SYNTHETIC_DATA].",
+)
+def export(
+    national_id: str,
+    project_dir: str | None,
+    profiles_dir: str | None,
+    target: str | None,
+    manifest_path: str | None,
+    controller_path: str | None,
+    fmt: str,
+    out: str | None,
+    warehouse: str | None,
+    key_file: str | None,
+    synthetic: bool | None,
+) -> None:
+    """The portability export (GDPR Art. 20) for one person, by NATIONAL_ID.
+
+    The data the person provided, as the controller configuration's `portability` declares it
+    (identity and contact details, group-sharing consents, objections, linked cookie consents),
+    as JSON or CSV. Exit 0 data found, 1 nothing held, 2 invalid number or the export could not
+    be made.
+    """
+    from pathlib import Path
+
+    from catalog.national_id import check_national_id
+    from catalog.reports import export as portability
+    from catalog.reports.access import AccessError
+    from catalog.settings import settings
+
+    if synthetic is None:
+        synthetic = settings().synthetic_data
+    where = Path(warehouse) if warehouse else None
+    try:
+        check_national_id(national_id, allow_synthetic=synthetic)
+        if out and Path(out).suffix.lower() == ".zip" and fmt != "csv":
+            raise AccessError(f"{out}: a .zip export holds CSV files; give --format csv")
+        catalog = _load_catalog(project_dir, profiles_dir, target, manifest_path, controller_path)
+        where = where or settings().warehouse
+        result = portability.portability_export(
+            catalog, national_id, where, key=_access_key(key_file), allow_synthetic=synthetic
+        )
+        if out:
+            portability.write_export(result, Path(out), fmt)
+    except _report_errors() as e:
+        click.echo(f"error: {_report_error_line(e)}", err=True)
+        raise SystemExit(EXIT_ERROR) from None
+    if out:
+        rows = sum(len(s.rows) for s in result.sections)
+        click.echo(f"wrote {out}: {rows} rows in {len(result.sections)} sections")
+    else:
+        text = portability.render_json(result) if fmt == "json" else portability.render_csv(result)
+        click.echo(text, nl=not text.endswith("\n"))
+    if not result.found:
+        click.echo(f"no data held about {result.national_id} in {where}", err=True)
     raise SystemExit(result.exit_code)

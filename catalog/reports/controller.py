@@ -8,6 +8,11 @@ column tags cannot tell, validated so that an empty item is an error, never a bl
 'Customer matching on social platforms'
 >>> cfg.identifier_scope("user.unique_id.pseudonymous")
 'source'
+>>> rule = cfg.withheld[0]
+>>> rule.table, rule.key, rule.while_null
+('risk.fraud_cases', ('case_no',), 'closed_on')
+>>> [s.name for s in cfg.portability][:2], cfg.portability[0].table
+(['bank_customer', 'insurance_customer'], 'bank.customers')
 """
 
 from __future__ import annotations
@@ -43,6 +48,34 @@ class ActivityConfig:
 
 
 @dataclass(frozen=True)
+class WithheldRows:
+    """An access exemption (``access.withheld``): the rows of dbt source ``table``
+    (``source.table``) whose case, told by its ``key`` columns, is open (its latest delivered
+    row by ``latest_by``, newest first, has ``while_null`` null) are withheld from the access
+    report, and from everything derived from them, without saying so."""
+
+    table: str
+    key: tuple[str, ...]
+    while_null: str
+    latest_by: tuple[str, ...]
+    reason: str
+    legal_basis: str
+    where: str  # the configuration item, for error messages
+
+
+@dataclass(frozen=True)
+class PortabilitySection:
+    """A section of the portability export (``portability.sections``): the columns of dbt
+    source ``table`` (``source.table``) that hold data the person provided."""
+
+    name: str
+    table: str
+    columns: tuple[str, ...]
+    description: str
+    where: str
+
+
+@dataclass(frozen=True)
 class ControllerConfig:
     controller: Mapping[str, str]
     data_protection_officer: Mapping[str, str]
@@ -58,6 +91,9 @@ class ControllerConfig:
     keyed_hash_function: str
     profile_categories: tuple[str, ...]
     path: Path | None = None
+    withheld: tuple[WithheldRows, ...] = ()
+    quarantine_table: str | None = None
+    portability: tuple[PortabilitySection, ...] = ()
 
     def activity_for(self, purpose: str) -> ActivityConfig | None:
         """The entry for ``purpose``: its own, else the most specific parent key's."""
@@ -188,6 +224,9 @@ def parse_controller_config(
             f"{source}: access.profile_categories names unknown categories {', '.join(unknown)}"
         )
 
+    withheld = _withheld(access.get("withheld", []), source)
+    portability = _portability(_mapping(doc, "portability", source), source)
+
     return ControllerConfig(
         controller=MappingProxyType(contact),
         data_protection_officer=MappingProxyType(dpo_items),
@@ -213,7 +252,68 @@ def parse_controller_config(
         ),
         profile_categories=profile,
         path=path,
+        withheld=withheld,
+        quarantine_table=(
+            _text(access["quarantine_table"], "access.quarantine_table", source)
+            if access.get("quarantine_table") is not None
+            else None
+        ),
+        portability=portability,
     )
+
+
+def _source_table(value: Any, where: str, source: str) -> str:
+    text = _text(value, where, source)
+    if text.count(".") != 1 or not all(text.split(".")):
+        raise ControllerConfigError(
+            f"{source}: `{where}` is {text!r}; name a dbt source table as source.table"
+        )
+    return text
+
+
+def _withheld(entries: Any, source: str) -> tuple[WithheldRows, ...]:
+    """``access.withheld``: a list of exemptions (may be empty, never malformed)."""
+    if not isinstance(entries, list):
+        raise ControllerConfigError(f"{source}: `access.withheld` must be a list of rules")
+    rules = []
+    for i, entry in enumerate(entries):
+        where = f"access.withheld[{i}]"
+        if not isinstance(entry, Mapping):
+            raise ControllerConfigError(f"{source}: `{where}` must be a mapping")
+        rules.append(
+            WithheldRows(
+                table=_source_table(entry.get("table"), f"{where}.table", source),
+                key=_texts(entry.get("key"), f"{where}.key", source),
+                while_null=_text(entry.get("while_null"), f"{where}.while_null", source),
+                latest_by=_texts(entry.get("latest_by"), f"{where}.latest_by", source),
+                reason=_text(entry.get("reason"), f"{where}.reason", source),
+                legal_basis=_text(entry.get("legal_basis"), f"{where}.legal_basis", source),
+                where=where,
+            )
+        )
+    return tuple(rules)
+
+
+def _portability(doc: Mapping[str, Any], source: str) -> tuple[PortabilitySection, ...]:
+    """``portability.sections``: section name -> {table, columns, description}."""
+    sections = []
+    for name, entry in _mapping(doc, "sections", source).items():
+        where = f"portability.sections.{name}"
+        if not isinstance(entry, Mapping):
+            raise ControllerConfigError(f"{source}: `{where}` must be a mapping")
+        columns = _texts(entry.get("columns"), f"{where}.columns", source)
+        if len(set(columns)) != len(columns):
+            raise ControllerConfigError(f"{source}: `{where}.columns` names a column twice")
+        sections.append(
+            PortabilitySection(
+                name=str(name),
+                table=_source_table(entry.get("table"), f"{where}.table", source),
+                columns=columns,
+                description=_text(entry.get("description"), f"{where}.description", source),
+                where=where,
+            )
+        )
+    return tuple(sections)
 
 
 def load_controller_config(

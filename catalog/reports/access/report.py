@@ -17,7 +17,7 @@ from catalog.loader import Catalog
 from catalog.national_id import check_national_id
 from catalog.reports.access.errors import AccessError
 from catalog.reports.access.profiling import profiling
-from catalog.reports.access.search import Search
+from catalog.reports.access.search import QuarantinedData, Search
 from catalog.reports.access.values import json_value
 from catalog.reports.context import source_companies
 from catalog.settings import WAREHOUSE_ENV
@@ -37,6 +37,7 @@ class AccessReport:
     recipients: list[dict[str, Any]]
     notes: list[str]
     controller: dict[str, str]
+    generated_at: str = ""
 
     @property
     def found(self) -> bool:
@@ -50,7 +51,7 @@ class AccessReport:
         return {
             "access_report": "GDPR Art. 15",
             "national_id": self.national_id,
-            "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "generated_at": self.generated_at,
             "warehouse": self.warehouse,
             "controller": self.controller,
             "data_found": self.found,
@@ -110,10 +111,27 @@ def access_report(
     *,
     key: bytes | None,
     allow_synthetic: bool,
+    now: dt.datetime | None = None,
 ) -> AccessReport:
     """Find every row about the person in the warehouse and describe it (see the package doc);
     :class:`~catalog.national_id.InvalidNationalId` for an invalid number, :class:`AccessError`
-    when the report cannot be made."""
+    when the report cannot be made. ``now`` is the time the report says it was generated."""
+    search = search_person(
+        catalog, national_id, warehouse, key=key, allow_synthetic=allow_synthetic
+    )
+    return _report(catalog, search, warehouse, now or dt.datetime.now(dt.UTC))
+
+
+def search_person(
+    catalog: Catalog,
+    national_id: str,
+    warehouse: Path,
+    *,
+    key: bytes | None,
+    allow_synthetic: bool,
+) -> Search:
+    """The number validated, the warehouse opened read-only and searched for the person (the
+    exemptions applied); the finished :class:`Search`."""
     nid = check_national_id(national_id, allow_synthetic=allow_synthetic)
     if not Path(warehouse).is_file():
         raise AccessError(
@@ -137,7 +155,15 @@ def access_report(
         search.run()
     finally:
         conn.close()
+    return search
 
+
+def row_order(row: tuple[Any, ...]) -> tuple[tuple[bool, str], ...]:
+    """A total order on a table's rows, so the report never depends on the scan order."""
+    return tuple((v is None, repr(json_value(v))) for v in row)
+
+
+def _report(catalog: Catalog, search: Search, warehouse: Path, now: dt.datetime) -> AccessReport:
     tables = []
     purposes: set[str] = set()
     order = sorted(
@@ -145,6 +171,7 @@ def access_report(
         key=lambda t: (catalog.graph.nodes[t.uid].resource_type != "source", t.relation),
     )
     for data in order:
+        data.rows.sort(key=row_order)
         node = catalog.graph.nodes[data.uid]
         tag_entries = {
             c: _tags_entry(catalog, ColumnRef(data.uid, c.lower())) for c in data.columns
@@ -169,6 +196,12 @@ def access_report(
                 ],
             }
         )
+    for name in sorted(search.quarantined):
+        entry = _quarantined(catalog, search.quarantined[name], search.quarantine or "")
+        for row in entry["rows"]:
+            for col in row:
+                purposes.update(col["purposes"])
+        tables.append(entry)
     identifiers = [
         {
             "identifier": search.domains.domains[k].label,
@@ -180,7 +213,7 @@ def access_report(
     ]
     cfg = catalog.controller
     return AccessReport(
-        national_id=nid,
+        national_id=search.nid,
         warehouse=str(warehouse),
         identifiers=identifiers,
         tables=tables,
@@ -194,4 +227,45 @@ def access_report(
             f"{cfg.data_protection_officer['contact']}",
             "supervisory_authority": cfg.supervisory_authority,
         },
+        generated_at=now.isoformat(timespec="seconds"),
     )
+
+
+# The quarantine's own columns and the raw table's bookkeeping columns whose tags they take.
+_QUARANTINE_TAGS = {"file": "_source_file", "line": "_source_line", "reason": "_source_file"}
+
+
+def _quarantined(catalog: Catalog, data: QuarantinedData, relation: str) -> dict[str, Any]:
+    """The person's quarantined records of one source table, as a report table: file, line
+    and reason, then the record's fields, each with the tags of the source column it was
+    delivered as (an unknown field, or a line that could not be read, is untagged)."""
+    fields: dict[str, None] = {}
+    for *_, record in data.rows:
+        fields.update(dict.fromkeys(record))
+    columns = [*_QUARANTINE_TAGS, *fields]
+    tags = {
+        c: _tags_entry(catalog, ColumnRef(data.uid, _QUARANTINE_TAGS.get(c, c).lower()))
+        for c in columns
+    }
+    rows = sorted(
+        (
+            (file, line, reason, *(record.get(f) for f in fields))
+            for file, line, reason, record in data.rows
+        ),
+        key=row_order,
+    )
+    return {
+        "table": relation,
+        "dataset": f"{data.source_table} (rejected rows)",
+        "kind": "quarantine",
+        "description": f"Rows of {data.source_table} the ingest rejected, kept as delivered "
+        "with the file, line and reason.",
+        "matched_on": sorted(data.matched_on),
+        "rows": [
+            [
+                {"column": c, "value": json_value(v), **tags[c]}
+                for c, v in zip(columns, row, strict=True)
+            ]
+            for row in rows
+        ],
+    }

@@ -8,10 +8,18 @@ round after round until nothing new is found. A table with two columns of one do
 (``customer_roles``: customer and related customer) relates persons and is never used to learn
 identifiers. A row whose national identity number (or keyed-hash pseudonym of it) is someone
 else's is not about the person (a device shared by two logged-in persons) and is left out.
+
+Rows an exemption withholds (:mod:`.exemptions`: an open fraud case) are dropped before
+anything is read from them. The quarantine table (``access.quarantine_table``) is searched last,
+with every identifier found: a rejected record is about the person when a field named like an
+identifier column of its source table holds one of the person's values of that column's domain
+(for a line that could not be split into fields, any comma-separated field); it is never used to
+learn identifiers.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,9 +32,12 @@ from catalog.reports.access.derivation import derivation
 from catalog.reports.access.domains import Domains
 from catalog.reports.access.errors import AccessError
 from catalog.reports.access.evaluation import evaluate_derivation
+from catalog.reports.access.exemptions import Withholding, source_node
 from catalog.settings import KEY_ENV
 
 MAX_ROUNDS = 10  # identifier discovery rounds (each finds a new kind of identifier)
+# The columns of the ingest's quarantine table the search reads.
+_QUARANTINE_COLUMNS = ("source", "table", "file", "line", "reason", "record")
 
 
 @dataclass
@@ -56,6 +67,17 @@ class TableData:
     matched_on: set[str] = field(default_factory=set)
 
 
+@dataclass
+class QuarantinedData:
+    """The person's quarantined records of one source table: each (file, line, reason,
+    record fields) and the record fields the person was matched on."""
+
+    uid: str  # the source table the records were rejected from
+    source_table: str  # source.table
+    rows: list[tuple[str, int, str, dict[str, Any]]] = field(default_factory=list)
+    matched_on: set[str] = field(default_factory=set)
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -72,8 +94,13 @@ class Search:
         self.identity = _Identity()
         self.notes: list[str] = []
         self.tables: dict[str, TableData] = {}
+        self.quarantined: dict[str, QuarantinedData] = {}
         self._seen_rows: dict[str, set[tuple[Any, ...]]] = defaultdict(set)
+        self.quarantine = self._quarantine_table()
         self.searchable = self._searchable_tables()
+        self.withholding = Withholding(catalog, conn, self.searchable)
+        if self.quarantine:
+            self.withholding.add_quarantined_open_keys(self._quarantined_of_withheld_tables())
         self.nid = nid
 
     # -- which tables ----------------------------------------------------------------------
@@ -115,7 +142,9 @@ class Search:
                 f"not built in this warehouse, so not searched: {', '.join(sorted(missing))}"
             )
         unknown = sorted(
-            r for r, kind in kinds.items() if kind == "BASE TABLE" and r not in by_relation
+            r
+            for r, kind in kinds.items()
+            if kind == "BASE TABLE" and r not in by_relation and r != (self.quarantine or "")
         )
         if unknown:
             self.notes.append(
@@ -123,6 +152,54 @@ class Search:
                 f"review them by hand): {', '.join(unknown)}"
             )
         return out
+
+    def _quarantine_table(self) -> str | None:
+        """The declared quarantine table when the warehouse has it (lower case), else None;
+        :class:`AccessError` when it lacks a column the search reads."""
+        name = self.c.controller.quarantine_table
+        if not name:
+            return None
+        schema, _, table = name.lower().partition(".")
+        cols = {
+            r[0].lower()
+            for r in self.conn.execute(
+                "select column_name from information_schema.columns where lower(table_schema) = ?"
+                " and lower(table_name) = ?",
+                [schema, table],
+            ).fetchall()
+        }
+        if not cols:
+            return None
+        missing = [c for c in _QUARANTINE_COLUMNS if c not in cols]
+        if missing:
+            raise AccessError(
+                f"the quarantine table {name} has no column {missing[0]}; it is not the ingest's "
+                f"quarantine (columns {', '.join(_QUARANTINE_COLUMNS)}): fix "
+                "access.quarantine_table"
+            )
+        return f"{schema}.{table}"
+
+    def _quarantined_of_withheld_tables(self) -> list[tuple[str, str, Any]]:
+        out = []
+        for rule in self.c.controller.withheld:
+            source, _, table = rule.table.partition(".")
+            out += self._read_quarantine(
+                'select source, "table", record from {q} where source = ? and "table" = ?',
+                [source, table],
+            )
+        return out
+
+    def _read_quarantine(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+        assert self.quarantine
+        schema, _, table = self.quarantine.partition(".")
+        try:
+            return self.conn.execute(
+                sql.format(q=f"{_quote(schema)}.{_quote(table)}"), params
+            ).fetchall()
+        except duckdb.Error as e:
+            raise AccessError(
+                f"cannot read {self.quarantine} in the warehouse: {' '.join(str(e).split())[:200]}"
+            ) from None
 
     # -- identifiers -----------------------------------------------------------------------
     def seed(self) -> None:
@@ -208,6 +285,66 @@ class Search:
         for _ in range(MAX_ROUNDS):
             if not self._round():
                 break
+        if self.quarantine:
+            self._search_quarantine()
+
+    def _search_quarantine(self) -> None:
+        """The quarantined records about the person (see the module doc)."""
+        values = sorted({v for vs in self.identity.values.values() for v in vs})
+        if not values:
+            return
+        where = " or ".join("contains(cast(record as varchar), ?)" for _ in values)
+        rows = self._read_quarantine(
+            f'select source, "table", file, line, reason, cast(record as varchar) from {{q}} '
+            f'where {where} order by source, "table", file, line',
+            values,
+        )
+        nodes: dict[str, str | None] = {}
+        for source, table, file, line, reason, record in rows:
+            name = f"{source}.{table}"
+            if name not in nodes:
+                try:
+                    nodes[name] = source_node(self.c, name, "the quarantine")
+                except AccessError:
+                    nodes[name] = None
+                    self.notes.append(
+                        f"rejected rows of {name} in {self.quarantine} belong to no catalogued "
+                        "source table and were not searched"
+                    )
+            uid = nodes[name]
+            if uid is None:
+                continue
+            fields = _fields(record)
+            matched = self._quarantine_match(uid, fields)
+            if not matched or self.withholding.withholds_quarantined(source, table, record):
+                continue
+            data = self.quarantined.setdefault(name, QuarantinedData(uid, name))
+            data.matched_on |= matched
+            data.rows.append((str(file), int(line), str(reason), fields))
+
+    def _quarantine_match(self, uid: str, fields: dict[str, Any]) -> set[str]:
+        """The fields of a quarantined record of source ``uid`` that hold the person's value
+        of the domain of the source column of that name."""
+        id_cols = {ref.column: keys for ref, keys in self.domains.of.items() if ref.node == uid}
+        matched = set()
+        for name, value in fields.items():
+            if name == "_raw":
+                cells = {c.strip().strip('"') for c in str(value).split(",")}
+                mine = {
+                    v
+                    for keys in id_cols.values()
+                    for k in keys
+                    for v in self.identity.values.get(k, ())
+                }
+                if cells & mine:
+                    matched.add(name)
+                continue
+            keys = id_cols.get(name.lower(), ())
+            if value is not None and any(
+                str(value) in self.identity.values.get(k, ()) for k in keys
+            ):
+                matched.add(name)
+        return matched
 
     def _round(self) -> bool:
         learned = False
@@ -240,6 +377,8 @@ class Search:
         return learned
 
     def _take(self, uid: str, relation: str, columns: list[str], row: tuple[Any, ...]) -> bool:
+        if self.withholding.withholds(uid, columns, row):
+            return False  # an exemption: read nothing from it, say nothing of it
         refs = [ColumnRef(uid, c.lower()) for c in columns]
         # someone else's row: an identifier pinned to the person holds another value
         mismatch = {
@@ -301,3 +440,12 @@ class Search:
             how = f"found in {relation}.{columns[idx[0]]}"
             learned |= self.identity.add(k, str(value), how)
         return learned
+
+
+def _fields(record: Any) -> dict[str, Any]:
+    """A quarantined record's fields (the JSON object the ingest wrote)."""
+    try:
+        value = json.loads(record) if isinstance(record, str) else record
+    except ValueError:
+        return {"_raw": record}
+    return dict(value) if isinstance(value, dict) else {"_raw": record}
