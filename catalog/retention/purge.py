@@ -1,0 +1,380 @@
+"""The purge engine: delete the rows matching a SQL predicate from every place a source table
+keeps them: its landing delivery files, ``raw_<source>.<table>`` and ``quarantine.rejected_rows``.
+
+The raw and quarantine rows are matched in SQL (``raw_where`` over the raw table as ``t``,
+``quarantine_where`` over the table's quarantine rows as ``q``); the landing records removed are
+exactly those rows' (file, line): every raw row carries ``_source_file``/``_source_line`` and
+every quarantine row ``file``/``line``, the physical line its record starts on.
+
+Landing files are **rewritten**, not masked by a suppression list that ingest applies: a
+suppression would leave the deleted values on disk, so retention and erasure would not hold in
+the landing zone (the README gives the measured cost). A file is written aside as a hidden
+``.<name>.purge-tmp`` (which the ingest ignores), flushed to disk and renamed over the original;
+every byte of the records kept is unchanged (header, quoting, line endings, records spanning
+lines). A file left with no records keeps its header: an empty delivery is still a delivery.
+The remaining raw and quarantine rows of a rewritten file are renumbered to their new lines, so
+the warehouse stays in step with the files and a second purge needs no ingest between.
+
+Fails closed: before anything changes, each file to rewrite is scanned and its records must be
+exactly the raw and quarantine rows that name it; otherwise :class:`PurgeError` (one line: the
+file changed since the last ingest; ingest first). Deleted values are never logged or returned:
+:class:`PurgeResult` holds counts only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+QUARANTINE = "quarantine.rejected_rows"
+_TMP_SUFFIX = ".purge-tmp"
+
+
+class PurgeError(RuntimeError):
+    """The purge could not run; nothing was changed. One line saying what to do."""
+
+
+@dataclass(frozen=True)
+class PurgeTarget:
+    """What to delete from one source table: ``raw_where`` (SQL over ``raw_<source>.<table>``
+    as ``t``) and ``quarantine_where`` (SQL over its ``quarantine.rejected_rows`` rows as ``q``:
+    source, "table", file, line, reason, record JSON); None matches nothing. ``params`` are
+    DuckDB named parameters (``$name``) of the predicates."""
+
+    source: str
+    table: str
+    raw_where: str | None = None
+    quarantine_where: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}.{self.table}"
+
+
+@dataclass
+class PlaceCounts:
+    """Rows deleted (or, in a dry run, to delete) per place, and landing files rewritten."""
+
+    raw: int = 0
+    quarantine: int = 0
+    landing: int = 0
+    files_rewritten: int = 0
+
+    def to_json(self) -> dict[str, int]:
+        return {
+            "raw": self.raw,
+            "quarantine": self.quarantine,
+            "landing": self.landing,
+            "files_rewritten": self.files_rewritten,
+        }
+
+
+@dataclass
+class PurgeResult:
+    applied: bool
+    tables: dict[str, PlaceCounts] = field(default_factory=dict)
+
+    def total(self) -> PlaceCounts:
+        out = PlaceCounts()
+        for c in self.tables.values():
+            out.raw += c.raw
+            out.quarantine += c.quarantine
+            out.landing += c.landing
+            out.files_rewritten += c.files_rewritten
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "applied": self.applied,
+            "tables": {k: v.to_json() for k, v in sorted(self.tables.items())},
+            "total": self.total().to_json(),
+        }
+
+
+def purge(
+    conn: duckdb.DuckDBPyConnection,
+    landing_root: Path,
+    targets: Iterable[PurgeTarget],
+    *,
+    apply: bool,
+) -> PurgeResult:
+    """Delete (``apply``) or count (dry run) the rows ``targets`` match in the landing files,
+    raw tables and quarantine. Raises :class:`PurgeError` with nothing changed when a predicate
+    does not run or a landing file is out of step with the warehouse."""
+    landing_root = Path(landing_root)
+    result = PurgeResult(applied=apply)
+    plans: list[_FilePlan] = []
+    hits_per_target: list[tuple[PurgeTarget, str | None, str | None]] = []
+    for target in targets:
+        counts = result.tables.setdefault(target.key, PlaceCounts())
+        raw_hits, q_hits = _match(conn, target)
+        hits_per_target.append((target, raw_hits, q_hits))
+        lines: dict[str, set[int]] = defaultdict(set)
+        for hits in (raw_hits, q_hits):
+            if hits is None:
+                continue
+            n = conn.execute(f"select count(*) from {hits}").fetchone()[0]
+            if hits == raw_hits:
+                counts.raw += n
+            else:
+                counts.quarantine += n
+            for file, line in conn.execute(f"select file, line from {hits}").fetchall():
+                lines[file].add(line)
+        for rel in sorted(lines):
+            plan = _plan_file(conn, landing_root, target, rel, lines[rel])
+            counts.landing += len(plan.delete)
+            counts.files_rewritten += 1
+            plans.append(plan)
+    if not apply:
+        _drop_hits(conn, hits_per_target)
+        return result
+    conn.begin()
+    try:
+        for target, raw_hits, q_hits in hits_per_target:
+            if raw_hits is not None:
+                conn.execute(
+                    f"delete from {_raw(target)} where rowid in (select rid from {raw_hits})"
+                )
+            if q_hits is not None:
+                conn.execute(f"delete from {QUARANTINE} where rowid in (select rid from {q_hits})")
+        for plan in plans:
+            _renumber(conn, plan)
+        for plan in plans:
+            plan.write_aside()
+        for plan in plans:
+            plan.replace()
+        _drop_hits(conn, hits_per_target)
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        for plan in plans:
+            plan.discard()
+        raise
+    return result
+
+
+# -- matching -------------------------------------------------------------------------------------
+
+
+def _raw(target: PurgeTarget) -> str:
+    return f"{_ident('raw_' + target.source)}.{_ident(target.table)}"
+
+
+def _exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        conn.execute(
+            "select count(*) from information_schema.tables where table_schema = ? "
+            "and table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+    )
+
+
+def _match(conn: duckdb.DuckDBPyConnection, target: PurgeTarget) -> tuple[str | None, str | None]:
+    """Temp tables (rid, file, line) of the raw and quarantine rows the target matches."""
+    safe = f"{target.source}__{target.table}".replace('"', "")
+    raw_hits = q_hits = None
+    try:
+        if target.raw_where and _exists(conn, "raw_" + target.source, target.table):
+            raw_hits = f'temp."_purge_raw_{safe}"'
+            conn.execute(
+                f"create or replace temp table {raw_hits} as select t.rowid as rid, "
+                f"t._source_file as file, t._source_line as line from {_raw(target)} t "
+                f"where {target.raw_where}",
+                _params(target.raw_where, target.params),
+            )
+        if target.quarantine_where and _exists(conn, "quarantine", "rejected_rows"):
+            q_hits = f'temp."_purge_q_{safe}"'
+            params = {**_params(target.quarantine_where, target.params)}
+            params.update(_purge_source=target.source, _purge_table=target.table)
+            conn.execute(
+                f"create or replace temp table {q_hits} as select q.rowid as rid, q.file, q.line "
+                f'from {QUARANTINE} q where q.source = $_purge_source and q."table" = '
+                f"$_purge_table and ({target.quarantine_where})",
+                params,
+            )
+    except duckdb.Error as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise PurgeError(
+            f"{target.key}: the purge predicate does not run ({first}); fix the predicate"
+        ) from None
+    return raw_hits, q_hits
+
+
+def _params(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The named parameters ``sql`` uses (DuckDB refuses unused ones)."""
+    return {k: v for k, v in params.items() if f"${k}" in sql}
+
+
+def _drop_hits(conn: duckdb.DuckDBPyConnection, hits: list[tuple[Any, str | None, str | None]]):
+    for _, raw_hits, q_hits in hits:
+        for name in (raw_hits, q_hits):
+            if name is not None:
+                conn.execute(f"drop table if exists {name}")
+
+
+# -- landing files -------------------------------------------------------------------------------
+
+
+@dataclass
+class _FilePlan:
+    """One landing file to rewrite: its records, which to delete, the lines after."""
+
+    target: PurgeTarget
+    rel: str
+    path: Path
+    pieces: list[bytes]  # physical lines, each with its newline (the last may have none)
+    starts: list[int]  # 1-based line each data record starts on, ascending
+    spans: list[int]  # physical lines of each record
+    delete: set[int]  # start lines of the records to delete
+    tmp: Path | None = None
+
+    def kept_bytes(self) -> bytes:
+        drop: set[int] = set()
+        for start, span in zip(self.starts, self.spans, strict=True):
+            if start in self.delete:
+                drop.update(range(start, start + span))
+        return b"".join(p for i, p in enumerate(self.pieces, start=1) if i not in drop)
+
+    def write_aside(self) -> None:
+        self.tmp = self.path.with_name("." + self.path.name + _TMP_SUFFIX)
+        with open(self.tmp, "wb") as f:
+            f.write(self.kept_bytes())
+            f.flush()
+            os.fsync(f.fileno())
+
+    def replace(self) -> None:
+        assert self.tmp is not None
+        os.replace(self.tmp, self.path)
+        self.tmp = None
+
+    def discard(self) -> None:
+        if self.tmp is not None and self.tmp.exists():
+            self.tmp.unlink()
+
+
+def _plan_file(
+    conn: duckdb.DuckDBPyConnection,
+    landing_root: Path,
+    target: PurgeTarget,
+    rel: str,
+    delete: set[int],
+) -> _FilePlan:
+    path = landing_root / rel
+    expected = f"{target.source}/{target.table}/"
+    if not rel.startswith(expected) or "/" in rel[len(expected) :]:
+        raise PurgeError(f"{rel}: not a delivery file of {target.key}; ingest again")
+    if not path.is_file():
+        raise PurgeError(
+            f"{path}: the warehouse holds rows of this delivery but the file is gone; "
+            "run the ingest first"
+        )
+    pieces, starts, spans = scan_records(path.read_bytes())
+    held: set[int] = set()
+    if _exists(conn, "raw_" + target.source, target.table):
+        held.update(
+            line
+            for (line,) in conn.execute(
+                f"select _source_line from {_raw(target)} where _source_file = $f", {"f": rel}
+            ).fetchall()
+        )
+    if _exists(conn, "quarantine", "rejected_rows"):
+        held.update(
+            line
+            for (line,) in conn.execute(
+                f'select line from {QUARANTINE} where source = $s and "table" = $t and file = $f',
+                {"f": rel, "s": target.source, "t": target.table},
+            ).fetchall()
+        )
+    if held != set(starts) or not delete <= held:
+        raise PurgeError(
+            f"{path}: the file changed since the last ingest (its records are not the "
+            "warehouse's rows of it); run the ingest first, then purge again"
+        )
+    return _FilePlan(target, rel, path, pieces, starts, spans, set(delete))
+
+
+def scan_records(data: bytes) -> tuple[list[bytes], list[int], list[int]]:
+    """A CSV file's physical lines (each with its newline) and its data records: the 1-based
+    line each starts on and how many physical lines it spans (a quoted field may hold
+    newlines). Line 1 is the header; empty lines between records are no records.
+
+    >>> _, starts, spans = scan_records(b'a,b\\n1,"x\\ny"\\n\\n2,z\\n')
+    >>> starts, spans
+    ([2, 5], [2, 1])
+    """
+    pieces = data.split(b"\n")
+    if pieces and pieces[-1] == b"":
+        pieces.pop()
+        pieces = [p + b"\n" for p in pieces]
+    else:
+        pieces = [p + b"\n" for p in pieces[:-1]] + pieces[-1:]
+    starts: list[int] = []
+    spans: list[int] = []
+    if b'"' not in data:  # the common case: one record per non-empty line
+        for i, p in enumerate(pieces[1:], start=2):
+            if p.strip(b"\r\n"):
+                starts.append(i)
+                spans.append(1)
+        return pieces, starts, spans
+    in_quotes = pieces[0].count(b'"') % 2 == 1 if pieces else False
+    start = 0
+    for i, p in enumerate(pieces[1:], start=2):
+        if not in_quotes:
+            if not p.strip(b"\r\n"):
+                continue
+            start = i
+        in_quotes ^= p.count(b'"') % 2 == 1
+        if not in_quotes:
+            starts.append(start)
+            spans.append(i - start + 1)
+    if in_quotes:  # an unterminated quote: the rest is one (broken) record
+        starts.append(start)
+        spans.append(len(pieces) - start + 1)
+    return pieces, starts, spans
+
+
+def _renumber(conn: duckdb.DuckDBPyConnection, plan: _FilePlan) -> None:
+    """Move the file's remaining raw and quarantine rows to the lines they have after the
+    rewrite (each loses the lines of the deleted records before it)."""
+    old, new = [], []
+    shift = 0
+    for start, span in zip(plan.starts, plan.spans, strict=True):
+        if start in plan.delete:
+            shift += span
+        elif shift:
+            old.append(start)
+            new.append(start - shift)
+    if not old:
+        return
+    moves = pa.table({"old": pa.array(old, pa.int64()), "new": pa.array(new, pa.int64())})
+    conn.register("_purge_moves", moves)
+    try:
+        params = {"f": plan.rel}
+        if _exists(conn, "raw_" + plan.target.source, plan.target.table):
+            conn.execute(
+                f"update {_raw(plan.target)} set _source_line = m.new from _purge_moves m "
+                f"where _source_file = $f and _source_line = m.old",
+                params,
+            )
+        if not _exists(conn, "quarantine", "rejected_rows"):
+            return
+        conn.execute(
+            f"update {QUARANTINE} set line = m.new from _purge_moves m where source = $s "
+            f'and "table" = $t and file = $f and line = m.old',
+            {**params, "s": plan.target.source, "t": plan.target.table},
+        )
+    finally:
+        conn.unregister("_purge_moves")
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
