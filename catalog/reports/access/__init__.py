@@ -23,6 +23,10 @@ How a person's rows are found, from tags and lineage (no hand-kept list of table
    never used to learn identifiers.
 4. A row whose national identity number (or keyed-hash pseudonym of it) is someone else's is
    not about the person (a device shared by two logged-in persons) and is left out.
+5. Rows an exemption of the controller configuration (``access.withheld``: an open fraud case)
+   withholds are dropped before anything is read from them, in the source table and in every
+   table derived from it, so the report is the one of the same data without them (no tipping
+   off); the quarantine (``access.quarantine_table``) is searched with the identifiers found.
 
 One job per module, in the order they run:
 
@@ -30,9 +34,11 @@ One job per module, in the order they run:
 - :mod:`.derivation`: a computed identifier's SQL expression, with ``sqlglot.lineage`` (why not
   the project's lineage engine: see there);
 - :mod:`.evaluation`: that expression evaluated for the person (step 3);
-- :mod:`.search`: the search of the warehouse (steps 3 and 4);
+- :mod:`.exemptions`: the withheld rows (step 5);
+- :mod:`.search`: the search of the warehouse and the quarantine (steps 3 to 5);
 - :mod:`.profiling`: the profiling results and the features they use;
-- :mod:`.report`: :func:`access_report`, the report;
+- :mod:`.report`: :func:`access_report`, the report (:func:`search_person`, the search alone,
+  is what the portability export, :mod:`catalog.reports.export`, reads);
 - :mod:`.render`: JSON and Markdown;
 - :mod:`.values` (warehouse values as JSON) and :mod:`.errors` (:class:`AccessError`).
 
