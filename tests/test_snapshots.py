@@ -5,8 +5,9 @@ reads it cannot change behaviour unnoticed:
 - the Dagster asset specs: keys, groups, owners, kinds, tags, dependencies, column schemas, and
   the asset checks.
 
-A deliberate change regenerates them: ``FJORDBANK_UPDATE_SNAPSHOTS=1 pytest tests/test_snapshots.py``
-and the diff of ``tests/snapshots/`` is reviewed like code."""
+A deliberate change regenerates them
+(``FJORDBANK_UPDATE_SNAPSHOTS=1 pytest tests/test_snapshots.py``) and the diff of
+``tests/snapshots/`` is reviewed like code."""
 
 from __future__ import annotations
 
