@@ -3,6 +3,7 @@
 fjordbank generate --persons 10000 --seed 42 --out data/landing
 fjordbank run [--persons N] [--seed S]     generate if needed, materialise, check, summarise
 fjordbank ui                               the Dagster UI on 127.0.0.1
+fjordbank sweep [--apply] [--today D]      delete what has expired (retention), dry run by default
 """
 
 from __future__ import annotations
@@ -113,6 +114,49 @@ def run(persons: int, seed: int, target: str | None) -> None:
         raise click.ClickException("catalog check did not pass (see above)")
     if report_rc != 0:
         raise click.ClickException("catalog report could not write the lineage page (see above)")
+
+
+@main.command()
+@click.option("--apply", "apply_", is_flag=True, help="Delete (default: a dry run that counts).")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The day expiry is counted on (default: today).",
+)
+def sweep(apply_: bool, today: dt.datetime | None) -> None:
+    """Delete the rows whose retention has expired from the landing files, raw tables and
+    quarantine (a dry run unless --apply); prints the counts per table and place.
+
+    With --apply it writes reports/sweep-<date>.json (counts, never values) and checks that
+    nothing expired is left; the next `fjordbank run` rebuilds the outputs from what remains.
+    """
+    import duckdb
+
+    from catalog.retention import RetentionError
+    from catalog.retention.purge import PurgeError
+    from catalog.retention.sweep import render_text
+    from dagster_project.assets.sweep import run_sweep
+    from dagster_project.landing.deliveries import IngestError
+    from dagster_project.project import dbt_project
+
+    s = settings()
+    day = today.date() if today else dt.date.today()
+    if not s.warehouse.is_file() and not apply_:
+        raise click.ClickException(f"no warehouse at {s.warehouse}; run `fjordbank run` first")
+    try:
+        manifest = Path(dbt_project().manifest_path)
+        with duckdb.connect(str(s.warehouse)) as conn:
+            result, left, report = run_sweep(conn, manifest, day, apply=apply_, s=s)
+    except (PurgeError, IngestError, RetentionError, duckdb.Error) as exc:
+        click.echo(f"error: {' '.join(str(exc).split())}", err=True)
+        raise SystemExit(2) from None
+    click.echo(render_text(result), nl=False)
+    if report is not None:
+        click.echo(f"wrote {report}")
+    if left:
+        tables = ", ".join(sorted(left))
+        raise click.ClickException(f"expired rows are left after the sweep in {tables}")
 
 
 def _materialise() -> bool:

@@ -1,13 +1,16 @@
 """The Definitions object, assembled from the modules beside this one (loaded lazily)."""
 
 import functools
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from catalog.settings import settings
 from dagster_project.assets.dbt import build_dbt_assets
+from dagster_project.assets.erasure import build_erasure_asset
 from dagster_project.assets.ingest import build_ingest_assets
+from dagster_project.assets.sweep import build_sweep_asset
 from dagster_project.catalog_view import catalog_view
 from dagster_project.checks import build_row_checks, plan_row_checks
 from dagster_project.openlineage import OpenLineageResource
@@ -29,7 +32,12 @@ def defs() -> dg.Definitions:
         asset_key_for=functools.partial(asset_key_for, catalog.graph),
     )
     return dg.Definitions(
-        assets=[*build_ingest_assets(source_nodes(project)), build_dbt_assets(project, catalog)],
+        assets=[
+            build_sweep_asset(Path(project.manifest_path)),
+            build_erasure_asset(Path(project.manifest_path)),
+            *build_ingest_assets(source_nodes(project)),
+            build_dbt_assets(project, catalog),
+        ],
         asset_checks=build_row_checks(row_checks),
         jobs=[build_everything, marketing_refresh],
         schedules=[daily_build],

@@ -1,5 +1,7 @@
 """Jobs and schedules: one job builds everything; it runs daily so scores are fresh and a
-consent withdrawal or objection reaches every output in the next daily run."""
+consent withdrawal or objection reaches every output in the next daily run. The job starts with
+the retention sweep (every ingest asset depends on it), so what has expired is deleted before
+the build and the outputs are rebuilt from what remains."""
 
 from __future__ import annotations
 
@@ -8,7 +10,10 @@ import dagster as dg
 build_everything = dg.define_asset_job(
     "build_everything",
     selection=dg.AssetSelection.all(),
-    description="Ingest every landing table, then build and test every dbt model.",
+    description=(
+        "Sweep expired rows (retention), ingest every landing table, then build and test "
+        "every dbt model."
+    ),
 )
 
 marketing_refresh = dg.define_asset_job(
@@ -22,6 +27,9 @@ daily_build = dg.ScheduleDefinition(
     job=build_everything,
     cron_schedule="0 5 * * *",
     execution_timezone="Europe/Oslo",
-    description="Daily run: fresh propensity scores, consents and objections applied everywhere.",
+    description=(
+        "Daily run: expired rows swept first, fresh propensity scores, consents and "
+        "objections applied everywhere."
+    ),
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )

@@ -98,13 +98,15 @@ def out_of_step(
 class SweepResult:
     today: dt.date
     purge: PurgeResult
-    resynced: tuple[str, ...]
+    resynced: tuple[str, ...]  # tables re-ingested before the sweep (apply)
+    not_ingested: tuple[str, ...] = ()  # dry run: tables with deliveries not ingested, skipped
 
     def to_json(self) -> dict[str, Any]:
         return {
             "date": self.today.isoformat(),
             **self.purge.to_json(),
             "resynced_before_sweep": list(self.resynced),
+            "not_ingested_skipped": list(self.not_ingested),
         }
 
 
@@ -118,13 +120,16 @@ def sweep(
     resync: Resync | None = None,
 ) -> SweepResult:
     """Delete (``apply``) or count the rows expired on ``today`` in every landing file, raw
-    table and the quarantine. A table out of step with its landing files is re-ingested with
-    ``resync`` first (dry run too: it only reloads the raw table from the same files), or,
-    without one, :class:`PurgeError`."""
+    table and the quarantine. With ``apply``, a table out of step with its landing files (a
+    delivery not ingested yet) is re-ingested with ``resync`` first, or, without one,
+    :class:`PurgeError`; a dry run changes nothing and lists such tables as not ingested."""
     landing_root = Path(landing_root)
-    resynced = []
+    resynced, behind = [], []
     for d in source_declarations(declarations):
         if not out_of_step(conn, landing_root, d, exact=False):
+            continue
+        if not apply:
+            behind.append(d.table)
             continue
         if resync is None:
             raise PurgeError(
@@ -132,8 +137,11 @@ def sweep(
             )
         resync(d.source or "", d.name or "")
         resynced.append(d.table)
-    result = purge(conn, landing_root, sweep_targets(declarations, today), apply=apply)
-    return SweepResult(today, result, tuple(resynced))
+    targets = [
+        t for t in sweep_targets(declarations, today) if f"raw_{t.source}.{t.table}" not in behind
+    ]
+    result = purge(conn, landing_root, targets, apply=apply)
+    return SweepResult(today, result, tuple(resynced), tuple(behind))
 
 
 def expired_left(
@@ -190,6 +198,8 @@ def render_text(result: SweepResult) -> str:
         lines.append(
             f"{table:40} {c.raw:>8} {c.quarantine:>10} {c.landing:>8} {c.files_rewritten:>5}"
         )
+    for table in result.not_ingested:
+        lines.append(f"{table:40} deliveries not ingested yet: counted by --apply after ingest")
     t = result.purge.total()
     lines.append(
         f"{'total':40} {t.raw:>8} {t.quarantine:>10} {t.landing:>8} {t.files_rewritten:>5}"

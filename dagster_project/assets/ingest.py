@@ -6,8 +6,12 @@ from typing import Any
 
 import dagster as dg
 
+from catalog.erasure.errors import ErasureError
+from catalog.erasure.suppression import matcher_for
 from catalog.settings import settings
 from catalog.tags import resolve_column_tags
+from dagster_project.assets.erasure import ERASURE_KEY
+from dagster_project.assets.sweep import SWEEP_KEY
 from dagster_project.landing.contract import COMPANIES, TABLES, Table
 from dagster_project.landing.deliveries import IngestError
 from dagster_project.landing.load import ingest_table
@@ -48,6 +52,8 @@ def build_ingest_asset(table: Table, source_props: Mapping[str, Any] | None = No
             "fjordbank/primary_key": ", ".join(table.key),
         },
         check_specs=[dg.AssetCheckSpec("no_quarantined_rows", asset=key)],
+        # the retention sweep and the erasure requests run first (assets/sweep.py, erasure.py)
+        deps=[SWEEP_KEY, ERASURE_KEY],
     )
     def _ingest(
         context: dg.AssetExecutionContext,
@@ -77,10 +83,11 @@ def build_ingest_asset(table: Table, source_props: Mapping[str, Any] | None = No
                         table.name,
                         s.landing_dir,
                         allow_synthetic=s.synthetic_data,
+                        suppression=matcher_for(s.data_dir),  # erased persons delivered again
                     )
                     if is_spark(s.dbt_target):  # validated in DuckDB, then loaded into Spark
                         load_raw_table(spark_session(s), conn, table.source, table.name, s)
-            except (IngestError, SparkUnavailable) as exc:
+            except (IngestError, SparkUnavailable, ErasureError) as exc:
                 raise dg.Failure(description=str(exc), allow_retries=False) from None
             lineage.record(result)
         if not result.files:
