@@ -492,6 +492,62 @@ def retention(
         click.echo(retention_report.render_markdown(rows, day), nl=False)
 
 
+@main.command()
+@project_options
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option(
+    "--warehouse",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="The DuckDB warehouse [default: $FJORDBANK_WAREHOUSE].",
+)
+@click.option("--today", default=None, help="The day expiry is counted on (YYYY-MM-DD) [today].")
+def retention(
+    project_dir: str | None,
+    profiles_dir: str | None,
+    target: str | None,
+    manifest_path: str | None,
+    fmt: str,
+    warehouse: str | None,
+    today: str | None,
+) -> None:
+    """Every table's retention, the column it runs from, its rows and the rows expired today.
+
+    Read-only on the warehouse. Exit 0 listed, 2 a declaration is wrong or the warehouse
+    cannot be read (one line saying which table and key).
+    """
+    import datetime as dt
+    from pathlib import Path
+
+    import duckdb
+
+    from catalog.retention import RetentionError, load_declarations
+    from catalog.retention import report as retention_report
+    from catalog.settings import settings
+
+    try:
+        day = dt.date.fromisoformat(today) if today else dt.date.today()
+    except ValueError:
+        click.echo(f"error: --today {today!r} is not a date; give YYYY-MM-DD", err=True)
+        raise SystemExit(EXIT_ERROR) from None
+    where = Path(warehouse) if warehouse else settings().warehouse
+    try:
+        declarations = load_declarations(
+            load_project(project_dir, profiles_dir, target, manifest_path)
+        )
+        if not where.is_file():
+            raise FileNotFoundError(2, "no warehouse (run the platform first)", str(where))
+        with duckdb.connect(str(where), read_only=True) as conn:
+            rows = retention_report.retention_rows(conn, declarations, day)
+    except (*_report_errors(), RetentionError, duckdb.Error) as e:
+        click.echo(f"error: {_report_error_line(e)}", err=True)
+        raise SystemExit(EXIT_ERROR) from None
+    if fmt == "json":
+        click.echo(retention_report.render_json(rows), nl=False)
+    else:
+        click.echo(retention_report.render_markdown(rows, day), nl=False)
+
+
 def _access_key(key_file: str | None) -> bytes | None:
     """The pseudonymisation key for ``catalog access`` (None: pseudonyms are not computed); a
     ``--key-file`` that is not there is an error when ``$FJORDBANK_PSEUDONYM_KEY`` is unset."""
