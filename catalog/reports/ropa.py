@@ -25,6 +25,13 @@ from typing import Any
 from catalog.lineage import ColumnRef, EdgeType
 from catalog.loader import Catalog
 from catalog.reports.context import duration_days, duration_words
+from catalog.retention.declarations import (
+    DELIVERY,
+    SUPERSEDED,
+    Declaration,
+    RetentionError,
+    load_declarations,
+)
 from catalog.taxonomy import LegalBasis, SpecialCategoryGround, covered_by_any, covers
 
 ITEMS = (
@@ -103,6 +110,7 @@ class _Builder:
     def __init__(self, catalog: Catalog):
         self.c = catalog
         self._sources: dict[ColumnRef, frozenset[str]] = {}
+        self._declarations: dict[tuple[str, str], Declaration] | None = None
         # purpose -> the columns whose tags name it
         self.columns: dict[str, list[ColumnRef]] = defaultdict(list)
         for ref in catalog.graph.columns():
@@ -218,24 +226,52 @@ class _Builder:
             if not covered_by_any(k, ("system",))
         )
 
+    def declaration(self, node_id: str) -> Declaration:
+        """The retention declaration of a source table (catalog/retention: the one the sweep
+        enforces)."""
+        if self._declarations is None:
+            try:
+                self._declarations = {
+                    (d.source or "", d.name or ""): d
+                    for d in load_declarations(self.c.manifest)
+                    if d.kind == "source"
+                }
+            except RetentionError as e:
+                raise RopaError(str(e)) from None
+        node = self.c.graph.nodes[node_id]
+        found = self._declarations.get((node.source_name or "", node.name))
+        if found is None:
+            raise RopaError(f"source {node.label} has no retention declaration; declare it")
+        return found
+
     def erasure(self, purpose: str, refs: Sequence[ColumnRef]) -> tuple[dict[str, Any], ...]:
+        """The time limits for erasure: for the stored source tables the purpose reads, their
+        retention declarations (the periods the daily sweep enforces, and what each runs
+        from); for the columns built from them, their retention tags."""
         c = self.c
-        by_retention: dict[str, list[ColumnRef]] = defaultdict(list)
+        groups: dict[tuple[str, str], list[ColumnRef]] = defaultdict(list)
         for r in refs:
+            if c.graph.nodes[r.node].resource_type == "source":
+                continue  # the source tables are listed from their declarations below
             retention = c.column_tags(r).retention
             if not retention:
                 raise RopaError(
                     f"{c.column_name(r)} carries purpose {purpose} but has no retention tag; "
                     "tag its retention (ISO 8601 duration)"
                 )
-            by_retention[retention].append(r)
+            groups[(retention, "")].append(r)
+        for uid in sorted({s for r in refs for s in self.all_sources(r)}):
+            d = self.declaration(uid)
+            personal = [ColumnRef(uid, name) for name in c.graph.nodes[uid].columns]
+            groups[(d.retention or "", _runs_from(d))].extend(personal)
         out = []
-        for retention in sorted(by_retention, key=lambda x: (duration_days(x), x)):
-            cols = by_retention[retention]
+        for retention, runs_from in sorted(groups, key=lambda x: (duration_days(x[0]), x)):
+            cols = groups[(retention, runs_from)]
             out.append(
                 {
                     "retention": retention,
                     "duration": duration_words(retention),
+                    "runs_from": runs_from or "the daily build (rebuilt from the sources)",
                     "categories": sorted(
                         {
                             k
@@ -337,7 +373,8 @@ def _item_lines(item: str, value: Any) -> list[str]:
         return [f"{v['name']} ({v['key']})" for v in value]
     if item == "erasure_time_limits":
         return [
-            f"{v['duration']} ({v['retention']}): {', '.join(v['categories'])} in "
+            f"{v['duration']} ({v['retention']}) from {v['runs_from']}: "
+            f"{', '.join(v['categories'])} in "
             f"{', '.join(v['datasets'])}"
             for v in value
         ]
@@ -405,3 +442,12 @@ def render_markdown(activities: Sequence[Activity], catalog: Catalog) -> str:
             lines.append(f"| {ARTICLE[item]} | {TITLES[item]} | {content} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _runs_from(d: Declaration) -> str:
+    """What a source table's retention runs from, in words."""
+    if d.retention_from == DELIVERY:
+        return "the delivery date"
+    if d.retention_from == SUPERSEDED:
+        return "the event that supersedes it (the event in force is kept)"
+    return f"{d.retention_from} (kept while it is null)"

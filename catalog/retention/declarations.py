@@ -175,8 +175,7 @@ def _source_declaration(node: Any) -> Declaration:
                     "table; fix the declaration"
                 )
     elif start == DELIVERY:
-        if DELIVERY_COLUMN not in columns:
-            raise RetentionError(f"{label}: retention_from delivery needs {DELIVERY_COLUMN}")
+        pass  # every raw table has _delivery_date (the ingest adds it), declared or not
     elif start.lower() not in columns:
         raise RetentionError(
             f"{label}: retention_from {start!r} is not a column of the table; name one of its "

@@ -35,7 +35,8 @@ def _source(source: str, table: str, columns: dict[str, str], privacy: dict) -> 
         "schema": f"raw_{source}",
         "identifier": table,
         "description": f"{source} {table}",
-        "config": {"meta": {"privacy": privacy}},
+        # retention_from: what the period runs from (catalog/retention); the delivery date here
+        "config": {"meta": {"privacy": {"retention_from": "delivery", **privacy}}},
         "columns": _columns(columns),
     }
 

@@ -106,11 +106,17 @@ def test_mini_project_record_has_one_activity_per_purpose_with_tags_and_lineage(
         "user.financial.securities",
         "user.government_id.national_identification_number",
     ]
-    assert [e["retention"] for e in profiling.erasure_time_limits] == ["P1D"]
+    # the outputs by their tags; the source tables they read by their retention declarations
+    assert [e["retention"] for e in profiling.erasure_time_limits] == ["P1D", "P10Y"]
     assert profiling.erasure_time_limits[0]["datasets"] == [
         "int_investments_consented",
         "marketing_features",
     ]
+    assert profiling.erasure_time_limits[1]["datasets"] == [
+        "markets.securities_holdings",
+        "privacy.group_sharing_consents",
+    ]
+    assert profiling.erasure_time_limits[1]["runs_from"] == "the delivery date"
     assert profiling.purposes[0]["legal_basis"] == ["legitimate_interests (Art. 6(1)(f))"]
     measures = " ".join(profiling.security_measures)
     assert "group_sharing consent gate (int_investments_consented)" in measures
@@ -200,7 +206,11 @@ def test_real_record_covers_every_purpose_fills_every_item_and_takes_retention_f
         assert {c["key"] for c in a.personal_data_categories} == categories
     by_purpose = {a.purpose: a for a in activities}
     claims = by_purpose["essential.legal_obligation.legal_claims"]
-    assert [e["retention"] for e in claims.erasure_time_limits] == ["P13Y"]
+    # the staging view by its tag, the stored source table by its retention declaration
+    assert [(e["retention"], e["runs_from"]) for e in claims.erasure_time_limits] == [
+        ("P13Y", "the daily build (rebuilt from the sources)"),
+        ("P13Y", "closed_on (kept while it is null)"),
+    ]
     assert any("legal_claims (Art. 9(2)(f))" in b for b in claims.purposes[0]["legal_basis"])
     stats = " ".join(by_purpose["analytics.reporting.statistics"].security_measures)
     assert "at least 5 persons" in stats
