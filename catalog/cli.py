@@ -492,62 +492,6 @@ def retention(
         click.echo(retention_report.render_markdown(rows, day), nl=False)
 
 
-@main.command()
-@project_options
-@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
-@click.option(
-    "--warehouse",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="The DuckDB warehouse [default: $FJORDBANK_WAREHOUSE].",
-)
-@click.option("--today", default=None, help="The day expiry is counted on (YYYY-MM-DD) [today].")
-def retention(
-    project_dir: str | None,
-    profiles_dir: str | None,
-    target: str | None,
-    manifest_path: str | None,
-    fmt: str,
-    warehouse: str | None,
-    today: str | None,
-) -> None:
-    """Every table's retention, the column it runs from, its rows and the rows expired today.
-
-    Read-only on the warehouse. Exit 0 listed, 2 a declaration is wrong or the warehouse
-    cannot be read (one line saying which table and key).
-    """
-    import datetime as dt
-    from pathlib import Path
-
-    import duckdb
-
-    from catalog.retention import RetentionError, load_declarations
-    from catalog.retention import report as retention_report
-    from catalog.settings import settings
-
-    try:
-        day = dt.date.fromisoformat(today) if today else dt.date.today()
-    except ValueError:
-        click.echo(f"error: --today {today!r} is not a date; give YYYY-MM-DD", err=True)
-        raise SystemExit(EXIT_ERROR) from None
-    where = Path(warehouse) if warehouse else settings().warehouse
-    try:
-        declarations = load_declarations(
-            load_project(project_dir, profiles_dir, target, manifest_path)
-        )
-        if not where.is_file():
-            raise FileNotFoundError(2, "no warehouse (run the platform first)", str(where))
-        with duckdb.connect(str(where), read_only=True) as conn:
-            rows = retention_report.retention_rows(conn, declarations, day)
-    except (*_report_errors(), RetentionError, duckdb.Error) as e:
-        click.echo(f"error: {_report_error_line(e)}", err=True)
-        raise SystemExit(EXIT_ERROR) from None
-    if fmt == "json":
-        click.echo(retention_report.render_json(rows), nl=False)
-    else:
-        click.echo(retention_report.render_markdown(rows, day), nl=False)
-
-
 def _access_key(key_file: str | None) -> bytes | None:
     """The pseudonymisation key for ``catalog access`` (None: pseudonyms are not computed); a
     ``--key-file`` that is not there is an error when ``$FJORDBANK_PSEUDONYM_KEY`` is unset."""
@@ -721,3 +665,114 @@ def export(
     if not result.found:
         click.echo(f"no data held about {result.national_id} in {where}", err=True)
     raise SystemExit(result.exit_code)
+
+
+@main.command()
+@click.argument("national_id")
+@project_options
+@click.option("--apply", is_flag=True, help="Carry the erasure out (default: a dry run).")
+@click.option(
+    "--request-id",
+    default=None,
+    help="The request's id, named in the receipt [default: manual-<UTC time>].",
+)
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option(
+    "--warehouse",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="The DuckDB warehouse [default: as for `catalog access`].",
+)
+@click.option(
+    "--landing",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="The landing zone [default: $FJORDBANK_LANDING_DIR, else $FJORDBANK_DATA_DIR/landing].",
+)
+@click.option(
+    "--key-file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="The pseudonymisation key [default: as for `catalog access`]; required.",
+)
+@click.option(
+    "--synthetic/--no-synthetic",
+    default=None,
+    help="Accept synthetic test numbers (month + 80) [default: $FJORDBANK_SYNTHETIC_DATA].",
+)
+def erase(
+    national_id: str,
+    project_dir: str | None,
+    profiles_dir: str | None,
+    target: str | None,
+    manifest_path: str | None,
+    apply: bool,
+    request_id: str | None,
+    fmt: str,
+    warehouse: str | None,
+    landing: str | None,
+    key_file: str | None,
+    synthetic: bool | None,
+) -> None:
+    """Erase one person (GDPR Art. 17), by NATIONAL_ID: a dry run unless --apply.
+
+    Finds the person through the identity columns and the lineage (keyed ids included), removes
+    their landing records, raw rows and quarantine rows, keeps the rows under a legal hold (see
+    catalog/erasure/holds.yml) and puts their identifiers on the suppression list, so the next
+    build rebuilds every output without them and a re-delivery is dropped at ingest. Writes the
+    receipt to $FJORDBANK_DATA_DIR/privacy/erasure/receipts/<request id>.json. Prints counts,
+    never values. Exit 0 done (or would be done), 1 nothing held about the person, 2 invalid
+    input or the erasure could not be carried out.
+    """
+    from pathlib import Path
+
+    import duckdb
+
+    from catalog.erasure.errors import ErasureError
+    from catalog.erasure.receipt import RECEIPTS_DIR, Receipt, render_json, render_markdown
+    from catalog.erasure.suppression import suppression_path
+    from catalog.national_id import check_national_id
+    from catalog.pseudonym import pseudonym_key
+    from catalog.retention import RetentionError
+    from catalog.retention.purge import PurgeError
+    from catalog.settings import settings
+
+    s = settings()
+    if synthetic is None:
+        synthetic = s.synthetic_data
+    where = Path(warehouse) if warehouse else s.warehouse
+    try:
+        check_national_id(national_id, allow_synthetic=synthetic)
+        if request_id is not None:
+            Receipt.check_request_id(request_id)
+        if not where.is_file():
+            raise ErasureError(f"no warehouse at {where}; run the platform or give --warehouse")
+        key = pseudonym_key(Path(key_file) if key_file else None)
+        catalog = _load_catalog(project_dir, profiles_dir, target, manifest_path)
+        from catalog.erasure.engine import erase as erase_person
+
+        conn = duckdb.connect(str(where))
+        try:
+            receipt = erase_person(
+                catalog,
+                conn,
+                Path(landing) if landing else s.landing_dir,
+                national_id,
+                key=key,
+                allow_synthetic=synthetic,
+                apply=apply,
+                receipts_dir=s.data_dir / RECEIPTS_DIR,
+                suppression_file=suppression_path(s.data_dir),
+                request_id=request_id,
+            )
+        finally:
+            conn.close()
+    except (*_report_errors(), ErasureError, RetentionError, PurgeError, duckdb.Error) as e:
+        click.echo(f"error: {_report_error_line(e)}", err=True)
+        raise SystemExit(EXIT_ERROR) from None
+    click.echo((render_json if fmt == "json" else render_markdown)(receipt), nl=False)
+    if receipt.path is not None:
+        click.echo(f"receipt: {receipt.path}", err=True)
+    if not receipt.found:
+        click.echo(f"nothing held about the person in {where}", err=True)
+    raise SystemExit(receipt.exit_code)

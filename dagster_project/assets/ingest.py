@@ -104,6 +104,7 @@ def build_ingest_asset(table: Table, source_props: Mapping[str, Any] | None = No
                 "dagster/row_count": result.rows_loaded,
                 "rows_in": result.rows_in,
                 "rows_quarantined": result.rows_quarantined,
+                "rows_suppressed": result.rows_suppressed,  # erased persons delivered again
                 "files": dg.MetadataValue.json(list(result.files)),
                 "quarantine_reasons": dg.MetadataValue.json(dict(result.reasons)),
             }

@@ -945,6 +945,41 @@ FROM o
 """
 
 
+# A few erasure requests (Art. 17) in the latest delivery, received in its last 25 days:
+# ERASURE_PLAIN persons without a case, and one person with a default case and one with a
+# fraud case still inside their retention (13 years after the default case ends, 10 after the
+# fraud case is registered), so an erasure meets legal holds.
+ERASURE_PLAIN = 3
+ERASURE_REQUESTS = f"""
+WITH fraud AS ({FRAUD_CASES}), held AS (
+    SELECT national_id, 'default' AS kind FROM default_cases
+    WHERE closed_on IS NULL OR add_years(closed_on, 13) > asof_day()
+    UNION ALL
+    SELECT national_id, 'fraud' AS kind FROM fraud
+    WHERE add_years(opened_on, 10) > asof_day()
+), held_picked AS (
+    SELECT national_id FROM (
+        SELECT national_id, row_number() OVER (PARTITION BY kind
+            ORDER BY hash(seed(), national_id, 'erasure_held'), national_id) AS r
+        FROM held)
+    WHERE r = 1
+), plain AS (
+    SELECT national_id FROM persons
+    WHERE national_id NOT IN (SELECT national_id FROM held)
+    ORDER BY h(i, 'erasure'), i
+    LIMIT {ERASURE_PLAIN}
+), requested AS (
+    SELECT national_id FROM held_picked UNION SELECT national_id FROM plain
+)
+SELECT printf('ER%08d', row_number() OVER (
+           ORDER BY hash(seed(), national_id, 'erasure_rank'), national_id)) AS request_id,
+       national_id,
+       day_time(1 + below(hash(seed(), national_id, 'erasure_day'), 25),
+                below(hash(seed(), national_id, 'erasure_tod'), 54000)) AS received_at
+FROM requested
+"""
+
+
 def table_queries() -> dict[tuple[str, str], str]:
     """(source, table) -> the query producing that landing table's rows."""
     return {
@@ -962,6 +997,7 @@ def table_queries() -> dict[tuple[str, str], str]:
         ("privacy", "group_sharing_consents"): GROUP_SHARING_CONSENTS,
         ("privacy", "objections"): _objections(),
         ("privacy", "cookie_consents"): COOKIE_CONSENTS,
+        ("privacy", "erasure_requests"): ERASURE_REQUESTS,
         ("web", "page_views"): PAGE_VIEWS,
         ("risk", "default_cases"): DEFAULT_CASES_OUT,
         ("risk", "fraud_cases"): FRAUD_CASES,

@@ -306,6 +306,17 @@ TABLES: tuple[Table, ...] = (
         key=("visitor_id", "event_time"),
         description="Marketing-cookie consents of website and app visitors.",
     ),
+    Table(
+        "privacy",
+        "erasure_requests",
+        (
+            _c("request_id"),
+            _c("national_id", NID),
+            _c("received_at", TS),
+        ),
+        key=("request_id",),
+        description="Erasure requests (GDPR Art. 17) customer service has accepted.",
+    ),
     # --- web: the group's websites and apps ----------------------------------------------------
     Table(
         "web",

@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -44,6 +45,10 @@ from dagster_project.landing._sql import lit
 from dagster_project.landing.contract import ColumnType, Table
 from dagster_project.landing.contract import table as contract_table
 from dagster_project.landing.deliveries import IngestError, delivery_date, landing_files
+from dagster_project.landing.suppress import suppress_erased
+
+if TYPE_CHECKING:
+    from catalog.erasure.suppression import SuppressionMatcher
 
 QUARANTINE_TABLE = "quarantine.rejected_rows"
 METADATA_COLUMNS = (
@@ -67,6 +72,7 @@ class IngestResult:
     rows_loaded: int
     rows_quarantined: int
     reasons: dict[str, int]  # reason kind -> rows, e.g. {"bad national_id": 3}
+    rows_suppressed: int = 0  # rows of erased persons delivered again, dropped everywhere
 
 
 def ingest_table(
@@ -76,11 +82,15 @@ def ingest_table(
     landing_root: Path,
     *,
     allow_synthetic: bool,
+    suppression: SuppressionMatcher | None = None,
 ) -> IngestResult:
     """Reload ``raw_<source>.<table>`` from all delivered files; quarantine what breaks the
     contract. Idempotent: a second run over the same files gives the same tables.
 
     ``allow_synthetic`` accepts synthetic identity numbers (month + 80); only for synthetic data.
+    ``suppression``: the erasure suppression list; rows of erased persons delivered again are
+    then removed from the landing files, raw table and quarantine (:mod:`.suppress`) and counted
+    in ``rows_suppressed`` (rows in = loaded + quarantined + suppressed).
     Raises :class:`IngestError` (one line, nothing changed) for a file that cannot be read.
     """
     try:
@@ -120,6 +130,11 @@ def ingest_table(
     except BaseException:
         conn.rollback()
         raise
+    suppressed = 0
+    if suppression is not None:
+        dropped_raw, dropped_quarantine = suppress_erased(conn, contract, landing_root, suppression)
+        loaded, quarantined = loaded - dropped_raw, quarantined - dropped_quarantine
+        suppressed = dropped_raw + dropped_quarantine
     return IngestResult(
         source=source,
         table=table,
@@ -128,6 +143,7 @@ def ingest_table(
         rows_loaded=loaded,
         rows_quarantined=quarantined,
         reasons=dict(sorted(reasons.items())),
+        rows_suppressed=suppressed,
     )
 
 

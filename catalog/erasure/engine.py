@@ -1,0 +1,324 @@
+"""Carrying out one erasure: find the person, keep what the law requires, remove the rest.
+
+1. **Find** (:class:`PersonSearch`, the access report's search without its exemptions: an open
+   fraud case is found too, it must be held, not overlooked): from the identity number given,
+   the keyed ids computed with the warehouse's own SQL expressions (``person_id``, the
+   model-development pseudonym: :mod:`catalog.reports.access.derivation` and ``evaluation``),
+   and the identifiers found next to them (customer numbers, cookie ids; the email and phone sit
+   in the customer rows found), every row of every catalogued table and every quarantined
+   record about the person.
+2. **Plan**: for each source table, the person's raw rows and quarantined records by their
+   (file, line). Rows of a table under a legal hold (:mod:`.holds`) are kept while their
+   retention runs; past it they are erased with the rest. Rows of derived tables are counted:
+   the next build rebuilds them from what remains.
+3. **Carry out** (``apply``): the erased persons' identifiers are added to the suppression list
+   (:mod:`.suppression`) first, so a re-delivery can never bring them back even if what follows
+   fails; then the landing records, raw rows and quarantine rows go in one purge
+   (:func:`catalog.retention.purge.purge`); then the receipt (:mod:`.receipt`) is written; only
+   then are the person's erasure requests themselves removed (a request is never lost before its
+   receipt exists). Without ``apply`` nothing changes and the receipt is a preview.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from catalog.erasure.errors import ErasureError
+from catalog.erasure.holds import Hold, load_holds
+from catalog.erasure.receipt import Receipt, write_receipt
+from catalog.erasure.suppression import Suppression
+from catalog.loader import Catalog
+from catalog.national_id import InvalidNationalId, check_national_id
+from catalog.pseudonym import hasher
+from catalog.reports.access.errors import AccessError
+from catalog.reports.access.search import Search
+from catalog.retention.purge import PurgeError, PurgeResult, PurgeTarget, purge
+
+REQUESTS_TABLE = ("privacy", "erasure_requests")
+EXIT_DONE, EXIT_NOTHING_HELD, EXIT_INVALID = 0, 1, 2
+# Identifier domains whose values reach the landing files (a derived: keyed id never does).
+_LANDING_DOMAINS = ("national:", "source:", "group:")
+
+
+class _NoExemption:
+    """No row is withheld: an erasure must see every row, to hold it or to remove it."""
+
+    def withholds(self, *_: Any) -> bool:
+        return False
+
+    def withholds_quarantined(self, *_: Any) -> bool:
+        return False
+
+
+class PersonSearch(Search):
+    """The access report's search (:class:`~catalog.reports.access.search.Search`) with no
+    exemption applied."""
+
+    def __init__(self, catalog: Catalog, conn: Any, key: bytes | None, nid: str):
+        super().__init__(catalog, conn, key, nid)
+        self.withholding = _NoExemption()
+
+
+@dataclass
+class _TablePlan:
+    """The person's rows of one source table, by place."""
+
+    source: str
+    table: str
+    raw_keys: list[str] = field(default_factory=list)  # "<file>:<line>"
+    quarantine_keys: list[str] = field(default_factory=list)
+    request_ids: set[str] = field(default_factory=set)  # the erasure requests table only
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}.{self.table}"
+
+
+def _keys_predicate(alias: str, file_col: str, line_col: str, param: str) -> str:
+    return f"list_contains(${param}, {alias}.{file_col} || ':' || {alias}.{line_col})"
+
+
+def erase(
+    catalog: Catalog,
+    conn: duckdb.DuckDBPyConnection,
+    landing_root: Path,
+    national_id: str,
+    *,
+    key: bytes,
+    allow_synthetic: bool,
+    apply: bool,
+    receipts_dir: Path,
+    suppression_file: Path,
+    request_id: str | None = None,
+    received_at: str | None = None,
+    now: dt.datetime | None = None,
+) -> Receipt:
+    """Erase (``apply``) or preview one person. Returns the receipt (written when applied).
+
+    Raises :class:`ErasureError` (one line) for an invalid number or request id, a warehouse out
+    of step with the landing files, or anything that stops the search; nothing was removed then.
+    """
+    try:
+        nid = check_national_id(national_id, allow_synthetic=allow_synthetic)
+    except InvalidNationalId as e:
+        raise ErasureError(str(e)) from None
+    if not key:
+        raise ErasureError("no pseudonymisation key: the erasure needs it to find keyed ids")
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+    today = now.date()
+    request_id = request_id or f"manual-{now.strftime('%Y%m%dT%H%M%SZ')}"
+    Receipt.check_request_id(request_id)
+    holds = load_holds(catalog.manifest)
+    keyed = hasher(key)
+
+    search = PersonSearch(catalog, conn, key, nid)
+    try:
+        search.run()
+    except AccessError as e:
+        raise ErasureError(f"cannot search the warehouse for the person: {e}") from None
+
+    plans, derived = _plan(catalog, search)
+    targets, request_targets, kept = _targets(conn, plans, holds, today)
+    covered = sorted(set().union(*(p.request_ids for p in plans.values())) - {request_id})
+    try:
+        preview = purge(conn, landing_root, [*targets, *request_targets], apply=False)
+    except PurgeError as e:
+        raise ErasureError(str(e)) from None
+    columns, hashes = _suppression_entries(catalog, search, holds, keyed)
+
+    receipt = Receipt(
+        request_id=request_id,
+        keyed_hash=keyed(nid),
+        received_at=received_at or now.isoformat(),
+        carried_out_at=now.isoformat() if apply else None,
+        applied=apply,
+        removed=_counts(preview),
+        derived=derived,
+        kept=kept,
+        holds={h.table: h.to_json() for h in holds.values()},
+        identifiers={
+            search.domains.domains[d].label: len(v)
+            for d, v in sorted(search.identity.values.items())
+            if v
+        },
+        suppressed={d: len(v) for d, v in sorted(hashes.items())},
+        requests_covered=covered,
+        notes=[n for n in search.notes if not any(v in n for v in _values(search))],
+    )
+    if not apply:
+        return receipt
+    suppression = Suppression.load(suppression_file)
+    suppression.add(columns, hashes)
+    suppression.save(suppression_file)
+    try:
+        done = purge(conn, landing_root, targets, apply=True)
+    except PurgeError as e:
+        raise ErasureError(f"{e} (the person is on the suppression list already)") from None
+    receipt.removed = _counts(done, requests=preview, request_targets=request_targets)
+    receipt.path = write_receipt(receipt, receipts_dir)
+    if request_targets:
+        try:
+            purge(conn, landing_root, request_targets, apply=True)
+        except PurgeError as e:
+            raise ErasureError(
+                f"erasure done and receipt written, but the request rows were not removed: {e}"
+            ) from None
+    return receipt
+
+
+def _values(search: Search) -> set[str]:
+    """Every identifier value found for the person (never to be written anywhere)."""
+    return {v for values in search.identity.values.values() for v in values}
+
+
+def _plan(catalog: Catalog, search: Search) -> tuple[dict[str, _TablePlan], dict[str, int]]:
+    """The person's rows per source table (file:line keys) and row counts per derived table."""
+    plans: dict[str, _TablePlan] = {}
+    derived: dict[str, int] = {}
+
+    def plan_for(source: str, table: str) -> _TablePlan:
+        return plans.setdefault(f"{source}.{table}", _TablePlan(source, table))
+
+    for uid, data in search.tables.items():
+        node = catalog.graph.nodes[uid]
+        if node.resource_type != "source":
+            derived[node.relation or node.label] = len(data.rows)
+            continue
+        cols = [c.lower() for c in data.columns]
+        if "_source_file" not in cols or "_source_line" not in cols:
+            raise ErasureError(
+                f"{data.relation} has no _source_file/_source_line: not an ingested raw table; "
+                "its rows cannot be traced to the landing files"
+            )
+        f, ln = cols.index("_source_file"), cols.index("_source_line")
+        plan = plan_for(node.source_name or "", node.name)
+        plan.raw_keys += [f"{row[f]}:{row[ln]}" for row in data.rows]
+        if (plan.source, plan.table) == REQUESTS_TABLE and "request_id" in cols:
+            plan.request_ids |= {str(row[cols.index("request_id")]) for row in data.rows}
+    for name, qdata in search.quarantined.items():
+        source, _, table = name.partition(".")
+        plan = plan_for(source, table)
+        plan.quarantine_keys += [f"{file}:{line}" for file, line, _, _ in qdata.rows]
+        if (source, table) == REQUESTS_TABLE:
+            plan.request_ids |= {
+                str(fields["request_id"]) for *_, fields in qdata.rows if fields.get("request_id")
+            }
+    return plans, dict(sorted(derived.items()))
+
+
+def _targets(
+    conn: duckdb.DuckDBPyConnection,
+    plans: dict[str, _TablePlan],
+    holds: dict[str, Hold],
+    today: dt.date,
+) -> tuple[list[PurgeTarget], list[PurgeTarget], list[dict[str, Any]]]:
+    """The purge targets (the person's data; their erasure requests apart) and what is kept."""
+    targets, request_targets, kept = [], [], []
+    for name, plan in sorted(plans.items()):
+        raw_where = quarantine_where = None
+        params: dict[str, Any] = {}
+        hold = holds.get(name)
+        if plan.raw_keys:
+            raw_where = _keys_predicate("t", "_source_file", "_source_line", "raw_keys")
+            params["raw_keys"] = sorted(plan.raw_keys)
+            if hold is not None:
+                held = _held_rows(conn, plan, hold, raw_where, params, today)
+                if held:
+                    kept.append({**hold.to_json(), "place": "raw and landing", "rows": held})
+                raw_where = f"{raw_where} and {hold.expired_sql(today, 't')}"
+        if plan.quarantine_keys:
+            if hold is not None:
+                # A rejected record of a held table may be the only copy of the case: it stays
+                # until the quarantine's own retention removes it.
+                kept.append(
+                    {
+                        **hold.to_json(),
+                        "place": "quarantine",
+                        "rows": [{"until": None, "rows": len(plan.quarantine_keys)}],
+                        "note": "rejected records, kept until the quarantine's retention ends",
+                    }
+                )
+            else:
+                quarantine_where = _keys_predicate("q", "file", "line", "quarantine_keys")
+                params["quarantine_keys"] = sorted(plan.quarantine_keys)
+        target = PurgeTarget(plan.source, plan.table, raw_where, quarantine_where, params)
+        if (plan.source, plan.table) == REQUESTS_TABLE:
+            request_targets.append(target)
+        else:
+            targets.append(target)
+    return targets, request_targets, kept
+
+
+def _held_rows(
+    conn: duckdb.DuckDBPyConnection,
+    plan: _TablePlan,
+    hold: Hold,
+    raw_where: str,
+    params: dict[str, Any],
+    today: dt.date,
+) -> list[dict[str, Any]]:
+    """The person's rows of a held table still inside their retention: rows per last day."""
+    relation = f'"raw_{plan.source}"."{plan.table}"'
+    try:
+        rows = conn.execute(
+            f"select {hold.until_sql('t')} as until, count(*) from {relation} t "
+            f"where {raw_where} and not ({hold.expired_sql(today, 't')}) "
+            "group by all order by until nulls last",
+            params,
+        ).fetchall()
+    except duckdb.Error as e:
+        raise ErasureError(f"{hold.table}: cannot evaluate the legal hold ({e})") from None
+    return [
+        {"until": until.isoformat() if until else None, "rows": n}
+        if until
+        else {
+            "until": None,
+            "rows": n,
+            "note": f"{hold.retention_from} not set yet (still running): held until "
+            f"{hold.retention} after it is",
+        }
+        for until, n in rows
+    ]
+
+
+def _suppression_entries(
+    catalog: Catalog, search: Search, holds: dict[str, Hold], keyed: Any
+) -> tuple[dict[str, dict[str, str]], dict[str, set[str]]]:
+    """The identifier columns of every source table (not held, not the requests) by domain,
+    and the keyed hashes of the person's identifiers in those domains."""
+    columns: dict[str, dict[str, str]] = defaultdict(dict)
+    for ref, domains in search.domains.of.items():
+        node = catalog.graph.nodes[ref.node]
+        if node.resource_type != "source":
+            continue
+        table = f"{node.source_name}.{node.name}"
+        if table in holds or (node.source_name, node.name) == REQUESTS_TABLE:
+            continue
+        for d in domains:
+            if d.startswith(_LANDING_DOMAINS):
+                columns[table][ref.column] = d
+    hashes = {
+        d: {keyed(v) for v in values}
+        for d, values in search.identity.values.items()
+        if values and d.startswith(_LANDING_DOMAINS)
+    }
+    return dict(columns), hashes
+
+
+def _counts(
+    result: PurgeResult,
+    requests: PurgeResult | None = None,
+    request_targets: list[PurgeTarget] | None = None,
+) -> dict[str, dict[str, int]]:
+    """Counts per table and place; the requests' from ``requests`` (removed after the receipt)."""
+    out = {name: c.to_json() for name, c in sorted(result.tables.items())}
+    for t in request_targets or ():
+        assert requests is not None
+        out[t.key] = requests.tables[t.key].to_json()
+    return dict(sorted(out.items()))

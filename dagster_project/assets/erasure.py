@@ -1,0 +1,113 @@
+"""Erasure requests (GDPR Art. 17) carried out as a Dagster asset, before the ingest.
+
+Every ingest asset depends on this one (and it on the retention sweep), so on each run the
+requests delivered in ``privacy.erasure_requests`` are carried out before anything is loaded or
+built, and the outputs are rebuilt from what remains:
+
+1. the requests table is ingested, to read the pending requests (``raw_privacy.erasure_requests``
+   holds only requests not yet carried out);
+2. when there are any, every landing table is ingested first (the suppression list applied), so
+   the warehouse is in step with the landing files the purge rewrites;
+3. each request is carried out by :func:`catalog.erasure.engine.erase` (landing records, raw and
+   quarantine rows removed, legal holds kept, identifiers suppressed, receipt written, then the
+   request row removed).
+
+An erasure that cannot be carried out fails the asset, so nothing downstream is ingested or
+built: a request is never lost quietly (LANDING.md). Logs and metadata hold counts and request
+ids, never an identity number.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+
+from catalog.erasure.errors import ErasureError
+from catalog.erasure.receipt import RECEIPTS_DIR
+from catalog.erasure.suppression import matcher_for, suppression_path
+from catalog.pseudonym import PseudonymKeyMissing, pseudonym_key
+from catalog.retention import RetentionError
+from catalog.settings import settings
+from dagster_project.assets.sweep import SWEEP_KEY
+from dagster_project.catalog_view import catalog_view
+from dagster_project.landing.contract import TABLES
+from dagster_project.landing.deliveries import IngestError
+from dagster_project.landing.load import ingest_table
+from dagster_project.resources import Warehouse
+
+ERASURE_KEY = dg.AssetKey(["privacy_erasure"])
+
+
+def build_erasure_asset(manifest_path: Path) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=ERASURE_KEY,
+        group_name="landing",
+        kinds={"csv", "duckdb"},
+        deps=[SWEEP_KEY],
+        description=(
+            "Erasure (GDPR Art. 17): carries out the requests delivered in "
+            "privacy.erasure_requests before the ingest: the person's landing records, raw and "
+            "quarantine rows removed, legal holds kept, identifiers suppressed at ingest, a "
+            "receipt per request under privacy/erasure/receipts (no identity in it)."
+        ),
+    )
+    def privacy_erasure(context: dg.AssetExecutionContext, warehouse: Warehouse):
+        from catalog.erasure.engine import erase
+        from catalog.erasure.requests import pending_requests, still_pending
+
+        s = settings()
+        receipts = []
+        try:
+            with warehouse.connect() as conn:
+                matcher = matcher_for(s.data_dir)
+
+                def ingest(source: str, table: str) -> None:
+                    ingest_table(
+                        conn,
+                        source,
+                        table,
+                        s.landing_dir,
+                        allow_synthetic=s.synthetic_data,
+                        suppression=matcher,
+                    )
+
+                ingest("privacy", "erasure_requests")
+                requests = pending_requests(conn)
+                if requests:
+                    for t in TABLES:
+                        ingest(t.source, t.name)
+                    catalog = catalog_view(manifest_path)
+                    key = pseudonym_key()
+                for request in requests:
+                    if not still_pending(conn, request.request_id):
+                        continue  # carried out with an earlier request of the same person
+                    receipt = erase(
+                        catalog,
+                        conn,
+                        s.landing_dir,
+                        request.national_id,
+                        key=key,
+                        allow_synthetic=s.synthetic_data,
+                        apply=True,
+                        receipts_dir=s.data_dir / RECEIPTS_DIR,
+                        suppression_file=suppression_path(s.data_dir),
+                        request_id=request.request_id,
+                        received_at=request.received_at,
+                    )
+                    receipts.append(receipt)
+                    context.log.info(
+                        f"erasure request {request.request_id}: {receipt.rows_removed} rows "
+                        f"removed, {receipt.rows_kept} kept under a legal hold; receipt "
+                        f"{receipt.path}"
+                    )
+        except (ErasureError, IngestError, RetentionError, PseudonymKeyMissing) as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
+        return dg.MaterializeResult(
+            metadata={
+                "requests_carried_out": len(receipts),
+                "rows_removed": sum(r.rows_removed for r in receipts),
+                "rows_kept": sum(r.rows_kept for r in receipts),
+                "receipts": dg.MetadataValue.json([str(r.path) for r in receipts]),
+            }
+        )
+
+    return privacy_erasure
