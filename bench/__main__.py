@@ -15,7 +15,7 @@ import time
 
 from catalog.settings import settings
 
-BENCHMARKS = ("generator", "materialise", "lineage", "lineage_corpus", "policy", "spark")
+BENCHMARKS = ("generator", "materialise", "lineage", "lineage_corpus", "policy", "spark", "rights")
 
 
 def median_time(fn, repeats: int) -> tuple[float, list[float]]:
