@@ -3,7 +3,8 @@
 fjordbank generate --persons 10000 --seed 42 --out data/landing
 fjordbank run [--persons N] [--seed S]     generate if needed, materialise, check, summarise
 fjordbank ui                               the Dagster UI on 127.0.0.1
-fjordbank sweep [--apply] [--today D]      delete what has expired (retention), dry run by default
+fjordbank sweep [--apply] [--today D]      delete what has expired (retention), dry run by default;
+                                           --apply then rebuilds the outputs
 """
 
 from __future__ import annotations
@@ -124,12 +125,19 @@ def run(persons: int, seed: int, target: str | None) -> None:
     default=None,
     help="The day expiry is counted on (default: today).",
 )
-def sweep(apply_: bool, today: dt.datetime | None) -> None:
+@click.option(
+    "--rebuild/--no-rebuild",
+    default=True,
+    show_default=True,
+    help="After --apply, rebuild the outputs from what remains.",
+)
+def sweep(apply_: bool, today: dt.datetime | None, rebuild: bool) -> None:
     """Delete the rows whose retention has expired from the landing files, raw tables and
     quarantine (a dry run unless --apply); prints the counts per table and place.
 
-    With --apply it writes reports/sweep-<date>.json (counts, never values) and checks that
-    nothing expired is left; the next `fjordbank run` rebuilds the outputs from what remains.
+    With --apply it writes reports/sweep-<date>.json (counts, never values), checks that
+    nothing expired is left, then rebuilds the outputs from what remains (the build_everything
+    job; --no-rebuild leaves that to the next run). The daily schedule does the same (daily_run).
     """
     import duckdb
 
@@ -157,6 +165,10 @@ def sweep(apply_: bool, today: dt.datetime | None) -> None:
     if left:
         tables = ", ".join(sorted(left))
         raise click.ClickException(f"expired rows are left after the sweep in {tables}")
+    if apply_ and rebuild:
+        _prepare_environment(s)
+        if not _materialise():
+            raise click.ClickException("the rebuild after the sweep failed; open `make ui`")
 
 
 def _materialise() -> bool:
@@ -241,6 +253,7 @@ def _summary(s: Settings) -> None:
     click.echo(f"\nrow counts ({s.dbt_target})")
     for schema, name, n in _row_counts(s):
         click.echo(f"  {schema + '.' + name:<55} {n:>12,}")
+    _retention_line(s)
     click.echo(
         f"\nwarehouse:     {s.spark_warehouse_dir if s.dbt_target == 'spark' else s.warehouse}\n"
         f"landing:       {s.landing_dir}\n"
@@ -249,6 +262,37 @@ def _summary(s: Settings) -> None:
         f"lineage events: {s.openlineage_dir / 'events.jsonl'}\n"
         "open the UI:   make ui   (http://127.0.0.1:3000)"
     )
+
+
+def _retention_line(s: Settings) -> None:
+    """One line: how many rows are past their retention today (the daily schedule sweeps them,
+    or `fjordbank sweep --apply`)."""
+    if s.dbt_target != "duckdb":
+        return
+    import duckdb
+
+    from catalog.manifest import load_manifest
+    from catalog.retention import RetentionError, load_declarations
+    from catalog.retention.report import retention_rows
+    from dagster_project.project import dbt_project
+
+    try:
+        declarations = load_declarations(load_manifest(dbt_project().manifest_path))
+        with duckdb.connect(str(s.warehouse), read_only=True) as conn:
+            rows = retention_rows(conn, declarations, dt.date.today())
+    except (RetentionError, duckdb.Error, OSError) as exc:
+        click.echo(f"\nretention: could not count expired rows: {exc}", err=True)
+        return
+    expired = [r for r in rows if r["rows_expired"]]
+    total = sum(r["rows_expired"] for r in expired)
+    if total:
+        click.echo(
+            f"\nretention: {total:,} rows in {len(expired)} tables are past their retention "
+            "(`catalog retention` lists them; the daily schedule deletes them, or now: "
+            "`fjordbank sweep --apply`)"
+        )
+    else:
+        click.echo("\nretention: no row is past its retention")
 
 
 @main.command()

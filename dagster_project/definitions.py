@@ -16,7 +16,7 @@ from dagster_project.checks import build_row_checks, plan_row_checks
 from dagster_project.openlineage import OpenLineageResource
 from dagster_project.project import dbt_executable, dbt_project, source_nodes
 from dagster_project.resources import Warehouse
-from dagster_project.schedules import build_everything, daily_build, marketing_refresh
+from dagster_project.schedules import build_everything, daily_build, daily_run, marketing_refresh
 from dagster_project.translator import asset_key_for
 
 
@@ -39,7 +39,7 @@ def defs() -> dg.Definitions:
             build_dbt_assets(project, catalog),
         ],
         asset_checks=build_row_checks(row_checks),
-        jobs=[build_everything, marketing_refresh],
+        jobs=[build_everything, daily_run, marketing_refresh],
         schedules=[daily_build],
         resources={
             "dbt": DbtCliResource(

@@ -75,6 +75,11 @@ def test_jobs_schedules_and_checks(definitions, specs):
     job = definitions.resolve_job_def("build_everything")
     assert job is not None
     schedule = definitions.resolve_schedule_def("daily_build")
+    assert schedule.job_name == "daily_run"
+    sweep = dg.AssetKey(["retention_sweep"])
+    # the schedule sweeps first; a build (make run, the UI) never deletes as a side effect
+    assert sweep in definitions.resolve_job_def("daily_run").asset_layer.selected_asset_keys
+    assert sweep not in job.asset_layer.selected_asset_keys
     assert schedule.cron_schedule == "0 5 * * *"
     assert schedule.execution_timezone == "Europe/Oslo"
     checks = {

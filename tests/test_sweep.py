@@ -1,6 +1,7 @@
-"""The retention sweep end to end: `fjordbank run` sweeps before it ingests and builds, the
-report holds counts only, `fjordbank sweep --apply` a year later deletes what expired by then,
-and the next run rebuilds the outputs from what remains (slow: two platform runs)."""
+"""The retention sweep end to end: after `fjordbank run` (which never deletes) `catalog
+retention` shows the generated history's expired rows; `fjordbank sweep --apply` deletes them
+from the landing files, raw tables and quarantine, rebuilds the outputs from what remains and
+reports counts only; a year later more has expired and is swept again (slow: two builds)."""
 
 from __future__ import annotations
 
@@ -58,44 +59,46 @@ def test_sweep_end_to_end(tmp_path: Path):
     today = dt.date.today()
     run = _run(["fjordbank", "run", "--persons", "2000"], env)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "past their retention" in run.stdout
 
-    # the run swept before the build: the report counts, and nothing expired is left
-    report = json.loads((data / "reports" / f"sweep-{today.isoformat()}.json").read_text())
-    assert report["applied"] and report["total"]["raw"] > 0
-    assert report["total"]["landing"] == report["total"]["raw"] + report["total"]["quarantine"]
+    # the generated history has expired rows; a dry run changes nothing
     manifest = next((data / "dbt_target").rglob("manifest.json"))
+    expired = {t: r["rows_expired"] for t, r in _retention(env, manifest, today).items()}
+    assert expired["raw_web.page_views"] > 0 and expired["raw_bank.customers"] > 0, expired
+    dry = _run(["fjordbank", "sweep"], env)
+    assert dry.returncode == 0 and "dry run" in dry.stdout, dry.stderr
+    assert {t: r["rows_expired"] for t, r in _retention(env, manifest, today).items()} == expired
+
+    # --apply deletes them everywhere, reports counts only, and rebuilds the outputs
+    applied = _run(["fjordbank", "sweep", "--apply"], env)
+    assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr[-3000:]
+    assert "Dagster run" in applied.stdout  # the rebuild
+    report = json.loads((data / "reports" / f"sweep-{today.isoformat()}.json").read_text())
+    assert report["applied"]
+    assert report["tables"]["web.page_views"]["raw"] == expired["raw_web.page_views"]
+    assert report["total"]["landing"] == report["total"]["raw"] + report["total"]["quarantine"]
+    text = json.dumps(report)
+    assert not re.search(r"\d{11}", text) and "@" not in text
     rows = _retention(env, manifest, today)
     assert all(not r["rows_expired"] for r in rows.values()), rows
     assert rows["raw_web.page_views"]["rows"] > 0
-
-    # a year on, more has expired; the dry run changes nothing, --apply deletes it
-    later = today + dt.timedelta(days=400)
-    expired = {t: r["rows_expired"] for t, r in _retention(env, manifest, later).items()}
-    assert expired["raw_web.page_views"] > 0
-    dry = _run(["fjordbank", "sweep", "--today", later.isoformat()], env)
-    assert dry.returncode == 0 and "dry run" in dry.stdout, dry.stderr
-    assert _retention(env, manifest, later)["raw_web.page_views"]["rows_expired"] > 0
-    applied = _run(["fjordbank", "sweep", "--apply", "--today", later.isoformat()], env)
-    assert applied.returncode == 0, applied.stderr
-    later_report = json.loads((data / "reports" / f"sweep-{later.isoformat()}.json").read_text())
-    assert later_report["tables"]["web.page_views"]["raw"] == expired["raw_web.page_views"]
-    # the report holds counts only, never a value
-    text = json.dumps(later_report)
-    assert not re.search(r"\d{11}", text) and "@" not in text
-
-    # the next run rebuilds the outputs from what remains
-    run = _run(["fjordbank", "run"], env)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    rows = _retention(env, manifest, later)
-    assert all(not r["rows_expired"] for r in rows.values()), rows
-    cutoff = later.replace(year=later.year - 1)
+    cutoff = today.replace(year=today.year - 1)
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as conn:
         old_views = conn.execute(
-            "select count(*) from main.int_page_views_consented where cast(viewed_at as date) <= ?",
+            "select count(*) from main.int_page_views_consented where cast(viewed_at as date) < ?",
             [cutoff],
         ).fetchone()[0]
         ids = {r[0] for r in conn.execute("select national_id from raw_bank.customers").fetchall()}
     assert old_views == 0
+
+    # a year on, more has expired; --no-rebuild only deletes
+    later = today + dt.timedelta(days=400)
+    assert _retention(env, manifest, later)["raw_web.page_views"]["rows_expired"] > 0
+    again = _run(
+        ["fjordbank", "sweep", "--apply", "--no-rebuild", "--today", later.isoformat()], env
+    )
+    assert again.returncode == 0 and "Dagster run" not in again.stdout, again.stderr
+    assert all(not r["rows_expired"] for r in _retention(env, manifest, later).values())
 
     # the OpenLineage files and Dagster's run storage hold no row values (catalog/stores.yml)
     events = "\n".join(p.read_text() for p in (data / "openlineage").glob("*.jsonl"))
