@@ -15,6 +15,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from catalog.erasure.suppression import matcher_for
 from catalog.manifest import load_manifest
 from catalog.retention import load_declarations
 from catalog.retention.purge import PurgeError
@@ -31,8 +32,17 @@ CHECK_NAME = "nothing_expired_left"
 def resync_with_ingest(conn: duckdb.DuckDBPyConnection, s: Settings) -> Callable[[str, str], None]:
     """The sweep's ``resync``: reload a table's raw and quarantine rows from its landing files."""
 
+    suppression = matcher_for(s.data_dir)  # erased persons delivered again stay out
+
     def resync(source: str, table: str) -> None:
-        ingest_table(conn, source, table, s.landing_dir, allow_synthetic=s.synthetic_data)
+        ingest_table(
+            conn,
+            source,
+            table,
+            s.landing_dir,
+            allow_synthetic=s.synthetic_data,
+            suppression=suppression,
+        )
 
     return resync
 
