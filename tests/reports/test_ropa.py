@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from mini_project import controller_doc
 
 from catalog.cli import main
-from catalog.lineage import ColumnRef
+from catalog.lineage import ColumnRef, EdgeType
 from catalog.loader import Catalog
 from catalog.reports import ropa
 from catalog.reports.controller import (
@@ -23,6 +23,7 @@ from catalog.reports.controller import (
     load_controller_config,
     parse_controller_config,
 )
+from catalog.retention import load_declarations
 from catalog.taxonomy import covered_by_any
 from dagster_project.landing.contract import COMPANIES
 
@@ -185,18 +186,36 @@ def test_real_record_covers_every_purpose_fills_every_item_and_takes_retention_f
 ):
     activities = ropa.record_of_processing(real_catalog)
     in_tags = _purposes_in_tags(real_catalog)
+    graph = real_catalog.graph
+    declared = {
+        (d.source, d.name): d
+        for d in load_declarations(real_catalog.manifest)
+        if d.kind == "source"
+    }
     assert [a.purpose for a in activities] == sorted(in_tags)
     assert len(activities) >= 10
     for a in activities:
         data = a.to_json()
         _assert_filled({k: data[k] for k in ropa.ITEMS}, a.purpose)
         personal = [r for r in in_tags[a.purpose] if real_catalog.is_personal(r)]
-        expected: dict[str, set[str]] = defaultdict(set)
+        # built columns: their retention tags; the stored source tables the purpose reads
+        # (DIRECT or INDIRECT): the retention declarations the sweep enforces
+        expected: set[tuple[str, str]] = set()
         for r in personal:
-            expected[real_catalog.column_tags(r).retention].add(
-                real_catalog.graph.nodes[r.node].label
-            )
-        assert {e["retention"]: set(e["datasets"]) for e in a.erasure_time_limits} == expected
+            node = graph.nodes[r.node]
+            if node.resource_type != "source":
+                expected.add((real_catalog.column_tags(r).retention, node.label))
+        sources = {
+            u.node
+            for r in in_tags[a.purpose]
+            for u in [r, *graph.upstream(r, types=(EdgeType.DIRECT, EdgeType.INDIRECT))]
+            if graph.nodes[u.node].resource_type == "source"
+        }
+        for uid in sources:
+            node = graph.nodes[uid]
+            expected.add((declared[(node.source_name, node.name)].retention, node.label))
+        actual = {(e["retention"], d) for e in a.erasure_time_limits for d in e["datasets"]}
+        assert actual == expected, a.purpose
         categories = {
             k
             for r in personal
