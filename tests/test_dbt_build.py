@@ -45,6 +45,7 @@ EXTENSION_USES = {
     "essential.legal_obligation.capital_requirements",
     "essential.legal_obligation.anti_money_laundering",
     "essential.legal_obligation.legal_claims",
+    "essential.legal_obligation.data_subject_rights",
     "finance.credit_assessment",
     "analytics.reporting.statistics",
     "analytics.model_development",
