@@ -1,5 +1,11 @@
 """The policy configuration (``catalog/policy.yml``): what each rule applies to.
 
+Every section is optional. The structural rules (every column tagged, fail closed) always run;
+each other rule runs only when its section is present (``PolicyConfig.has``): an empty file (or
+``{}``) checks the tags and nothing else. The document is validated against
+``catalog/schemas/policy.schema.json`` first; an error names the file and the key path
+(``policy.yml: consent_gates.group_sharing.granting_value: expected a string or true / false``).
+
 >>> cfg = load_policy_config()
 >>> cfg.marketing_purpose, cfg.statistics_min_cell_size
 ('marketing', 5)
@@ -9,16 +15,32 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import yaml
 
 from catalog.taxonomy import Taxonomy, load_taxonomy
 
 DEFAULT_CONFIG_FILE = Path(__file__).resolve().parent.parent / "policy.yml"
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "policy.schema.json"
+
+# The sections of policy.yml; a rule whose section is absent does not run.
+SECTIONS = (
+    "outputs",
+    "marketing",
+    "statistics",
+    "neutral_register",
+    "national_id",
+    "consent_gates",
+    "purpose_limitation",
+    "objections",
+)
 
 
 class PolicyConfigError(ValueError):
@@ -71,6 +93,12 @@ class PolicyConfig:
     objections_source: str = "privacy.objections"
     objections_scope_column: str = "scope"
     objection_requirements: tuple[ObjectionRequirement, ...] = ()
+    # The sections the document has (None: every one, for a configuration built in code).
+    sections: frozenset[str] | None = None
+
+    def has(self, section: str) -> bool:
+        """Whether the configuration has ``section`` (so the rules reading it run)."""
+        return self.sections is None or section in self.sections
 
 
 def _section(doc: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -116,10 +144,54 @@ def _optional(value: Any, where: str) -> str | None:
     return None if value is None else _str(value, where)
 
 
-def parse_policy_config(doc: Mapping[str, Any], taxonomy: Taxonomy | None = None) -> PolicyConfig:
-    """Build and validate a configuration from its YAML document (taxonomy keys must exist)."""
-    if not isinstance(doc, Mapping):
-        raise PolicyConfigError("policy configuration must be a mapping")
+@lru_cache(maxsize=1)
+def _schema_validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _expected(error: jsonschema.ValidationError) -> tuple[str, str]:
+    """(key path, what is wrong) of one schema error."""
+    path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in error.absolute_path)
+    path = path.replace(".[", "[")
+    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+        known = sorted(error.schema.get("properties", {}))
+        extra = sorted(str(k) for k in error.instance if k not in known)
+        where = f"{path}.{extra[0]}" if path else extra[0]
+        return where, "unknown key" + (f" (known: {', '.join(known)})" if known else "")
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return (f"{path}.{missing}" if path else missing), "missing (required)"
+    expected = error.schema.get("x-expected")
+    if expected is None:
+        expected = {"type": f"a {error.validator_value}", "minimum": "a larger value"}.get(
+            str(error.validator), error.message
+        )
+    return path or "(top level)", f"expected {expected}"
+
+
+def validate_policy_document(doc: Any, source: str = "policy configuration") -> None:
+    """Check the document's shape against the JSON Schema; PolicyConfigError names the first
+    wrong key: ``<source>: <key path>: <what is wrong>``."""
+    errors = sorted(
+        _schema_validator().iter_errors(doc),
+        key=lambda e: [str(p) for p in e.absolute_path],
+    )
+    if errors:
+        where, what = _expected(errors[0])
+        raise PolicyConfigError(f"{source}: {where}: {what}")
+
+
+def parse_policy_config(
+    doc: Mapping[str, Any] | None,
+    taxonomy: Taxonomy | None = None,
+    *,
+    source: str = "policy configuration",
+) -> PolicyConfig:
+    """Build and validate a configuration from its YAML document: its shape (the JSON Schema),
+    then its taxonomy keys. ``source`` names the file in error messages."""
+    validate_policy_document(doc, source)
+    doc = doc or {}
     taxonomy = taxonomy or load_taxonomy()
     outputs = _section(doc, "outputs")
     marketing = _section(doc, "marketing")
@@ -211,33 +283,46 @@ def parse_policy_config(doc: Mapping[str, Any], taxonomy: Taxonomy | None = None
             objections.get("scope_column"), "objections.scope_column", "scope"
         ),
         objection_requirements=tuple(requirements),
+        sections=frozenset(k for k in doc if k in SECTIONS),
     )
-    _check_keys(cfg, taxonomy)
+    _check_keys(cfg, taxonomy, source)
     return cfg
 
 
-def _check_keys(cfg: PolicyConfig, taxonomy: Taxonomy) -> None:
+def _check_keys(cfg: PolicyConfig, taxonomy: Taxonomy, source: str) -> None:
     """Every category and purpose the configuration names must be a taxonomy key."""
     categories = [
-        *cfg.neutral_categories,
-        cfg.national_id_category,
-        *cfg.purpose_limited_categories,
-        *(c for g in cfg.consent_gates.values() for c in g.categories),
+        ("neutral_register.neutral_categories", cfg.neutral_categories),
+        ("national_id.category", (cfg.national_id_category,)),
+        ("purpose_limitation.categories", cfg.purpose_limited_categories),
+        *((f"consent_gates.{g.name}.categories", g.categories) for g in cfg.consent_gates.values()),
     ]
     uses = [
-        cfg.marketing_purpose,
-        cfg.statistics_purpose,
-        cfg.national_id_required_purpose,
-        *cfg.national_id_forbidden_purposes,
-        *cfg.purpose_limited_purposes,
-        *(r.purpose for r in cfg.objection_requirements),
+        ("marketing.purpose", (cfg.marketing_purpose,)),
+        ("statistics.purpose", (cfg.statistics_purpose,)),
+        ("national_id.required_purpose", (cfg.national_id_required_purpose,)),
+        ("national_id.forbidden_purposes", cfg.national_id_forbidden_purposes),
+        ("purpose_limitation.purposes", cfg.purpose_limited_purposes),
+        *(
+            (f"objections.required[{i}].purpose", (r.purpose,))
+            for i, r in enumerate(cfg.objection_requirements)
+        ),
     ]
-    bad = [f"data category {c!r}" for c in categories if not taxonomy.is_category(c)]
-    bad += [f"data use {u!r}" for u in uses if not taxonomy.is_use(u)]
+    bad = [
+        f"{where}: unknown data category {c!r}"
+        for where, keys in categories
+        for c in keys
+        if not taxonomy.is_category(c)
+    ]
+    bad += [
+        f"{where}: unknown data use {u!r}"
+        for where, keys in uses
+        for u in keys
+        if not taxonomy.is_use(u)
+    ]
     if bad:
         raise PolicyConfigError(
-            f"policy configuration names unknown taxonomy keys: {', '.join(bad)}; "
-            "fix the key or add it to catalog/taxonomy_extensions.yml"
+            f"{source}: {'; '.join(bad)}; fix the key or add it to catalog/taxonomy_extensions.yml"
         )
 
 
@@ -245,9 +330,12 @@ def load_policy_config(path: Path | None = None, taxonomy: Taxonomy | None = Non
     """Read and validate the policy configuration (default: ``catalog/policy.yml``)."""
     path = path or DEFAULT_CONFIG_FILE
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise PolicyConfigError(f"cannot read the policy configuration {path}: {exc}") from None
     except yaml.YAMLError as exc:
-        raise PolicyConfigError(f"policy configuration {path} is not valid YAML: {exc}") from None
-    return parse_policy_config(doc, taxonomy)
+        where = getattr(exc, "problem_mark", None)
+        at = f" (line {where.line + 1})" if where is not None else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise PolicyConfigError(f"{path}: not valid YAML{at}: {problem}") from None
+    return parse_policy_config(doc, taxonomy, source=str(path))

@@ -1076,7 +1076,7 @@ def test_gate_value_domain_is_configured():
         "national_id",
         "event_time",
     )
-    with pytest.raises(PolicyConfigError, match="granting_value` must be a string or true"):
+    with pytest.raises(PolicyConfigError, match="granting_value: expected a string or true"):
         parse_policy_config(
             {"consent_gates": {"g": {"consent_column": "a.b.c", "granting_value": 1}}}
         )
