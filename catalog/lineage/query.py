@@ -19,8 +19,9 @@ Semantics (pinned by the fixtures in ``tests/lineage/sql``):
   it is keyed, across routes only if every route is.
 - Column-level INDIRECT: CONDITIONAL (CASE / IF conditions, a simple CASE's operand, an
   aggregate's FILTER clause, and every column of a subquery used there), WINDOW (PARTITION BY
-  / ORDER BY), and the filters / joins of a scalar subquery in the select list (FILTER / JOIN
-  for that column only). Window navigation functions (lag, first_value, rank ...) are
+  / ORDER BY), SORT (an ordered aggregate's ordering column), GROUP_BY (``grouping(c)``),
+  and the filters / joins of a scalar subquery in the select list (FILTER / JOIN for that
+  column only). Window navigation functions (lag, first_value, rank ...) are
   TRANSFORMATION, aggregates over a window AGGREGATION.
 - Dataset-level INDIRECT: JOIN (ON columns; ``restricts_rows`` unless the join is LEFT /
   RIGHT / FULL), FILTER (WHERE, HAVING, QUALIFY, with every column of IN / EXISTS / scalar
@@ -34,7 +35,12 @@ Semantics (pinned by the fixtures in ``tests/lineage/sql``):
 - ``WITH RECURSIVE``: the recursive reference is widened to the CTE's result until a fixpoint.
 - DuckDB: ``* EXCLUDE / REPLACE``, ``COLUMNS(regex | [names] | *)``, lambdas, comprehensions,
   UNNEST, VALUES, range() / generate_series(); a repeated output name ``x`` becomes ``x_1``
-  (as DuckDB names it). PIVOT, LATERAL VIEW and table functions that read files fail closed.
+  (as DuckDB names it). Output names are the database's: an alias keeps its case as written
+  (names still resolve case-insensitively), a column reference takes its source column's name
+  (DuckDB) or is named as written (Spark), and DuckDB names an unaliased expression by its own
+  parser's rendering (``sum(x)``, ``count_star()``, ``(x + 1)``, ``CAST(x AS INTEGER)``);
+  elsewhere (Spark, a CTE's or derived table's output) an unaliased expression fails closed
+  asking for an alias. PIVOT, LATERAL VIEW and table functions that read files fail closed.
 - Never silent (PRIVACY.md rule 6): whatever the database resolves to columns depends on all
   of them. A whole row used as a value (a bare relation name that is no column, as DuckDB
   resolves it; ``alias.*`` or ``*`` inside any function or constructor) depends on every
@@ -75,7 +81,8 @@ generators without names, LATERAL VIEW            fail closed
 ORDER BY ts)``, ``list`` / ``first`` ORDER BY     SORT
 ``percentile_cont(p) WITHIN GROUP (ORDER BY v)``  v AGGREGATION
 GROUP BY CUBE / ROLLUP / GROUPING SETS            GROUP_BY of each column
-``grouping()``                                    AGGREGATION of its columns
+``grouping()``, ``grouping_id()``                 column-level INDIRECT GROUP_BY of its
+                                                  columns (the grouping set, not a value)
 window FILTER, ``count(*) OVER``,                 CONDITIONAL; whole rows; row edge
 ``row_number() OVER ()``
 LIMIT / OFFSET                                    ORDER BY: SORT; a computed limit: FILTER
@@ -107,6 +114,7 @@ functions that read files, DESCRIBE / SHOW
 
 from __future__ import annotations
 
+import json
 import re
 import string
 from collections.abc import Iterator, Mapping
@@ -452,6 +460,7 @@ class _Engine:
         self.has_columns = has_columns  # whether DuckDB COLUMNS(...) occurs at all
         self.memo: dict[int, _ScopeLin] = {}
         self.read: dict[str, None] = {}
+        self.root_scope: Scope | None = None
 
     # -- scopes --------------------------------------------------------------------------
     def scope_lineage(self, scope: Scope) -> _ScopeLin:
@@ -1007,6 +1016,11 @@ class _Engine:
                     for item in order.expressions if isinstance(order, exp.Order) else [order]:
                         push((item, agg))
                     continue
+                if cls is exp.Grouping or cls is exp.GroupingId:
+                    # grouping(c): which grouping set the row belongs to, not a value of c
+                    for arg in node.iter_expressions():
+                        push((arg, _GROUP_BY))
+                    continue
                 if isinstance(node, _ORDERED_PICK):  # arg_max(v, ts): the value of v
                     push((node.this, (True, _AGGREGATION, masking)))
                     push((node.expression, _ORDER_KEY))
@@ -1218,7 +1232,53 @@ class _Engine:
             raise LineageError("the statement is not a query; lineage needs a SELECT")
         for scope in scopes:
             self.scope_lineage(scope)
+        self.root_scope = scopes[-1]
         return self.scope_lineage(scopes[-1])
+
+    def display_names(
+        self, scope: Scope, fixed: Mapping[int, str], sql: str | None, dialect: str
+    ) -> list[str]:
+        """The output names of ``scope`` as the database shows them: an alias as written (its
+        case kept), an unaliased expression by ``fixed`` (the database's own name), a column
+        reference (DuckDB, or ``*``) by its source's name, Spark by the reference as written.
+        Anything else keeps the engine's case-folded name."""
+        lin = self.scope_lineage(scope)
+        node = scope.expression
+        if isinstance(node, exp.SetOperation) and not node.args.get("by_name"):
+            shown = self.display_names(scope.set_operation_scopes[0], fixed, sql, dialect)
+            return shown if len(shown) == len(lin.names) else list(lin.names)
+        if not isinstance(node, exp.Select) or len(node.expressions) != len(lin.names):
+            return list(lin.names)
+        out: list[str] = []
+        for p, name in zip(node.expressions, lin.names, strict=True):
+            value = p.this if isinstance(p, exp.Alias) else p
+            shown = fixed.get(id(p)) or fixed.get(id(value))
+            if shown is not None:
+                out.append(shown)
+                continue
+            ident = p.args.get("alias") if isinstance(p, exp.Alias) else None
+            if isinstance(ident, exp.Identifier) and "start" in ident.meta:
+                shown = _written(ident, sql)
+            elif isinstance(value, exp.Column) and isinstance(value.this, exp.Identifier):
+                shown = self._column_display(scope, value, sql, dialect)
+            out.append(shown if shown and shown.lower() == name.lower() else name)
+        return out
+
+    def _column_display(
+        self, scope: Scope, column: exp.Column, sql: str | None, dialect: str
+    ) -> str | None:
+        if dialect != "duckdb" and "start" in column.this.meta:
+            return _written(column.this, sql)  # Spark names a reference as written
+        source = scope.sources.get(column.table)
+        if isinstance(source, exp.Table):
+            canonical = self.tables.find(source)
+            return self.tables.display.get(canonical or "", {}).get(column.name)
+        if isinstance(source, Scope):
+            child = self.scope_lineage(source)
+            if column.name in child.by_name and child.by_name[column.name] is not None:
+                shown = self.display_names(source, {}, sql, dialect)
+                return shown[child.names.index(column.name)]
+        return None
 
 
 def _describe_parse_error(error: SqlglotError) -> str:
@@ -1241,6 +1301,7 @@ _LITERAL_TOKENS = frozenset(
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _NORMALIZED = "catalog_lineage_normalized"  # meta flag: identifiers already case-folded
 _HAS_COLUMNS = "catalog_lineage_has_columns"  # meta flag: the word COLUMNS occurs
+_SQL_TEXT = "catalog_lineage_sql"  # meta: the SQL as written (identifiers' case, DuckDB names)
 
 
 def parse_query(sql: str, *, dialect: str = "duckdb") -> exp.Query:
@@ -1287,7 +1348,122 @@ def parse_query(sql: str, *, dialect: str = "duckdb") -> exp.Query:
         # Identifiers are folded; DuckDB's COLUMNS(...) is possible only if the word occurs.
         statement.meta[_NORMALIZED] = True
         statement.meta[_HAS_COLUMNS] = has_columns
+    statement.meta[_SQL_TEXT] = sql
     return statement
+
+
+def _written(ident: exp.Identifier, sql: str | None) -> str:
+    """An identifier as the SQL spells it (its case kept, quotes removed); its folded name
+    when the position is unknown."""
+    start, end = ident.meta.get("start"), ident.meta.get("end")
+    if sql is None or start is None or end is None:
+        return ident.name
+    text = sql[start : end + 1]
+    if ident.quoted and len(text) >= 2 and text[0] == text[-1] and text[0] in '"`':
+        text = text[1:-1].replace(text[0] * 2, text[0])
+    return text if text.lower() == ident.name.lower() else ident.name
+
+
+def _outermost_select(query: exp.Expr) -> exp.Select | None:
+    """The SELECT whose projections name the query's output columns."""
+    while isinstance(query, (exp.SetOperation, exp.Subquery)):
+        query = query.this
+    return query if isinstance(query, exp.Select) else None
+
+
+# The parts of DuckDB's serialised SELECT node; the select list is rendered with all others
+# emptied (a node with parts not known here is not rendered: its names would not be certain).
+_DUCKDB_SELECT_KEYS = frozenset(
+    {
+        "type", "modifiers", "cte_map", "select_list", "from_table", "where_clause",
+        "group_expressions", "group_sets", "aggregate_handling", "having", "sample", "qualify",
+    }
+)  # fmt: skip
+
+
+def _duckdb_expression_names(sql: str) -> list[str | None]:
+    """DuckDB's own name of each expression of the outermost SELECT of ``sql`` (None for a
+    column reference, ``*`` or ``COLUMNS``, which take the bound column's name).
+
+    DuckDB names an unaliased expression by its parser's rendering of it (``sum(x)``,
+    ``count_star()``, ``(x + 1)``, ``CAST(x AS INTEGER)``, ``upper("name")``); DuckDB's parser
+    is asked for exactly that rendering (``json_serialize_sql`` and back), so the name is the
+    one the adapter gives, never a reconstruction.
+    """
+    import duckdb  # the adapter's own engine; imported only for unaliased outputs
+
+    with duckdb.connect() as con:
+        serialized = json.loads(con.execute("select json_serialize_sql(?)", [sql]).fetchall()[0][0])
+        if serialized.get("error"):
+            raise LineageError(
+                f"DuckDB cannot parse the query ({serialized.get('error_message', '')[:80]}); "
+                "fix the SQL"
+            )
+        node = serialized["statements"][0]["node"]
+        while node is not None and node.get("type") == "SET_OPERATION_NODE":
+            node = node.get("left") or (node.get("children") or [None])[0]
+        if node is None:
+            return []
+        if node.get("type") != "SELECT_NODE" or set(node) - _DUCKDB_SELECT_KEYS:
+            return []  # not a SELECT DuckDB serialises as this module knows: names not certain
+        bare = {
+            **node,
+            "aggregate_handling": "STANDARD_HANDLING",
+            "modifiers": [],
+            "cte_map": {"map": []},
+            "from_table": {"type": "EMPTY", "alias": "", "sample": None},
+            "where_clause": None,
+            "group_expressions": [],
+            "group_sets": [],
+            "having": None,
+            "sample": None,
+            "qualify": None,
+        }
+        names: list[str | None] = []
+        for item in node["select_list"]:
+            if item.get("class") in ("COLUMN_REF", "STAR"):
+                names.append(None)
+                continue
+            one = {**serialized, "statements": [{"node": {**bare, "select_list": [
+                {**item, "alias": ""}]}, "named_param_map": []}]}  # fmt: skip
+            text = con.execute("select json_deserialize_sql(?)", [json.dumps(one)]).fetchall()
+            rendered = text[0][0]
+            if not rendered.startswith("SELECT "):
+                raise LineageError("DuckDB did not name an output column; give it an alias")
+            names.append(rendered[len("SELECT ") :])
+        return names
+
+
+def _names_of_unnamed(
+    query: exp.Query, unnamed: list[tuple[int, str]], dialect: str
+) -> dict[int, str]:
+    """The names the database gives the outputs without an alias, by ``id`` of the projection.
+
+    DuckDB: its parser's own rendering. Other dialects: not verified, so each fails closed
+    with one line asking for an alias (a wrong name would tag and check the wrong column).
+    """
+    select = _outermost_select(query)
+    sql = query.meta.get(_SQL_TEXT)
+    i, text = unnamed[0]
+    ask = f"output column {i + 1} ({text[:60]}) has no name"
+    if dialect != "duckdb" or select is None or sql is None:
+        raise LineageError(f"{ask}; give it an alias with AS")
+    try:
+        names = _duckdb_expression_names(sql)
+    except LineageError:
+        raise
+    except Exception as e:  # duckdb missing or its parser failed: the name is not certain
+        first = str(e).splitlines()[0][:80] if str(e) else type(e).__name__
+        raise LineageError(f"{ask} DuckDB could name ({first}); give it an alias with AS") from None
+    if len(names) != len(select.expressions):
+        raise LineageError(f"{ask} the lineage engine can be sure of; give it an alias with AS")
+    out: dict[int, str] = {}
+    for i, _ in unnamed:
+        name = names[i]
+        if name is None:
+            raise LineageError(f"{ask} the lineage engine can be sure of; give it an alias with AS")
+        out[id(select.expressions[i])] = name
+    return out
 
 
 def _unnamed_outputs(query: exp.Query) -> list[tuple[int, str]]:
@@ -1302,6 +1478,26 @@ def _unnamed_outputs(query: exp.Query) -> list[tuple[int, str]]:
         if not isinstance(p, (exp.Alias, exp.Aliases, exp.Column, exp.Star, exp.Dot))
         and not p.find(exp.Columns)
     ]
+
+
+def _check_inner_names(query: exp.Query) -> None:
+    """A CTE or derived table's output without an alias fails closed: the engine would name it
+    ``_col_0`` where the database names it after its SQL, and a reference to it by name or
+    through ``*`` would carry the wrong name."""
+    for node in query.find_all(exp.CTE, exp.Subquery):
+        if isinstance(node, exp.Subquery) and not isinstance(node.parent, (exp.From, exp.Join)):
+            continue
+        alias = node.args.get("alias")
+        if isinstance(alias, exp.TableAlias) and alias.columns:
+            continue  # ``r (a, b, depth) as (...)``: the column list names the outputs
+        body = node.this
+        unnamed = _unnamed_outputs(body) if isinstance(body, exp.Query) else []
+        if unnamed:
+            i, sql = unnamed[0]
+            raise LineageError(
+                f"output column {i + 1} ({sql[:60]}) of {node.alias or 'a subquery'} has no "
+                "name; give it an alias with AS"
+            )
 
 
 def _explain_unresolved(query: exp.Query, tables: Tables, message: str) -> None:
@@ -1332,12 +1528,16 @@ def lineage_of_query(
     has_columns = query.meta.get(_HAS_COLUMNS)
     if has_columns is None:
         has_columns = query.find(exp.Columns) is not None
+    top = _outermost_select(query)
+    if top is not None:  # DuckDB / Spark: ``distinct(k)``, ``(k)`` are the column k
+        for p in top.expressions:
+            if isinstance(p, exp.Paren) and isinstance(p.this, exp.Column):
+                p.replace(p.this)
     unnamed = _unnamed_outputs(query)
-    if unnamed and strict:
-        i, sql = unnamed[0]
-        raise LineageError(
-            f"output column {i + 1} ({sql[:60]}) has no name; give it an alias with AS"
-        )
+    if strict:
+        _check_inner_names(query)
+    fixed = _names_of_unnamed(query, unnamed, dialect) if unnamed and strict else {}
+    sql_text = query.meta.get(_SQL_TEXT)
     try:
         # sqlglot's ``qualify`` without its last two steps: identifiers are compared, never
         # re-rendered as SQL (no quoting), and the engine fails closed on every column it
@@ -1365,28 +1565,31 @@ def lineage_of_query(
         raise LineageError(f"cannot qualify the query ({e}); simplify the SQL") from None
     engine = _Engine(tables, strict=strict, has_columns=has_columns)
     root = engine.run(qualified)
-    names = _output_names(root.names, dialect=dialect, strict=strict)
+    shown = engine.display_names(engine.root_scope, fixed, sql_text, dialect) if strict else None
+    names = _output_names(shown or root.names, dialect=dialect, strict=strict)
     merged: dict[str, _Lin] = {}
     for name, lin in zip(names, root.lins, strict=True):
         if name in merged:
             merged[name].add(lin, _START)
         else:
             merged[name] = lin
-    fields = {name: _dependencies(lin) for name, lin in merged.items()}
+    fields = {name: _dependencies(lin, tables.display) for name, lin in merged.items()}
     return QueryLineage(
         columns=tuple(merged),
         fields=fields,
-        dataset=_dependencies(root.dataset),
+        dataset=_dependencies(root.dataset, tables.display),
         tables=tuple(engine.read),
     )
 
 
 def _output_names(names: list[str], *, dialect: str, strict: bool) -> list[str]:
-    """The output column names; DuckDB renames a repeated name ``x`` to ``x_1``, ``x_2``..."""
+    """The output column names; DuckDB renames a repeated name ``x`` (compared case-
+    insensitively: ``X`` repeats ``x``) to the first of ``x_1``, ``x_2``... not yet taken,
+    left to right (a later ``x_1`` of its own becomes ``x_1_1``)."""
     taken: set[str] = set()
     out: list[str] = []
     for name in names:
-        if name in taken:
+        if name.lower() in taken:
             if dialect != "duckdb" and not strict:
                 out.append(name)  # merged with the first column of that name
                 continue
@@ -1395,23 +1598,36 @@ def _output_names(names: list[str], *, dialect: str, strict: bool) -> list[str]:
                     f"two output columns are named {name}; alias the output columns uniquely"
                 )
             k = 1
-            while f"{name}_{k}" in taken or f"{name}_{k}" in names:
+            while f"{name}_{k}".lower() in taken:
                 k += 1
             name = f"{name}_{k}"
-        taken.add(name)
+        taken.add(name.lower())
         out.append(name)
     return out
 
 
-def _dependencies(lin: _Lin) -> tuple[Dependency, ...]:
+def _dependencies(
+    lin: _Lin, display: Mapping[str, Mapping[str, str]] | None = None
+) -> tuple[Dependency, ...]:
+    """The dependencies of ``lin``, each column named as its table spells it (``display``)."""
+    display = display or {}
+
+    def shown(t: str, c: str) -> str:
+        return display.get(t, {}).get(c, c)
+
     direct = [
         Dependency(
-            t, c, EdgeType.DIRECT, _DIRECT_SUBTYPES[rank], masking > 0, keyed=masking == _KEYED
+            t,
+            shown(t, c),
+            EdgeType.DIRECT,
+            _DIRECT_SUBTYPES[rank],
+            masking > 0,
+            keyed=masking == _KEYED,
         )
         for (t, c), (rank, masking) in lin.direct.items()
     ]
     indirect = [
-        Dependency(t, c, EdgeType.INDIRECT, subtype, False, restricts)
+        Dependency(t, shown(t, c), EdgeType.INDIRECT, subtype, False, restricts)
         for (t, c, subtype), restricts in lin.indirect.items()
     ]
     return tuple(sorted(direct) + sorted(indirect))

@@ -43,6 +43,10 @@ class Tables:
     def __init__(self, schema: Mapping[str, Any], *, dialect: str = "duckdb"):
         self.dialect = dialect
         self.columns: dict[str, dict[str, str]] = {}
+        # Per table, each normalised column name -> the name as the schema spells it (the
+        # database's case: DuckDB and Spark resolve names case-insensitively but keep the case
+        # they were created with).
+        self.display: dict[str, dict[str, str]] = {}
         self._by_parts: dict[tuple[str, ...], str | None] = {}
         nested: dict[str, Any] = {}
         depth = _table_depth(schema)
@@ -51,6 +55,7 @@ class Tables:
             norm_path = tuple(normalized(p, dialect, is_table=True) for p in path)
             cols = {normalized(str(c), dialect): str(t) for c, t in columns.items()}
             self.columns[canonical] = cols
+            self.display[canonical] = {normalized(str(c), dialect): str(c) for c in columns}
             for i in range(len(norm_path)):
                 key = norm_path[i:]
                 seen = self._by_parts.get(key, "")

@@ -1,10 +1,11 @@
--- GROUP BY CUBE / ROLLUP group by each of their columns; grouping() reads its column;
+-- GROUP BY CUBE / ROLLUP group by each of their columns; grouping() tells the grouping set,
+-- not a value of its columns (column-level INDIRECT GROUP_BY);
 -- count(*) counts whole rows.
 -- columns: postcode, product_code, level, n
 -- expect: postcode <- bank.customers.postcode DIRECT/IDENTITY
 -- expect: product_code <- bank.accounts.product_code DIRECT/IDENTITY
--- expect: level <- bank.accounts.product_code DIRECT/AGGREGATION
--- expect: level <- bank.customers.postcode DIRECT/AGGREGATION
+-- expect: level <- bank.accounts.product_code INDIRECT/GROUP_BY
+-- expect: level <- bank.customers.postcode INDIRECT/GROUP_BY
 -- expect: n <- bank.accounts.account_no DIRECT/AGGREGATION
 -- expect: n <- bank.accounts.balance DIRECT/AGGREGATION
 -- expect: n <- bank.accounts.customer_no DIRECT/AGGREGATION
