@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from catalog.discovery import discover_columns
 from catalog.lineage import ColumnRef, Edge, EdgeType, LineageError, ProjectGraph
 from catalog.lineage.graph import Path as LineagePath
 from catalog.loader import Catalog, load_catalog
@@ -50,6 +51,11 @@ def main() -> None:
     """Fjordbank data catalog: column lineage and the privacy policy on it."""
 
 
+def _remember_catalog_json(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """``--catalog-json`` is kept on the context, for ``load_project``."""
+    ctx.meta["catalog_json"] = value
+
+
 def project_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options that say where the dbt project or its manifest is."""
     for option in reversed(
@@ -75,6 +81,16 @@ def project_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 type=click.Path(dir_okay=False),
                 help="A compiled manifest.json; the project is compiled when omitted.",
             ),
+            click.option(
+                "--catalog-json",
+                default=None,
+                type=click.Path(dir_okay=False),
+                expose_value=False,
+                callback=_remember_catalog_json,
+                help="dbt's catalog.json (`dbt docs generate`), for the columns of sources "
+                "the YAML does not declare [default: next to the manifest, or the project's "
+                "target/; else they are read from the warehouse].",
+            ),
         ]
     ):
         command = option(command)
@@ -90,16 +106,28 @@ def load_project(
     target: str | None,
     manifest_path: str | None,
 ) -> Manifest:
-    """The manifest given, else the project compiled into a throwaway target directory."""
+    """The manifest given, else the project compiled into a throwaway target directory; the
+    columns of sources and seeds the YAML does not declare discovered (``catalog.discovery``:
+    ``--catalog-json``, catalog.json next to the manifest or in the project's target/, else
+    the warehouse, read-only)."""
     if manifest_path:
-        return load_manifest(manifest_path, project_dir=project_dir)
-    with tempfile.TemporaryDirectory(prefix="catalog-target-") as target_path:
-        return compile_project(
-            project_dir or DEFAULT_PROJECT_DIR,
-            profiles_dir=profiles_dir,
-            target=target,
-            target_path=target_path,
-        )
+        manifest = load_manifest(manifest_path, project_dir=project_dir)
+    else:
+        with tempfile.TemporaryDirectory(prefix="catalog-target-") as target_path:
+            manifest = compile_project(
+                project_dir or DEFAULT_PROJECT_DIR,
+                profiles_dir=profiles_dir,
+                target=target,
+                target_path=target_path,
+            )
+    context = click.get_current_context(silent=True)
+    return discover_columns(
+        manifest,
+        project_dir=project_dir or manifest.root_path,
+        profiles_dir=profiles_dir,
+        target=target,
+        catalog_json=context.meta.get("catalog_json") if context else None,
+    )
 
 
 @main.command()
@@ -179,7 +207,8 @@ def _name(graph: ProjectGraph, ref: ColumnRef) -> str:
 def graph_text(graph: ProjectGraph) -> str:
     lines: list[str] = []
     for node in graph.nodes.values():
-        lines.append(f"{node.label} ({node.resource_type})")
+        origin = f", columns from {node.columns_from}" if node.columns_from else ""
+        lines.append(f"{node.label} ({node.resource_type}{origin})")
         for column in node.columns:
             lines.append(f"  {column}")
             for edge in graph.inputs(ColumnRef(node.unique_id, column)):
@@ -248,10 +277,6 @@ def check(
     from catalog.policy import check as policy_check
 
     try:
-        if policy_path:  # a wrong policy file says so before the project is compiled
-            from catalog.policy.config import load_policy_config
-
-            load_policy_config(Path(policy_path))
         manifest = load_project(project_dir, profiles_dir, target, manifest_path)
         result = policy_check.check_manifest(manifest, Path(policy_path) if policy_path else None)
     except policy_check.CHECK_ERRORS as e:
@@ -263,45 +288,6 @@ def check(
     render = policy_check.render_json if fmt == "json" else policy_check.render_text
     click.echo(render(result))
     raise SystemExit(policy_check.exit_code(result))
-
-
-@main.command("init-policy")
-@click.option(
-    "--project-dir",
-    default=None,
-    type=click.Path(file_okay=False),
-    help="The dbt project [default: dbt].",
-)
-@click.option(
-    "--out",
-    "out_path",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="The policy file to write [default: policy.yml in the project].",
-)
-@click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
-@fail_cleanly
-def init_policy(project_dir: str | None, out_path: str | None, force: bool) -> None:
-    """Write a commented starting policy for a dbt project.
-
-    Every section is commented out (so only the structural rules run until one is
-    uncommented), with what the project's YAML declares as comments: its sources, the columns
-    that look like identity numbers, the tables that look like consent logs. Never overwrites
-    a file without --force. Exit 0 written, 2 could not write.
-    """
-    from pathlib import Path
-
-    from catalog.policy.init import write_policy
-
-    project = Path(project_dir or DEFAULT_PROJECT_DIR)
-    out = Path(out_path) if out_path else project / "policy.yml"
-    survey = write_policy(project, out, force=force)
-    click.echo(
-        f"wrote {out}: {len(survey.sources)} source table(s), "
-        f"{len(survey.identity_columns())} identity-number-like column(s), "
-        f"{len(survey.consent_tables())} consent-like table(s); every section is commented out "
-        f"(structural rules only): run `catalog check --policy {out}`"
-    )
 
 
 # -- compliance reports (catalog/reports) ---------------------------------------------------------

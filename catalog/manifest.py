@@ -85,6 +85,11 @@ class ManifestNode:
     group: str | None = None
     owner: str | None = None
     source_name: str | None = None
+    # Sources and seeds: where the columns came from (``yaml``, a seed's ``csv`` header, or
+    # what ``catalog.discovery`` found: ``file``, ``catalog.json``, ``warehouse``); None:
+    # unknown, and ``columns_unknown`` may say why.
+    columns_from: str | None = None
+    columns_unknown: str | None = None
 
     @property
     def relation(self) -> str | None:
@@ -218,8 +223,10 @@ def _node(
     config = raw.get("config") or {}
     resource_type = raw["resource_type"]
     columns = tuple(_column(c) for c in (raw.get("columns") or {}).values())
+    columns_from = "yaml" if columns and resource_type in ("source", "seed") else None
     if resource_type == "seed" and not columns:
         columns = _seed_header(root_path, raw)
+        columns_from = "csv" if columns else None
     group = raw.get("group") or config.get("group")
     meta = _merged_meta(raw)
     owner = owners.get(group) if group else None
@@ -249,6 +256,7 @@ def _node(
         group=group,
         owner=owner,
         source_name=raw.get("source_name") if resource_type == "source" else None,
+        columns_from=columns_from,
     )
 
 

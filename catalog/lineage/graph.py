@@ -90,6 +90,9 @@ class Node:
     path: str | None = None
     source_name: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # Sources and seeds: where their columns came from (yaml, csv, file, catalog.json,
+    # warehouse; see catalog.discovery).
+    columns_from: str | None = None
 
     @property
     def label(self) -> str:
@@ -284,6 +287,7 @@ class ProjectGraph:
                     "materialized": n.materialized,
                     "depends_on": list(n.depends_on),
                     "path": n.path,
+                    **({"columns_from": n.columns_from} if n.columns_from else {}),
                 }
                 for n in self.nodes.values()
             ],

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from catalog.discovery import is_external
 from catalog.lineage.errors import LineageError
 from catalog.lineage.graph import ColumnRef, Edge, EdgeType, Node, ProjectGraph, Subtype
 from catalog.lineage.query import (
@@ -71,6 +72,46 @@ def _order(manifest: Manifest) -> list[ManifestNode]:
     ]
 
 
+def _external_relations(manifest: Manifest, dialect: str) -> dict[str, exp.Table]:
+    """dbt-duckdb external sources: the table expression their ``relation_name`` compiles to
+    (a quoted file path, or a call such as ``read_parquet('...')``), as SQL, to the table
+    reference of the source's own path (see ``_path``)."""
+    out: dict[str, exp.Table] = {}
+    for node in manifest.sources:
+        if not is_external(node) or not node.relation_name:
+            continue
+        try:
+            table = parse_query(f"select * from {node.relation_name}", dialect=dialect).find(
+                exp.Table
+            )
+        except LineageError:
+            continue  # not a table expression: the model's reference stays unresolved
+        if table is None:
+            continue
+        database, schema_name, identifier = (
+            normalized(p, dialect, is_table=True) for p in _path(node)
+        )
+        out[table.this.sql(dialect=dialect)] = exp.table_(identifier, schema_name, database)
+    return out
+
+
+def _resolve_external(query: exp.Query, external: Mapping[str, exp.Table], dialect: str) -> None:
+    """Replace each external source's file path or table function in ``query`` by the
+    source's table reference, keeping its alias, so it resolves to the source node."""
+    if not external:
+        return
+    for table in list(query.find_all(exp.Table)):
+        if table.db or not isinstance(table.this, (exp.Identifier, exp.Func)):
+            continue
+        resolved = external.get(table.this.sql(dialect=dialect))
+        if resolved is None:
+            continue
+        replacement = resolved.copy()
+        if table.args.get("alias") is not None:
+            replacement.set("alias", table.args["alias"])
+        table.replace(replacement)
+
+
 def _strip_ephemeral_ctes(query: exp.Query, ephemeral: set[str]) -> None:
     """Drop the CTEs dbt inlined for ephemeral models; their references become tables."""
     with_ = query.args.get("with_")
@@ -97,6 +138,7 @@ class _Builder:
             for n in manifest.models
             if n.materialized == "ephemeral"
         }
+        self.external = _external_relations(manifest, dialect)
 
     # -- leaves ------------------------------------------------------------------------------
     def declare(self, node: ManifestNode) -> None:
@@ -129,6 +171,14 @@ class _Builder:
                     "seed's YAML (or give the project directory so its CSV header can be read)",
                     model=node.name,
                 )
+            if parent.resource_type == "source" and not self.columns[parent.unique_id]:
+                why = parent.columns_unknown or "not declared in YAML"
+                raise LineageError(
+                    f"the columns of source {parent.label} are not known ({why}); declare "
+                    "them in the source's YAML, or build the project (`dbt build`) so they "
+                    "are read from the warehouse or from `dbt docs generate`'s catalog.json",
+                    model=node.name,
+                )
         schema: dict[str, Any] = {}
         owner: dict[str, str] = {}
         for parent in parents:
@@ -141,6 +191,7 @@ class _Builder:
         try:  # the collector is paused by build_project_graph
             query = parse_query(node.compiled_code, dialect=self.dialect)
             _strip_ephemeral_ctes(query, self.ephemeral)
+            _resolve_external(query, self.external, self.dialect)
             lineage = lineage_of_query(
                 query, Tables(schema, dialect=self.dialect), dialect=self.dialect
             )
@@ -274,6 +325,7 @@ class _Builder:
                     depends_on=node.depends_on,
                     path=node.original_file_path or None,
                     source_name=node.source_name,
+                    columns_from=node.columns_from,
                     meta=dict(node.meta),
                 )
             )

@@ -207,7 +207,8 @@ def _broken(manifest: Manifest, model: str, **changes) -> Manifest:
                 "compiled_code": 'select * from "warehouse"."raw_privacy"."undeclared_objections"',
                 "depends_on": (f"source.{P}.privacy.undeclared_objections",),
             },
-            "features_copy: cannot expand * over warehouse.raw_privacy.undeclared_objections",
+            "features_copy: the columns of source privacy.undeclared_objections are not known "
+            "(not declared in YAML); declare them",
         ),
         (
             {"compiled_code": 'select nope from "warehouse"."main"."marketing_features"'},
