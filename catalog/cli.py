@@ -277,6 +277,10 @@ def check(
     from catalog.policy import check as policy_check
 
     try:
+        if policy_path:  # a wrong policy file says so before the project is compiled
+            from catalog.policy.config import load_policy_config
+
+            load_policy_config(Path(policy_path))
         manifest = load_project(project_dir, profiles_dir, target, manifest_path)
         result = policy_check.check_manifest(manifest, Path(policy_path) if policy_path else None)
     except policy_check.CHECK_ERRORS as e:
@@ -288,6 +292,45 @@ def check(
     render = policy_check.render_json if fmt == "json" else policy_check.render_text
     click.echo(render(result))
     raise SystemExit(policy_check.exit_code(result))
+
+
+@main.command("init-policy")
+@click.option(
+    "--project-dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="The dbt project [default: dbt].",
+)
+@click.option(
+    "--out",
+    "out_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="The policy file to write [default: policy.yml in the project].",
+)
+@click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
+@fail_cleanly
+def init_policy(project_dir: str | None, out_path: str | None, force: bool) -> None:
+    """Write a commented starting policy for a dbt project.
+
+    Every section is commented out (so only the structural rules run until one is
+    uncommented), with what the project's YAML declares as comments: its sources, the columns
+    that look like identity numbers, the tables that look like consent logs. Never overwrites
+    a file without --force. Exit 0 written, 2 could not write.
+    """
+    from pathlib import Path
+
+    from catalog.policy.init import write_policy
+
+    project = Path(project_dir or DEFAULT_PROJECT_DIR)
+    out = Path(out_path) if out_path else project / "policy.yml"
+    survey = write_policy(project, out, force=force)
+    click.echo(
+        f"wrote {out}: {len(survey.sources)} source table(s), "
+        f"{len(survey.identity_columns())} identity-number-like column(s), "
+        f"{len(survey.consent_tables())} consent-like table(s); every section is commented out "
+        f"(structural rules only): run `catalog check --policy {out}`"
+    )
 
 
 # -- compliance reports (catalog/reports) ---------------------------------------------------------
