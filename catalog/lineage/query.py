@@ -1434,18 +1434,124 @@ def _duckdb_expression_names(sql: str) -> list[str | None]:
         return names
 
 
+# Spark's names of unaliased expressions, for the constructs verified against a local Spark
+# session (tests/spark/test_spark_names.py); anything else is not named (fails closed).
+_SPARK_FUNCTIONS = {
+    exp.Sum: "sum", exp.Max: "max", exp.Min: "min", exp.Avg: "avg", exp.Count: "count",
+    exp.Upper: "upper", exp.Lower: "lower", exp.Abs: "abs", exp.Coalesce: "coalesce",
+    exp.Concat: "concat",
+}  # fmt: skip
+_SPARK_OPERATORS = {
+    exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.EQ: "=", exp.GT: ">",
+    exp.LT: "<",
+}  # fmt: skip
+
+
+def _spark_name(node: exp.Expr, sql: str | None) -> str | None:
+    """Spark's name of an unaliased expression (``sum(x)``, ``count(1)``, ``(x + 1)``,
+    ``CASE WHEN (x > 1) THEN a END``), or None when the construct is not verified."""
+
+    def name(n: exp.Expr) -> str | None:
+        cls = type(n)
+        if cls is exp.Paren:
+            return name(n.this)
+        if cls is exp.Column and isinstance(n.this, exp.Identifier):
+            return _written(n.this, sql)  # the qualifier is dropped: sum(t.x) is sum(x)
+        if cls is exp.Literal:
+            if n.is_string:
+                return n.name
+            return n.name if re.fullmatch(r"\d+(\.\d+)?", n.name) else None
+        if cls is exp.Null:
+            return "NULL"
+        if cls is exp.Boolean:
+            return "true" if n.this else "false"
+        if cls in _SPARK_OPERATORS:
+            left, right = name(n.this), name(n.expression)
+            return (
+                None
+                if left is None or right is None
+                else f"({left} {_SPARK_OPERATORS[cls]} {right})"
+            )
+        if cls is exp.NEQ:
+            left, right = name(n.this), name(n.expression)
+            return None if left is None or right is None else f"(NOT ({left} = {right}))"
+        if cls is exp.Is and isinstance(n.expression, exp.Null):
+            inner = name(n.this)
+            return None if inner is None else f"({inner} IS NULL)"
+        if (
+            cls is exp.Not
+            and isinstance(n.this, exp.Is)
+            and isinstance(n.this.expression, exp.Null)
+        ):
+            inner = name(n.this.this)
+            return None if inner is None else f"({inner} IS NOT NULL)"
+        if cls is exp.Neg and isinstance(n.this, exp.Column):
+            inner = name(n.this)
+            return None if inner is None else f"(- {inner})"
+        if (
+            (cls is exp.Cast or cls is exp.TryCast)  # sqlglot reads Spark's CAST as TryCast
+            and not n.args.get("safe")  # ... and try_cast(...) as a safe one: not verified
+            and not n.args.get("format")
+            and isinstance(n.this, exp.Column)
+        ):
+            return name(n.this)  # Spark names cast(x AS INT) after x
+        if cls is exp.Case and n.this is None:
+            parts = ["CASE"]
+            for branch in n.args.get("ifs") or []:
+                cond, then = name(branch.this), name(branch.args["true"])
+                if cond is None or then is None:
+                    return None
+                parts += ["WHEN", cond, "THEN", then]
+            default = n.args.get("default")
+            if default is not None:
+                rendered = name(default)
+                if rendered is None:
+                    return None
+                parts += ["ELSE", rendered]
+            return " ".join([*parts, "END"])
+        if cls in _SPARK_FUNCTIONS:
+            args = [n.this, *n.expressions] if n.this is not None else list(n.expressions)
+            if cls is exp.Count and (not args or isinstance(args[0], exp.Star)):
+                return "count(1)"
+            prefix = ""
+            if len(args) == 1 and isinstance(args[0], exp.Distinct):
+                distinct = args[0]
+                if len(distinct.expressions) != 1:
+                    return None
+                prefix, args = "DISTINCT ", list(distinct.expressions)
+            rendered_args = [name(a) for a in args]
+            if any(r is None for r in rendered_args):
+                return None
+            return f"{_SPARK_FUNCTIONS[cls]}({prefix}{', '.join(rendered_args)})"  # type: ignore[arg-type]
+        return None
+
+    return name(node)
+
+
 def _names_of_unnamed(
     query: exp.Query, unnamed: list[tuple[int, str]], dialect: str
 ) -> dict[int, str]:
     """The names the database gives the outputs without an alias, by ``id`` of the projection.
 
-    DuckDB: its parser's own rendering. Other dialects: not verified, so each fails closed
-    with one line asking for an alias (a wrong name would tag and check the wrong column).
+    DuckDB: its parser's own rendering. Spark: the constructs verified against Spark
+    (:func:`_spark_name`). Otherwise each fails closed with one line asking for an alias (a
+    wrong name would tag and check the wrong column).
     """
     select = _outermost_select(query)
     sql = query.meta.get(_SQL_TEXT)
     i, text = unnamed[0]
     ask = f"output column {i + 1} ({text[:60]}) has no name"
+    if dialect == "spark" and select is not None:
+        out: dict[int, str] = {}
+        for i, text in unnamed:
+            name = _spark_name(select.expressions[i], sql)
+            if name is None:
+                raise LineageError(
+                    f"output column {i + 1} ({text[:60]}) has no name the lineage engine can "
+                    "be sure of on Spark; give it an alias with AS"
+                )
+            out[id(select.expressions[i])] = name
+        return out
     if dialect != "duckdb" or select is None or sql is None:
         raise LineageError(f"{ask}; give it an alias with AS")
     try:
