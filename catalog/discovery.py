@@ -264,7 +264,11 @@ def _profile_output(
         else:
             profiles_dir = os.environ.get("DBT_PROFILES_DIR") or Path.home() / ".dbt"
     set_invocation_context(os.environ)
-    raw = read_profile(str(profiles_dir))
+    try:
+        raw = read_profile(str(profiles_dir))
+    except Exception as e:  # dbt's own errors: a profiles.yml that is not YAML
+        reason = " ".join(str(e).split())[:200]
+        raise _NotFound(f"{profiles_dir}/profiles.yml cannot be read ({reason})") from None
     if not name or name not in raw:
         raise _NotFound(f"the profile {name!r} is not in {profiles_dir}/profiles.yml")
     try:

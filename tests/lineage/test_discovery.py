@@ -125,6 +125,7 @@ def test_a_source_found_nowhere_fails_closed_naming_it_and_why(tmp_path: Path) -
     )
     found = discover_columns(manifest, project_dir=tmp_path)
     assert found.node("shop.customers").columns_from is None
+    assert not (tmp_path / "absent.duckdb").exists()  # looked for, never created
     with pytest.raises(LineageError) as e:
         build_project_graph(found)
     message = str(e.value)
@@ -133,7 +134,33 @@ def test_a_source_found_nowhere_fails_closed_naming_it_and_why(tmp_path: Path) -
     assert "\n" not in message
 
 
-def test_the_warehouse_is_read_read_only_and_never_created(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("profile", "reason"),
+    [
+        (
+            "p:\n  target: dev\n  outputs:\n    dev:\n      type: spark\n      host: h\n",
+            "reading columns from a spark warehouse is not supported (only dbt-duckdb); run "
+            "`dbt docs generate` for catalog.json",
+        ),
+        ("p: [unclosed\n", "profiles.yml cannot be read"),
+        (
+            "p:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n",
+            "the profile's warehouse is :memory:, not a database file to read",
+        ),
+    ],
+    ids=["spark", "malformed", "in-memory"],
+)
+def test_a_warehouse_that_cannot_be_read_says_why(
+    tmp_path: Path, profile: str, reason: str
+) -> None:
+    (tmp_path / "dbt_project.yml").write_text("name: p\nprofile: p\n")
+    (tmp_path / "profiles.yml").write_text(profile)
+    found = discover_columns(_manifest(_source("customers")), project_dir=tmp_path)
+    customers = found.node("shop.customers")
+    assert customers.columns_from is None and reason in (customers.columns_unknown or "")
+
+
+def test_the_warehouse_is_read_read_only_and_left_unchanged(tmp_path: Path) -> None:
     warehouse = tmp_path / "wh.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create schema raw")
