@@ -126,8 +126,8 @@ class ProjectTags(Mapping[str, NodeTags]):
         return len(self._nodes)
 
     def column(self, ref: ColumnRef) -> ColumnTags | None:
-        node = self._nodes.get(ref.node)
-        return None if node is None else node.columns.get(ref.column)
+        node = self._nodes.get(ref.node)  # keyed by lower-case name; the column keeps its case
+        return None if node is None else node.columns.get(ref.column.lower())
 
     def purposes(self, node_id: str) -> frozenset[str]:
         node = self._nodes.get(node_id)

@@ -55,7 +55,8 @@ class Context:
             self.col_node += [uid] * len(by_name)
             self.col_name += by_name
             nt = tags.get(uid)
-            self.col_tags += map((nt.columns if nt else _NO_COLUMNS).get, by_name)
+            # tags are keyed by lower-case name; a column keeps the database's case
+            self.col_tags += map((nt.columns if nt else _NO_COLUMNS).get, map(str.lower, by_name))
         n = len(self.col_name)
         self._refs: list[ColumnRef | None] = [None] * n
         index = self.index
@@ -247,8 +248,9 @@ class Context:
         table, _, column = spec.rpartition(".")
         ids = self.source_nodes(table, where) if table else []
         for uid in ids:
-            if column.lower() in self.graph.nodes[uid].columns:
-                return ColumnRef(uid, column.lower())
+            for name in self.graph.nodes[uid].columns:  # names resolve case-insensitively
+                if name.lower() == column.lower():
+                    return ColumnRef(uid, name)
         raise PolicyConfigError(
             f"policy configuration `{where}` names column {spec!r}, which is not in the project; "
             "fix it in catalog/policy.yml"

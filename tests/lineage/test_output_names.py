@@ -179,3 +179,63 @@ def test_every_sql_fixture_names_its_columns_as_duckdb_does() -> None:
             if fixture.name in NOT_RUNNABLE:
                 continue
             assert tuple(_table_columns(con, fixture.sql)) == fixture.columns, fixture.name
+
+
+@pytest.mark.slow
+def test_a_built_dbt_project_has_the_columns_the_catalog_names(tmp_path) -> None:
+    """A dbt-duckdb project whose models leave outputs unaliased and alias in mixed case,
+    built for real: every model's columns in the catalog's graph are the warehouse's, and a
+    downstream model's references (quoted, unquoted in another case) reach the cased column."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from catalog.lineage import ColumnRef, build_project_graph
+    from catalog.manifest import compile_project
+
+    project = tmp_path / "names_project"
+    (project / "models").mkdir(parents=True)
+    (project / "seeds").mkdir()
+    warehouse = tmp_path / "names.duckdb"
+    (project / "dbt_project.yml").write_text(
+        "name: names_project\nversion: '1.0'\nprofile: names_project\n"
+        "models:\n  names_project:\n    +materialized: table\n"
+    )
+    (project / "profiles.yml").write_text(
+        "names_project:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        f"      path: '{warehouse}'\n      threads: 1\n"
+    )
+    (project / "seeds" / "t.csv").write_text("k,x,a\np,1,2\nq,3,4\n")
+    (project / "models" / "m1.sql").write_text(
+        'select k, sum(x), count(*), a + 1, a as "MixedCase", max(a) as OtherCase\n'
+        "from {{ ref('t') }} group by k, a\n"
+    )
+    (project / "models" / "m2.sql").write_text(
+        'select "MixedCase", mixedcase as again, othercase, "sum(x)" from {{ ref(\'m1\') }}\n'
+    )
+    dbt = Path(sys.executable).with_name("dbt")
+    subprocess.run(
+        [str(dbt), "build", "--project-dir", str(project), "--profiles-dir", str(project),
+         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
+         "--quiet"],
+        check=True,
+        cwd=tmp_path,
+    )  # fmt: skip
+    manifest = compile_project(project, target_path=tmp_path / "compiled")
+    graph = build_project_graph(manifest)
+    with duckdb.connect(str(warehouse)) as con:  # dbt's in-process connection is open
+        for model in ("m1", "m2"):
+            built = [r[0] for r in con.sql(f"describe main.{model}").fetchall()]
+            assert graph.nodes[f"model.names_project.{model}"].columns == tuple(built)
+    assert graph.nodes["model.names_project.m1"].columns == (
+        "k", "sum(x)", "count_star()", "(a + 1)", "MixedCase", "OtherCase",
+    )  # fmt: skip
+    m1, m2 = "model.names_project.m1", "model.names_project.m2"
+    sources = {
+        (e.source, e.target_column)
+        for e in graph.edges
+        if e.target_node == m2 and e.type.value == "DIRECT"
+    }
+    assert (ColumnRef(m1, "MixedCase"), "again") in sources
+    assert (ColumnRef(m1, "MixedCase"), "MixedCase") in sources
+    assert (ColumnRef(m1, "OtherCase"), "OtherCase") in sources
