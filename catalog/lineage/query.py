@@ -1519,10 +1519,10 @@ def _spark_name(node: exp.Expr, sql: str | None) -> str | None:
                 if len(distinct.expressions) != 1:
                     return None
                 prefix, args = "DISTINCT ", list(distinct.expressions)
-            rendered_args = [name(a) for a in args]
-            if any(r is None for r in rendered_args):
+            rendered_args = [r for r in map(name, args) if r is not None]
+            if len(rendered_args) != len(args):
                 return None
-            return f"{_SPARK_FUNCTIONS[cls]}({prefix}{', '.join(rendered_args)})"  # type: ignore[arg-type]
+            return f"{_SPARK_FUNCTIONS[cls]}({prefix}{', '.join(rendered_args)})"
         return None
 
     return name(node)
