@@ -40,7 +40,8 @@ def fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
             message = str(e)
         except OSError as e:
             message = f"{e.strerror or e}: {e.filename}" if e.filename else str(e)
-        click.echo(f"error: {message}", err=True)
+        for line in message.splitlines() or [message]:  # several failing models: one each
+            click.echo(f"error: {line}", err=True)
         raise SystemExit(EXIT_ERROR)
 
     return wrapper
@@ -284,10 +285,11 @@ def check(
         manifest = load_project(project_dir, profiles_dir, target, manifest_path)
         result = policy_check.check_manifest(manifest, Path(policy_path) if policy_path else None)
     except policy_check.CHECK_ERRORS as e:
-        message = policy_check.error_line(e)
+        lines = policy_check.error_lines(e)
         if fmt == "json":
-            click.echo(json.dumps({"error": message}))
-        click.echo(f"error: {message}", err=True)
+            click.echo(json.dumps({"error": "\n".join(lines), "errors": lines}))
+        for line in lines:
+            click.echo(f"error: {line}", err=True)
         raise SystemExit(policy_check.EXIT_ERROR) from None
     render = policy_check.render_json if fmt == "json" else policy_check.render_text
     click.echo(render(result))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import json
 import os
 import tempfile
@@ -76,6 +77,9 @@ class ManifestNode:
     config: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
     materialized: str | None = None
     compiled_code: str | None = None
+    # An incremental model compiled with is_incremental() true, when that SQL differs from
+    # ``compiled_code`` (then the is_incremental() false branch); see compile_project.
+    incremental_code: str | None = None
     language: str | None = None
     depends_on: tuple[str, ...] = ()
     original_file_path: str = ""
@@ -314,9 +318,11 @@ def compile_project(
     target_path: str | os.PathLike[str],
     vars: Mapping[str, Any] | None = None,
 ) -> Manifest:
-    """Run ``dbt compile`` in-process (dbt's programmatic runner) and load its manifest."""
-    from dbt.cli.main import dbtRunner  # heavy: imported only when compiling
+    """Run ``dbt compile`` in-process (dbt's programmatic runner) and load its manifest.
 
+    A project with incremental models is compiled a second time with ``--full-refresh`` (only
+    those models), so each has both of its branches (see ``_with_both_branches``).
+    """
     project = Path(project_dir).resolve()
     if not (project / "dbt_project.yml").is_file():
         raise ManifestError(
@@ -328,8 +334,6 @@ def compile_project(
     args = [
         "compile",
         "--project-dir", str(project),
-        "--target-path", str(out),
-        "--log-path", str(out / "logs"),
         "--log-level", "none",
         "--quiet",
     ]  # fmt: skip
@@ -339,6 +343,22 @@ def compile_project(
         args += ["--target", target]
     if vars:
         args += ["--vars", json.dumps(dict(vars))]
+    manifest = _run_compile(args, out, project)
+    if any(n.materialized == "incremental" for n in manifest.models):
+        full_refresh = _run_compile(
+            [*args, "--full-refresh", "--select", "config.materialized:incremental"],
+            out / "full-refresh",
+            project,
+        )
+        manifest = _with_both_branches(manifest, full_refresh)
+    return manifest
+
+
+def _run_compile(args: list[str], out: Path, project: Path) -> Manifest:
+    """``dbt compile`` with ``args`` into ``out``, in-process; its manifest."""
+    from dbt.cli.main import dbtRunner  # heavy: imported only when compiling
+
+    args = [*args, "--target-path", str(out), "--log-path", str(out / "logs")]
     errors: list[str] = []
 
     def collect(event: Any) -> None:
@@ -357,3 +377,25 @@ def compile_project(
         reason = next((" ".join(r.split()) for r in reasons if r.strip()), "unknown error")
         raise ManifestError(f"dbt compile failed: {reason[:400]}; fix the project and retry")
     return load_manifest(out / "manifest.json", project_dir=str(project))
+
+
+def _with_both_branches(manifest: Manifest, full_refresh: Manifest) -> Manifest:
+    """Each incremental model with both of its compiled SQLs.
+
+    dbt's ``is_incremental()`` is true when the model's relation exists, it is materialized
+    incremental and the run is not ``--full-refresh``. The first compile gives whichever branch
+    the warehouse selects; the ``--full-refresh`` compile always gives the false branch (unless
+    the model sets ``full_refresh: false``). When the two differ, ``compiled_code`` becomes the
+    false branch and ``incremental_code`` the true one. Before the model is first built both
+    compiles give the false branch: the true branch cannot be compiled yet.
+    """
+    nodes = dict(manifest.nodes)
+    for uid, node in manifest.nodes.items():
+        other = full_refresh.nodes.get(uid)
+        if node.materialized != "incremental" or other is None or not other.compiled_code:
+            continue
+        if other.compiled_code != node.compiled_code:
+            nodes[uid] = dataclasses.replace(
+                node, compiled_code=other.compiled_code, incremental_code=node.compiled_code
+            )
+    return dataclasses.replace(manifest, nodes=nodes)

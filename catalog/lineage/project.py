@@ -7,6 +7,15 @@ downstream ``select *`` expands from what the upstream SQL really produces (no w
 needed). Ephemeral models, which dbt inlines as ``__dbt__cte__<name>`` CTEs, are resolved to
 their own node: the inlined CTE is dropped and references to it become edges from the
 ephemeral model, whose lineage is computed from its own compiled SQL.
+
+An incremental model is analysed in both of its branches (``is_incremental()`` false, then
+true, when the manifest has both: see ``compile_project``) and its lineage is the union. In
+the true branch ``{{ this }}``, the model's own relation, holds its previous output: its
+columns are the model's output columns, and what the SQL reads from them are *self-edges*,
+from a column of the model to a column of the same model (``source.node == target_node``).
+A model that could not be analysed does not stop the build: every such model is reported, one
+line each, in one :class:`ProjectLineageError`, and the models downstream of it are reported
+as not analysed (never analysed on a partial schema).
 """
 
 from __future__ import annotations
@@ -32,13 +41,35 @@ from catalog.lineage.query import (
 from catalog.manifest import Manifest, ManifestNode
 from catalog.memory import gc_paused
 
-__all__ = ["build_project_graph"]
+__all__ = ["ProjectLineageError", "build_project_graph"]
 
 EPHEMERAL_PREFIX = "__dbt__cte__"
 # Placeholders for relation parts a node lacks (ephemeral models have no relation at all).
 _NO_DATABASE, _NO_SCHEMA = "__no_database__", "__no_schema__"
 _RANK = {Subtype.IDENTITY: 0, Subtype.TRANSFORMATION: 1, Subtype.AGGREGATION: 2}
 _SNAPSHOT_META = ("dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to")
+
+
+class ProjectLineageError(LineageError):
+    """The lineage of several models could not be derived: ``errors`` holds one
+    :class:`LineageError` per model (those that failed, then those downstream of them), and
+    the message is their lines, one per model. ``model`` is the first model that failed."""
+
+    def __init__(self, errors: Iterable[LineageError]):
+        self.errors = tuple(errors)
+        failed = sum(1 for e in self.errors if not isinstance(e, _Blocked))
+        super().__init__(
+            f"{failed} model(s) could not be analysed, {len(self.errors) - failed} downstream "
+            "of them not analysed"
+        )
+        self.model = self.errors[0].model
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.errors)
+
+
+class _Blocked(LineageError):
+    """A model not analysed because a model it reads could not be."""
 
 
 def _path(node: ManifestNode) -> tuple[str, str, str]:
@@ -182,29 +213,72 @@ class _Builder:
         schema: dict[str, Any] = {}
         owner: dict[str, str] = {}
         for parent in parents:
-            database, schema_name, identifier = _path(parent)
-            schema.setdefault(database, {}).setdefault(schema_name, {})[identifier] = {
-                c: self.types[parent.unique_id].get(c, "unknown")
-                for c in self.columns[parent.unique_id]
-            }
-            owner[f"{database}.{schema_name}.{identifier}"] = parent.unique_id
-        try:  # the collector is paused by build_project_graph
-            query = parse_query(node.compiled_code, dialect=self.dialect)
-            _strip_ephemeral_ctes(query, self.ephemeral)
-            _resolve_external(query, self.external, self.dialect)
-            lineage = lineage_of_query(
-                query, Tables(schema, dialect=self.dialect), dialect=self.dialect
-            )
-        except LineageError as e:
-            raise e.for_model(node.name) from None
+            self._add(schema, owner, parent, self.columns[parent.unique_id])
+        incremental = node.materialized == "incremental"
+        # The false branch may read {{ this }} too when only the true branch was compiled
+        # (a manifest compiled against a built warehouse): the declared columns, if any.
+        declared = tuple(dict.fromkeys(normalized(c.name, self.dialect) for c in node.columns))
+        if incremental and declared:
+            self._add(schema, owner, node, declared)
+        lineage = self._lineage(node, node.compiled_code, schema, owner)
         columns = list(lineage.columns)
         self._edges(node.unique_id, lineage, owner)
+        if incremental and node.incremental_code:
+            # is_incremental() true: {{ this }} is the model's previous output.
+            self._add(schema, owner, node, tuple(dict.fromkeys([*declared, *columns])))
+            true_branch = self._lineage(node, node.incremental_code, schema, owner)
+            before = len(self.edges)
+            self._edges(node.unique_id, true_branch, owner)
+            seen = set(self.edges[:before])
+            self.edges[before:] = [e for e in dict.fromkeys(self.edges[before:]) if e not in seen]
+            columns = list(dict.fromkeys([*columns, *true_branch.columns]))
         if node.resource_type == "snapshot":
             columns += self._snapshot_columns(node, lineage, owner)
         self.columns[node.unique_id] = tuple(columns)
         self.types[node.unique_id] = {
             normalized(c.name, self.dialect): c.data_type for c in node.columns if c.data_type
         }
+
+    def _add(
+        self,
+        schema: dict[str, Any],
+        owner: dict[str, str],
+        node: ManifestNode,
+        columns: tuple[str, ...],
+    ) -> None:
+        """``node``'s relation with ``columns`` in the schema a query is analysed against."""
+        database, schema_name, identifier = _path(node)
+        types = self.types.get(node.unique_id, {})
+        schema.setdefault(database, {}).setdefault(schema_name, {})[identifier] = {
+            c: types.get(c, "unknown") for c in columns
+        }
+        owner[f"{database}.{schema_name}.{identifier}"] = node.unique_id
+
+    def _lineage(
+        self, node: ManifestNode, sql: str, schema: Mapping[str, Any], owner: Mapping[str, str]
+    ) -> QueryLineage:
+        try:  # the collector is paused by build_project_graph
+            query = parse_query(sql, dialect=self.dialect)
+            _strip_ephemeral_ctes(query, self.ephemeral)
+            _resolve_external(query, self.external, self.dialect)
+            return lineage_of_query(
+                query, Tables(dict(schema), dialect=self.dialect), dialect=self.dialect
+            )
+        except LineageError as e:
+            if (
+                node.materialized == "incremental"
+                and node.identifier
+                and node.identifier.lower() in e.what.lower()
+                and ".".join(_path(node)) not in owner  # {{ this }} not in the schema
+            ):
+                raise LineageError(
+                    "it reads its own relation ({{ this }}: compiled with is_incremental() "
+                    "true), whose columns are not known; let `catalog lineage` compile the "
+                    "project (it compiles both branches) or declare the model's columns in "
+                    f"YAML ({e.what})",
+                    model=node.name,
+                ) from None
+            raise e.for_model(node.name) from None
 
     def _edges(self, uid: str, lineage: QueryLineage, owner: Mapping[str, str]) -> None:
         for column, dep in lineage.dependencies():
@@ -348,7 +422,10 @@ def _edge(dep: Dependency, owner: Mapping[str, str], uid: str, column: str | Non
 def build_project_graph(manifest: Manifest, *, dialect: str = "duckdb") -> ProjectGraph:
     """The column graph of every source, seed, model and snapshot of ``manifest``.
 
-    Raises :class:`LineageError` naming the first model whose lineage cannot be derived.
+    Tries every model, then raises the :class:`LineageError` of the one model whose lineage
+    cannot be derived, or, when there are more (failed, or downstream of one that failed), a
+    :class:`ProjectLineageError` naming each of them (a dependency cycle is one
+    :class:`LineageError`).
     """
     builder = _Builder(manifest, dialect)
     for node in manifest:
@@ -359,8 +436,28 @@ def build_project_graph(manifest: Manifest, *, dialect: str = "duckdb") -> Proje
     # known) is still in the CPU cache. With the collector on, the end of a model now and
     # then triggers an older-generation collection that walks the whole heap (the manifest,
     # every edge so far): a fifth of the build time on a 1,000-model project.
+    failed: dict[str, LineageError] = {}
     with gc_paused():
         for node in _order(manifest):
-            builder.analyse(node)
+            upstream = [manifest.nodes[d].name for d in node.depends_on if d in failed]
+            if upstream:
+                failed[node.unique_id] = _Blocked(
+                    f"not analysed: it reads {', '.join(sorted(upstream))}, whose lineage "
+                    "could not be derived",
+                    model=node.name,
+                )
+                continue
+            try:
+                builder.analyse(node)
+            except LineageError as e:
+                failed[node.unique_id] = e.for_model(node.name)
             gc.collect(0)
+    if len(failed) == 1:
+        raise next(iter(failed.values()))
+    if failed:
+        errors = list(failed.values())
+        raise ProjectLineageError(
+            [e for e in errors if not isinstance(e, _Blocked)]
+            + [e for e in errors if isinstance(e, _Blocked)]
+        )
     return builder.graph()

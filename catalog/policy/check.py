@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from catalog.lineage.errors import LineageError
+from catalog.lineage.project import ProjectLineageError
 from catalog.loader import load_catalog
 from catalog.manifest import Manifest, ManifestError
 from catalog.policy import PolicyResult
@@ -41,7 +42,10 @@ def exit_code(result: PolicyResult) -> int:
 
 
 def render_text(result: PolicyResult) -> str:
-    checked = f"{result.models_checked} models, {result.columns_checked} columns checked"
+    checked = (
+        f"{result.models_checked} models, {result.seeds_checked} seeds, "
+        f"{result.sources_checked} sources, {result.columns_checked} columns checked"
+    )
     if result.ok:
         return f"privacy policy holds ({checked})"
     models = len({v.model for v in result.violations})
@@ -62,3 +66,10 @@ def error_line(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.strerror or exc}: {exc.filename}"
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def error_lines(exc: BaseException) -> list[str]:
+    """What is wrong, one line per failing model (``ProjectLineageError``), else one line."""
+    if isinstance(exc, ProjectLineageError):
+        return [error_line(e) for e in exc.errors]
+    return [error_line(exc)]

@@ -8,6 +8,7 @@ rule when its gate is configured), so a project with an empty policy is checked 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 from catalog.lineage.graph import ProjectGraph
@@ -101,9 +102,11 @@ def evaluate(
         violations = _violations(build_context(graph, tags, config, taxonomy), rules)
     order = {name: i for i, name in enumerate(RULES)}
     violations.sort(key=lambda v: (order[v.rule], v.model, v.column or "", v.message))
-    checked = [n for n in graph.nodes.values() if n.resource_type != "source"]
+    kinds = Counter(n.resource_type for n in graph.nodes.values())
     return PolicyResult(
         violations=tuple(dict.fromkeys(violations)),
-        models_checked=len(checked),
+        models_checked=sum(k not in ("source", "seed") for k in kinds.elements()),
         columns_checked=sum(len(n.columns) for n in graph.nodes.values()),
+        seeds_checked=kinds["seed"],
+        sources_checked=kinds["source"],
     )

@@ -47,8 +47,10 @@ class Violation:
 @dataclass(frozen=True)
 class PolicyResult:
     violations: tuple[Violation, ...]
-    models_checked: int
-    columns_checked: int
+    models_checked: int  # models, snapshots and Python assets: not sources or seeds
+    columns_checked: int  # of every node, sources and seeds included
+    seeds_checked: int = 0
+    sources_checked: int = 0
 
     @property
     def ok(self) -> bool:

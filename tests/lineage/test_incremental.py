@@ -1,0 +1,138 @@
+"""Incremental models: lineage is the union of both ``is_incremental()`` branches.
+
+tests/fixtures/incremental_project has two incremental models: ``events_incremental`` filters
+on its own ``loaded_at`` when incremental, ``customer_totals`` adds its previous total (a left
+join to ``{{ this }}``). Before the warehouse is built dbt compiles only the false branch;
+after ``dbt build`` twice the true branch reads the model's own relation, and the catalog
+resolves it to the model's own columns (self-edges).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from catalog.cli import main
+from catalog.lineage import build_project_graph
+from catalog.manifest import compile_project
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "incremental_project"
+DBT = Path(sys.executable).with_name("dbt")
+CATALOG = Path(sys.executable).with_name("catalog")
+P = "incremental_fixture"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the fixture project, its warehouse in ``tmp_path`` (not built yet)."""
+    copy = tmp_path / "project"
+    shutil.copytree(FIXTURE, copy)
+    monkeypatch.setenv("FJORDBANK_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    return copy
+
+
+def _edges(project: Path) -> set[tuple[str, str, str | None, str, str]]:
+    """``catalog lineage --format json``'s edges, short names. In a subprocess: dbt-duckdb keeps
+    the warehouse open (locked) in the process that compiled, and ``dbt build`` follows."""
+    result = subprocess.run(
+        [str(CATALOG), "lineage", "--project-dir", str(project), "--format", "json"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    graph = json.loads(result.stdout)
+    return {
+        (
+            f"{e['source']['node'].split('.')[-1]}.{e['source']['column']}",
+            e["target"]["node"].split(".")[-1],
+            e["target"]["column"],
+            e["type"],
+            e["subtype"],
+        )
+        for e in graph["edges"]
+    }
+
+
+def _build(project: Path, tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            str(DBT), "build", "--project-dir", str(project), "--profiles-dir", str(project),
+            "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
+            "--quiet",
+        ],
+        check=True,
+    )  # fmt: skip
+
+
+# The edges only the is_incremental() true branch adds: the reads of the model's own relation
+# (self-edges) and the filter / join they come with.
+TRUE_BRANCH_ONLY = {
+    ("events_incremental.loaded_at", "events_incremental", None, "INDIRECT", "FILTER"),
+    ("events.loaded_at", "events_incremental", None, "INDIRECT", "FILTER"),
+    ("customer_totals.total_cents", "customer_totals", "total_cents", "DIRECT", "AGGREGATION"),
+    ("customer_totals.customer_id", "customer_totals", None, "INDIRECT", "JOIN"),
+    ("events_incremental.customer_id", "customer_totals", None, "INDIRECT", "JOIN"),
+}
+
+
+@pytest.mark.slow
+def test_lineage_before_and_after_the_warehouse_is_built_is_the_union(
+    project: Path, tmp_path: Path
+) -> None:
+    before = _edges(project)
+    assert not before & TRUE_BRANCH_ONLY  # dbt compiles is_incremental() false: no relation
+    assert ("events.amount", "events_incremental", "amount_cents", "DIRECT", "TRANSFORMATION") in (
+        before
+    )
+    _build(project, tmp_path)
+    _build(project, tmp_path)  # the second build runs the incremental branch
+    after = _edges(project)
+    assert before <= after  # the false branch's edges are kept
+    assert after - before == TRUE_BRANCH_ONLY
+    # The self-edges are the only edges from a model to itself.
+    assert {e for e in after if e[0].split(".")[0] == e[1]} == {
+        e for e in TRUE_BRANCH_ONLY if e[0].split(".")[0] == e[1]
+    }
+
+
+@pytest.mark.slow
+def test_both_branches_are_compiled_and_columns_are_the_models_own(
+    project: Path, tmp_path: Path
+) -> None:
+    _build(project, tmp_path)
+    manifest = compile_project(project, target_path=tmp_path / "compiled")
+    node = manifest.node("customer_totals")
+    assert "left join" not in node.compiled_code.lower()  # is_incremental() false
+    assert node.incremental_code is not None and "left join" in node.incremental_code.lower()
+    graph = build_project_graph(manifest)
+    assert graph.node(f"model.{P}.customer_totals").columns == ("customer_id", "total_cents")
+    # select * downstream expands over the union's columns, no more.
+    assert graph.node(f"model.{P}.customer_report").columns == ("customer_id", "total_cents")
+
+
+@pytest.mark.slow
+def test_a_manifest_with_only_the_true_branch_fails_closed_naming_this(
+    project: Path, tmp_path: Path
+) -> None:
+    """dbt's own manifest after a build holds only the is_incremental() true branch: without
+    the model's columns, {{ this }} cannot be resolved, and the message says what to do."""
+    _build(project, tmp_path)
+    _build(project, tmp_path)  # target/manifest.json compiled with the relations present
+    result = CliRunner().invoke(
+        main,
+        [
+            "lineage", "--manifest", str(tmp_path / "target" / "manifest.json"),
+            "--project-dir", str(project),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("error: events_incremental: it reads its own relation ({{ this }}")
+    assert "let `catalog lineage` compile the project" in lines[0]
+    assert "error: customer_totals: not analysed: it reads events_incremental" in lines[1]
