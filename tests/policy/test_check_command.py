@@ -533,7 +533,7 @@ def test_bad_policy_configuration_exits_2(tmp_path):
     policy.write_text("marketing:\n  purpose: marketing.nonsense\n")
     code, out = run_check("--manifest", str(manifest), "--policy", str(policy))
     assert code == 2
-    assert "unknown taxonomy keys: data use 'marketing.nonsense'" in out
+    assert "policy.yml: marketing.purpose: unknown data use 'marketing.nonsense'" in out
     assert len(out.strip().splitlines()) == 1
 
 
