@@ -136,3 +136,19 @@ def test_a_manifest_with_only_the_true_branch_fails_closed_naming_this(
     assert lines[0].startswith("error: events_incremental: it reads its own relation ({{ this }}")
     assert "let `catalog lineage` compile the project" in lines[0]
     assert "error: customer_totals: not analysed: it reads events_incremental" in lines[1]
+
+
+def test_check_counts_models_apart_from_seeds_and_sources(project: Path, tmp_path: Path) -> None:
+    """Before the build (is_incremental() false): the summary counts the three models, the seed
+    apart, and every column (4 + 4 + 2 + 2)."""
+    policy = tmp_path / "policy.yml"
+    policy.write_text("")  # the structural rules only: every column untagged, exit 1
+    result = subprocess.run(
+        [str(CATALOG), "check", "--project-dir", str(project), "--policy", str(policy)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.splitlines()[-1].endswith(
+        "(3 models, 1 seeds, 0 sources, 12 columns checked)"
+    )
