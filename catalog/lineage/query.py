@@ -114,9 +114,11 @@ functions that read files, DESCRIBE / SHOW
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import string
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -461,6 +463,7 @@ class _Engine:
         self.memo: dict[int, _ScopeLin] = {}
         self.read: dict[str, None] = {}
         self.root_scope: Scope | None = None
+        self.shown: dict[int, list[str]] = {}  # display names of a CTE / derived table's scope
 
     # -- scopes --------------------------------------------------------------------------
     def scope_lineage(self, scope: Scope) -> _ScopeLin:
@@ -1276,7 +1279,10 @@ class _Engine:
         if isinstance(source, Scope):
             child = self.scope_lineage(source)
             if column.name in child.by_name and child.by_name[column.name] is not None:
-                shown = self.display_names(source, {}, sql, dialect)
+                key = id(source.expression)
+                shown = self.shown.get(key)
+                if shown is None:
+                    shown = self.shown[key] = self.display_names(source, {}, sql, dialect)
                 return shown[child.names.index(column.name)]
         return None
 
@@ -1381,6 +1387,18 @@ _DUCKDB_SELECT_KEYS = frozenset(
 )  # fmt: skip
 
 
+_DUCKDB_LOCK = threading.Lock()
+
+
+@functools.cache
+def _duckdb_parser() -> Any:
+    """An in-memory DuckDB connection, opened once (opening one costs ~30 ms), used only for its
+    parser; callers hold ``_DUCKDB_LOCK``."""
+    import duckdb  # the adapter's own engine; imported only for unaliased outputs
+
+    return duckdb.connect()
+
+
 def _duckdb_expression_names(sql: str) -> list[str | None]:
     """DuckDB's own name of each expression of the outermost SELECT of ``sql`` (None for a
     column reference, ``*`` or ``COLUMNS``, which take the bound column's name).
@@ -1390,9 +1408,8 @@ def _duckdb_expression_names(sql: str) -> list[str | None]:
     is asked for exactly that rendering (``json_serialize_sql`` and back), so the name is the
     one the adapter gives, never a reconstruction.
     """
-    import duckdb  # the adapter's own engine; imported only for unaliased outputs
-
-    with duckdb.connect() as con:
+    with _DUCKDB_LOCK:
+        con = _duckdb_parser()
         serialized = json.loads(con.execute("select json_serialize_sql(?)", [sql]).fetchall()[0][0])
         if serialized.get("error"):
             raise LineageError(
@@ -1719,7 +1736,8 @@ def _dependencies(
     display = display or {}
 
     def shown(t: str, c: str) -> str:
-        return display.get(t, {}).get(c, c)
+        names = display.get(t)  # only the tables with a column spelt other than folded
+        return c if names is None else names.get(c, c)
 
     direct = [
         Dependency(

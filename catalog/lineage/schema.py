@@ -45,7 +45,7 @@ class Tables:
         self.columns: dict[str, dict[str, str]] = {}
         # Per table, each normalised column name -> the name as the schema spells it (the
         # database's case: DuckDB and Spark resolve names case-insensitively but keep the case
-        # they were created with).
+        # they were created with); only tables with a name spelt other than normalised.
         self.display: dict[str, dict[str, str]] = {}
         self._by_parts: dict[tuple[str, ...], str | None] = {}
         nested: dict[str, Any] = {}
@@ -55,7 +55,9 @@ class Tables:
             norm_path = tuple(normalized(p, dialect, is_table=True) for p in path)
             cols = {normalized(str(c), dialect): str(t) for c, t in columns.items()}
             self.columns[canonical] = cols
-            self.display[canonical] = {normalized(str(c), dialect): str(c) for c in columns}
+            spelt = {normalized(str(c), dialect): str(c) for c in columns}
+            if any(k != v for k, v in spelt.items()):  # kept only where a name differs
+                self.display[canonical] = spelt
             for i in range(len(norm_path)):
                 key = norm_path[i:]
                 seen = self._by_parts.get(key, "")
