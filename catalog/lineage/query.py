@@ -37,10 +37,11 @@ Semantics (pinned by the fixtures in ``tests/lineage/sql``):
   UNNEST, VALUES, range() / generate_series(); a repeated output name ``x`` becomes ``x_1``
   (as DuckDB names it). Output names are the database's: an alias keeps its case as written
   (names still resolve case-insensitively), a column reference takes its source column's name
-  (DuckDB) or is named as written (Spark), and DuckDB names an unaliased expression by its own
-  parser's rendering (``sum(x)``, ``count_star()``, ``(x + 1)``, ``CAST(x AS INTEGER)``);
-  elsewhere (Spark, a CTE's or derived table's output) an unaliased expression fails closed
-  asking for an alias. PIVOT, LATERAL VIEW and table functions that read files fail closed.
+  (DuckDB) or is named as written (Spark). DuckDB names an unaliased expression by its own
+  parser's rendering (``sum(x)``, ``count_star()``, ``(x + 1)``, ``CAST(x AS INTEGER)``),
+  Spark by the constructs verified against Spark (``sum(x)``, ``count(1)``, ``(x + 1)``);
+  any other unaliased expression, and one inside a CTE or derived table, fails closed asking
+  for an alias. PIVOT, LATERAL VIEW and table functions that read files fail closed.
 - Never silent (PRIVACY.md rule 6): whatever the database resolves to columns depends on all
   of them. A whole row used as a value (a bare relation name that is no column, as DuckDB
   resolves it; ``alias.*`` or ``*`` inside any function or constructor) depends on every
