@@ -185,11 +185,13 @@ def resolve_column(graph: ProjectGraph, spec: str) -> ColumnRef:
         node = graph.node(node_key)
     except KeyError as e:  # "no node ..." / "... is ambiguous; use the unique_id"
         raise LineageError(f"--column {spec}: {e.args[0]}") from None
-    if column.lower() not in node.columns:
+    # names resolve case-insensitively; a column keeps the database's case ("MixedCase")
+    found = next((c for c in node.columns if c.lower() == column.lower()), None)
+    if found is None:
         raise LineageError(
             f"{node.label} has no column {column}; its columns are {', '.join(node.columns)}"
         )
-    return ColumnRef(node.unique_id, column.lower())
+    return ColumnRef(node.unique_id, found)
 
 
 def _edge_label(edge: Edge) -> str:
