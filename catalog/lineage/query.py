@@ -1730,11 +1730,26 @@ def _output_names(names: list[str], *, dialect: str, strict: bool) -> list[str]:
     return out
 
 
+def _plain_dependencies(lin: _Lin) -> tuple[Dependency, ...]:
+    direct = [
+        Dependency(
+            t, c, EdgeType.DIRECT, _DIRECT_SUBTYPES[rank], masking > 0, keyed=masking == _KEYED
+        )
+        for (t, c), (rank, masking) in lin.direct.items()
+    ]
+    indirect = [
+        Dependency(t, c, EdgeType.INDIRECT, subtype, False, restricts)
+        for (t, c, subtype), restricts in lin.indirect.items()
+    ]
+    return tuple(sorted(direct) + sorted(indirect))
+
+
 def _dependencies(
     lin: _Lin, display: Mapping[str, Mapping[str, str]] | None = None
 ) -> tuple[Dependency, ...]:
     """The dependencies of ``lin``, each column named as its table spells it (``display``)."""
-    display = display or {}
+    if not display:  # every name is spelt as folded: nothing to map
+        return _plain_dependencies(lin)
 
     def shown(t: str, c: str) -> str:
         names = display.get(t)  # only the tables with a column spelt other than folded
