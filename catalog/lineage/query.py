@@ -1689,7 +1689,14 @@ def lineage_of_query(
         raise LineageError(f"cannot qualify the query ({e}); simplify the SQL") from None
     engine = _Engine(tables, strict=strict, has_columns=has_columns)
     root = engine.run(qualified)
-    shown = engine.display_names(engine.root_scope, fixed, sql_text, dialect) if strict else None
+    # Names need the SQL as written only where some letter is upper case (in the SQL or in a
+    # table's column names) or the database names an unaliased output; else they are folded.
+    cased = sql_text is None or sql_text != sql_text.lower() or bool(tables.display)
+    shown = (
+        engine.display_names(engine.root_scope, fixed, sql_text, dialect)
+        if strict and (fixed or cased)
+        else None
+    )
     names = _output_names(shown or root.names, dialect=dialect, strict=strict)
     merged: dict[str, _Lin] = {}
     for name, lin in zip(names, root.lins, strict=True):
