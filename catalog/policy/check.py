@@ -48,10 +48,10 @@ def render_text(result: PolicyResult) -> str:
     )
     if result.ok:
         return f"privacy policy holds ({checked})"
-    models = len({v.model for v in result.violations})
+    nodes = len({v.model for v in result.violations})  # models, seeds or sources
     lines = [v.to_text() for v in result.violations]
     lines.append(
-        f"{len(result.violations)} violation(s) of the privacy policy in {models} model(s) "
+        f"{len(result.violations)} violation(s) of the privacy policy in {nodes} node(s) "
         f"({checked})"
     )
     return "\n".join(lines)

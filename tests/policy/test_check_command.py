@@ -475,7 +475,7 @@ def test_single_leak_text_output(tmp_path):
         f"{HOLDINGS}.market_value" in line and "-[CONDITIONAL]-> leak_case_segment.segment" in line
     )
     # segment (the CASE) and person_id (a LEFT JOIN on holdings can multiply its rows)
-    assert lines[-1].startswith("2 violation(s) of the privacy policy in 1 model(s)")
+    assert lines[-1].startswith("2 violation(s) of the privacy policy in 1 node(s)")
     assert len(lines) == 3
 
 
