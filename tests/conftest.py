@@ -16,3 +16,9 @@ def real_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Manifest, Pa
     target = tmp_path_factory.mktemp("real_project_target")
     manifest = compile_project(DBT_PROJECT_DIR, target_path=target)
     return manifest, target / "manifest.json"
+
+
+# --doctest-modules (pyproject.toml) would import every conftest.py as a module of its own, and
+# two of them (tests/lineage, tests/policy) clash by name when both folders are given at once;
+# conftest files are loaded by pytest anyway and hold no examples.
+collect_ignore_glob = ["*/conftest.py"]
