@@ -568,6 +568,36 @@ def retention(
         click.echo(retention_report.render_markdown(rows, day), nl=False)
 
 
+def _person_data_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--warehouse, --key-file and --synthetic: where a person's data is read (access, export,
+    erase)."""
+    options = [
+        click.option(
+            "--warehouse",
+            default=None,
+            type=click.Path(dir_okay=False),
+            help="The DuckDB warehouse [default: $FJORDBANK_WAREHOUSE, else "
+            "$FJORDBANK_DATA_DIR/warehouse.duckdb, else the repository's data/warehouse.duckdb].",
+        ),
+        click.option(
+            "--key-file",
+            default=None,
+            type=click.Path(dir_okay=False),
+            help="The pseudonymisation key [default: $FJORDBANK_PSEUDONYM_KEY, else "
+            "$FJORDBANK_DATA_DIR/secrets/pseudonym.key]; without it keyed-hash pseudonyms are "
+            "found only where they sit next to the number.",
+        ),
+        click.option(
+            "--synthetic/--no-synthetic",
+            default=None,
+            help="Accept synthetic test numbers (month + 80) [default: $FJORDBANK_SYNTHETIC_DATA].",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def _access_key(key_file: str | None) -> bytes | None:
     """The pseudonymisation key for ``catalog access`` (None: pseudonyms are not computed); a
     ``--key-file`` that is not there is an error when ``$FJORDBANK_PSEUDONYM_KEY`` is unset."""
@@ -588,26 +618,7 @@ def _access_key(key_file: str | None) -> bytes | None:
 @project_options
 @_controller_option
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
-@click.option(
-    "--warehouse",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="The DuckDB warehouse [default: $FJORDBANK_WAREHOUSE, else "
-    "$FJORDBANK_DATA_DIR/warehouse.duckdb, else the repository's data/warehouse.duckdb].",
-)
-@click.option(
-    "--key-file",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="The pseudonymisation key [default: $FJORDBANK_PSEUDONYM_KEY, else "
-    "$FJORDBANK_DATA_DIR/secrets/pseudonym.key]; without it keyed-hash pseudonyms are found "
-    "only where they sit next to the number.",
-)
-@click.option(
-    "--synthetic/--no-synthetic",
-    default=None,
-    help="Accept synthetic test numbers (month + 80) [default: $FJORDBANK_SYNTHETIC_DATA].",
-)
+@_person_data_options
 def access(
     national_id: str,
     project_dir: str | None,
@@ -671,23 +682,7 @@ def access(
     help="Write to this file instead of stdout; a path ending in .zip (with --format csv) holds "
     "one CSV per section.",
 )
-@click.option(
-    "--warehouse",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="The DuckDB warehouse [default: as for `catalog access`].",
-)
-@click.option(
-    "--key-file",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="The pseudonymisation key [default: as for `catalog access`].",
-)
-@click.option(
-    "--synthetic/--no-synthetic",
-    default=None,
-    help="Accept synthetic test numbers (month + 80) [default: $FJORDBANK_SYNTHETIC_DATA].",
-)
+@_person_data_options
 def export(
     national_id: str,
     project_dir: str | None,
@@ -754,28 +749,12 @@ def export(
 )
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
 @click.option(
-    "--warehouse",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="The DuckDB warehouse [default: as for `catalog access`].",
-)
-@click.option(
     "--landing",
     default=None,
     type=click.Path(file_okay=False),
     help="The landing zone [default: $FJORDBANK_LANDING_DIR, else $FJORDBANK_DATA_DIR/landing].",
 )
-@click.option(
-    "--key-file",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="The pseudonymisation key [default: as for `catalog access`]; required.",
-)
-@click.option(
-    "--synthetic/--no-synthetic",
-    default=None,
-    help="Accept synthetic test numbers (month + 80) [default: $FJORDBANK_SYNTHETIC_DATA].",
-)
+@_person_data_options
 def erase(
     national_id: str,
     project_dir: str | None,
