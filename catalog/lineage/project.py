@@ -20,12 +20,14 @@ as not analysed (never analysed on a partial schema).
 
 from __future__ import annotations
 
+import functools
 import gc
 import graphlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
 
 from catalog.discovery import is_external
 from catalog.lineage.errors import LineageError
@@ -173,12 +175,26 @@ class _Builder:
 
     # -- leaves ------------------------------------------------------------------------------
     def declare(self, node: ManifestNode) -> None:
-        self.columns[node.unique_id] = tuple(
-            dict.fromkeys(normalized(c.name, self.dialect) for c in node.columns)
-        )
+        """A source's or seed's columns as the database names them: a case-insensitive
+        dialect (DuckDB, Spark) keeps the case the column was declared or discovered with
+        (``CustomerNo``); one that folds (Snowflake, Postgres) folds it. Types are keyed by the
+        folded name."""
+        spelt: dict[str, str] = {}
+        for c in node.columns:
+            spelt.setdefault(normalized(c.name, self.dialect), self._spelt(c.name))
+        self.columns[node.unique_id] = tuple(spelt.values())
         self.types[node.unique_id] = {
             normalized(c.name, self.dialect): c.data_type or "unknown" for c in node.columns
         }
+
+    def _spelt(self, name: str) -> str:
+        folded = normalized(name, self.dialect)
+        return name if self._case_preserving and folded.lower() == name.lower() else folded
+
+    @functools.cached_property
+    def _case_preserving(self) -> bool:
+        strategy = Dialect.get_or_raise(self.dialect).NORMALIZATION_STRATEGY
+        return strategy == NormalizationStrategy.CASE_INSENSITIVE
 
     # -- models and snapshots ----------------------------------------------------------------
     def analyse(self, node: ManifestNode) -> None:
@@ -250,7 +266,7 @@ class _Builder:
         database, schema_name, identifier = _path(node)
         types = self.types.get(node.unique_id, {})
         schema.setdefault(database, {}).setdefault(schema_name, {})[identifier] = {
-            c: types.get(c, "unknown") for c in columns
+            c: types.get(normalized(c, self.dialect), "unknown") for c in columns
         }
         owner[f"{database}.{schema_name}.{identifier}"] = node.unique_id
 

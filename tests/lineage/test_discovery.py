@@ -233,7 +233,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     warehouse = root / "wh.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create schema raw")
-        con.execute("create table raw.customers as select 1 as id, 'Ann' as name, 'a@x' as email")
+        # a loader's mixed-case column: DuckDB keeps the case it was created with
+        con.execute(
+            "create table raw.customers as select 1 as id, 'Ann' as FullName, 'a@x' as email"
+        )
         con.execute(
             "create table raw.orders as select 1 as id, 1 as customer_id, 9.5 as amount, "
             "date '2024-01-01' as ordered_at"
@@ -270,7 +273,7 @@ def _lineage(*args: str) -> tuple[int, str]:
 
 EXPECTED_STAGING = {
     ("customers", "id", "id", "IDENTITY"),
-    ("customers", "name", "name", "IDENTITY"),
+    ("customers", "FullName", "FullName", "IDENTITY"),
     ("customers", "email", "email", "IDENTITY"),
 }
 
@@ -296,6 +299,14 @@ def test_without_catalog_json_the_columns_come_from_the_warehouse(built) -> None
     visits = _edges(graph, "model.discovery_fixture.visits_per_page")
     assert ("visits", "page", "page", "IDENTITY") in visits
     assert ("visits", "page", None, "GROUP_BY") in visits
+    # every model's columns are the ones the adapter created, case included (FullName)
+    with duckdb.connect(str(built["warehouse"]), read_only=True) as con:
+        for model in ("stg_customers", "customer_orders"):
+            created = [r[0] for r in con.execute(f"describe main.{model}").fetchall()]
+            assert list(graph.node(f"model.discovery_fixture.{model}").columns) == created
+    orders = _edges(graph, "model.discovery_fixture.customer_orders")
+    assert ("stg_customers", "FullName", "FullName", "IDENTITY") in orders
+    assert ("stg_customers", "FullName", None, "GROUP_BY") in orders
     upstream = graph.upstream(ColumnRef("model.discovery_fixture.customer_orders", "total"))
     direct = {str(r) for r, p in upstream.items() if all(e.type is EdgeType.DIRECT for _, e in p)}
     assert "source.discovery_fixture.shop.orders.amount" in direct
@@ -316,8 +327,8 @@ def test_catalog_json_is_used_before_the_warehouse(built) -> None:
     assert code == 0, out
     nodes = {n["unique_id"].split(".", 2)[2]: n for n in json.loads(out)["nodes"]}
     assert nodes["shop.customers"]["columns_from"] == "catalog.json"
-    assert nodes["shop.customers"]["columns"] == ["id", "name", "email"]
-    assert nodes["stg_customers"]["columns"] == ["id", "name", "email"]
+    assert nodes["shop.customers"]["columns"] == ["id", "FullName", "email"]
+    assert nodes["stg_customers"]["columns"] == ["id", "FullName", "email"]
 
 
 @pytest.mark.slow
