@@ -9,7 +9,11 @@ Where events go (openlineage-python's own configuration, first match wins):
 3. ``OPENLINEAGE_URL`` (with ``OPENLINEAGE_ENDPOINT``, default ``api/v1/lineage``, and
    ``OPENLINEAGE_API_KEY``): HTTP, e.g. Marquez's ``/api/v1/lineage``.
 4. Nothing configured: ``settings().openlineage_dir / "events.jsonl"``, one event per line,
-   appended (openlineage-python's ``FileTransport`` with ``append: true``).
+   appended (openlineage-python's ``FileTransport`` with ``append: true``). When an emitter
+   starts, that file is rotated if it has reached ``FJORDBANK_OPENLINEAGE_MAX_BYTES`` (or, with
+   ``FJORDBANK_OPENLINEAGE_DAILY``, was last written before today), and
+   ``FJORDBANK_OPENLINEAGE_KEEP`` rotated files are kept (:mod:`catalog.openlineage.rotation`).
+   A file set by the configuration (2.) is never rotated.
 
 An HTTP transport whose configuration sets no ``timeout`` / ``retry`` gets a short timeout and
 no retry on connection errors or timeouts (5xx answers are still retried), so a receiver that is
@@ -46,7 +50,8 @@ from catalog.openlineage import (
     PolicyVerdictRunFacet,
     ingest_events,
 )
-from catalog.settings import settings
+from catalog.openlineage.rotation import rotate
+from catalog.settings import SettingsError, settings
 
 __all__ = [
     "DEFAULT_HTTP_RETRY",
@@ -62,6 +67,7 @@ __all__ = [
     "ingest_lineage",
     "nominal_time_of",
     "parent_of",
+    "rotate_events_file",
     "transport_config",
 ]
 
@@ -125,6 +131,20 @@ def transport_config(
     Reads openlineage-python's merged configuration (``OpenLineageClient.config``) through a
     client that builds no transport of its own.
     """
+    configured = _configured_transport(http_timeout)
+    if configured is not None:
+        return configured
+    return _file_config(default_file)
+
+
+def _file_config(default_file: Path | None) -> dict[str, Any]:
+    """The platform's own events file, appended to."""
+    path = Path(default_file) if default_file is not None else default_events_file()
+    return {"type": "file", "log_file_path": str(path), "append": True}
+
+
+def _configured_transport(http_timeout: float) -> dict[str, Any] | None:
+    """The transport the standard configuration sets (file, env), None when it sets none."""
     probe = OpenLineageClient(transport=NoopTransport(NoopConfig()))
     configured = dict(probe.config.transport or {})
     if configured.get("type"):
@@ -138,21 +158,48 @@ def transport_config(
         if api_key := os.environ.get("OPENLINEAGE_API_KEY"):
             http["auth"] = {"type": "api_key", "apiKey": api_key}
         return _with_http_defaults(http, http_timeout)
-    path = Path(default_file) if default_file is not None else default_events_file()
-    return {"type": "file", "log_file_path": str(path), "append": True}
+    return None
 
 
 def build_client(
-    default_file: Path | None = None, *, http_timeout: float = DEFAULT_HTTP_TIMEOUT
+    default_file: Path | None = None,
+    *,
+    http_timeout: float = DEFAULT_HTTP_TIMEOUT,
+    logger: logging.Logger | Any | None = None,
 ) -> OpenLineageClient:
     """An ``OpenLineageClient`` on :func:`transport_config`'s transport (facets, filters and
-    tags configuration still come from the standard sources)."""
+    tags configuration still come from the standard sources). The default events file is
+    rotated first when it is due (:func:`rotate_events_file`)."""
     if _disabled():
         return OpenLineageClient()  # the client's own no-op transport
-    config = transport_config(default_file, http_timeout=http_timeout)
-    if config.get("type") == "file":
+    config = _configured_transport(http_timeout)
+    if config is None:  # the platform's own events file
+        config = _file_config(default_file)
+        path = Path(config["log_file_path"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rotate_events_file(path, logger=logger)
+    elif config.get("type") == "file":
         Path(config["log_file_path"]).parent.mkdir(parents=True, exist_ok=True)
     return OpenLineageClient(transport=get_default_factory().create(config))
+
+
+def rotate_events_file(path: Path, *, logger: logging.Logger | Any | None = None) -> None:
+    """Rotate the default events file when the settings say it is due; what was done is logged.
+    Never raises: a malformed setting, a lock held too long or a folder that cannot be written
+    is logged as a warning and the events are appended to the file unrotated."""
+    logger = logger or log
+    try:
+        policy = settings().openlineage_rotation
+        done = rotate(path, policy)
+    except (SettingsError, TimeoutError, OSError) as exc:
+        logger.warning(f"OpenLineage events file {path} not rotated: {exc}")
+        return
+    if done.renamed_to is not None:
+        logger.info(
+            f"OpenLineage events file rotated: {path.name} ({done.size / 1e6:.1f} MB) -> "
+            f"{done.renamed_to.name}; keeping {policy.keep} rotated file(s)"
+            + (f", deleted {', '.join(p.name for p in done.deleted)}" if done.deleted else "")
+        )
 
 
 def describe_transport(transport: Any) -> str:
@@ -246,7 +293,7 @@ def build_emitter(
     """A :class:`LineageEmitter` on :func:`build_client`. A configuration openlineage-python
     rejects is logged and gives an emitter that delivers nothing (the run goes on)."""
     try:
-        client = build_client(default_file, http_timeout=http_timeout)
+        client = build_client(default_file, http_timeout=http_timeout, logger=logger)
     except Exception as exc:
         (logger or log).warning(
             f"OpenLineage is not configured correctly ({_reason(exc)}); no events will be "
