@@ -38,6 +38,13 @@ class ColumnType(StrEnum):
         }[self]
 
 
+# Free text longer than this is refused unless the column says otherwise (``max_length``).
+DEFAULT_MAX_LENGTH = 100
+# First characters that make a spreadsheet run a cell as a formula (CSV injection): a free-text
+# value starting with one of them is refused.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -46,6 +53,34 @@ class Column:
     allowed: tuple[str, ...] = ()  # closed set of values, empty = any
     pattern: str | None = None  # regular expression the whole value must match
     description: str = ""
+    # Characters a text value may have; None for the types whose form bounds it already.
+    max_length: int | None = None
+    # Refuse values starting with one of FORMULA_STARTS; None = for free text (a text column
+    # without an allowed set or pattern), the columns whose pattern allows any first character
+    # say True.
+    formula_guard: bool | None = None
+
+    @property
+    def free_text(self) -> bool:
+        """A text column whose values no allowed set or pattern constrains."""
+        return self.type is ColumnType.TEXT and not self.allowed and self.pattern is None
+
+    @property
+    def refuses_formulas(self) -> bool:
+        return self.free_text if self.formula_guard is None else self.formula_guard
+
+
+@dataclass(frozen=True)
+class PrivacyEvents:
+    """How a privacy event log's rows restrict processing (LANDING.md, "What a bad delivery
+    gets"): a row that cannot be applied is a restricting event unless ``column`` holds one of
+    the ``permissive`` values (a lost grant or a lost withdrawal of an objection only keeps the
+    person more restricted). ``column`` None: every row restricts. ``stop_run``: an event that
+    cannot be applied stops the run instead of withholding the outputs downstream of the log."""
+
+    column: str | None
+    permissive: tuple[str, ...] = ()
+    stop_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,6 +90,8 @@ class Table:
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     description: str = ""
+    # Set for the privacy event logs: their rows are never lost quietly (see PrivacyEvents).
+    privacy_events: PrivacyEvents | None = None
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -79,6 +116,9 @@ T, INT, DEC, BOOL, DATE, TS, NID = (
 
 
 def _c(name: str, type_: ColumnType = T, **kw) -> Column:
+    """A contract column; free text gets :data:`DEFAULT_MAX_LENGTH` unless it says otherwise."""
+    if type_ is T and not kw.get("allowed") and kw.get("pattern") is None:
+        kw.setdefault("max_length", DEFAULT_MAX_LENGTH)
     return Column(name, type_, **kw)
 
 
@@ -95,11 +135,17 @@ TABLES: tuple[Table, ...] = (
             _c("first_name"),
             _c("last_name"),
             _c("birth_date", DATE),
-            _c("street_address", nullable=True),
+            _c("street_address", nullable=True, max_length=200),
             _c("postcode", pattern=r"[0-9]{4}", nullable=True),
             _c("city", nullable=True),
             _c("country_code", pattern=r"[A-Z]{2}"),
-            _c("email", nullable=True, pattern=r"[^@\s]+@[^@\s]+\.[^@\s]+"),
+            _c(
+                "email",
+                nullable=True,
+                pattern=r"[^@\s]+@[^@\s]+\.[^@\s]+",
+                max_length=254,
+                formula_guard=True,
+            ),
             _c("phone", nullable=True, pattern=r"\+[1-9][0-9]{6,14}"),
             _c("customer_since", DATE),
             _c("customer_until", DATE, nullable=True),
@@ -238,7 +284,7 @@ TABLES: tuple[Table, ...] = (
             _c("isin", pattern=r"[A-Z]{2}[A-Z0-9]{9}[0-9]"),
             _c("as_of_date", DATE),
             _c("national_id", NID),
-            _c("instrument_name"),
+            _c("instrument_name", max_length=200),
             _c("quantity", DEC),
             _c("market_value", DEC),
         ),
@@ -254,7 +300,7 @@ TABLES: tuple[Table, ...] = (
             _c("fund_code"),
             _c("as_of_date", DATE),
             _c("national_id", NID),
-            _c("fund_name"),
+            _c("fund_name", max_length=200),
             _c("units", DEC),
             _c("market_value", DEC),
         ),
@@ -273,6 +319,7 @@ TABLES: tuple[Table, ...] = (
         ),
         key=("national_id", "event_time"),
         description="Consent to group-internal sharing; no event means not consented.",
+        privacy_events=PrivacyEvents("consent", ("granted",)),  # a withdrawal restricts
     ),
     Table(
         "privacy",
@@ -294,6 +341,7 @@ TABLES: tuple[Table, ...] = (
         ),
         key=("national_id", "scope", "event_time"),
         description="Objections to processing per scope, and their withdrawals.",
+        privacy_events=PrivacyEvents("action", ("withdraw",)),  # an objection restricts
     ),
     Table(
         "privacy",
@@ -305,6 +353,8 @@ TABLES: tuple[Table, ...] = (
         ),
         key=("visitor_id", "event_time"),
         description="Marketing-cookie consents of website and app visitors.",
+        # a refusal of marketing cookies restricts (it overrides an earlier acceptance)
+        privacy_events=PrivacyEvents("marketing_cookies", ("true",)),
     ),
     Table(
         "privacy",
@@ -316,6 +366,8 @@ TABLES: tuple[Table, ...] = (
         ),
         key=("request_id",),
         description="Erasure requests (GDPR Art. 17) customer service has accepted.",
+        # every request restricts, and it governs all data of the person: the run stops
+        privacy_events=PrivacyEvents(None, stop_run=True),
     ),
     # --- web: the group's websites and apps ----------------------------------------------------
     Table(
@@ -325,8 +377,8 @@ TABLES: tuple[Table, ...] = (
             _c("view_id"),
             _c("visitor_id"),
             _c("national_id", NID, nullable=True),
-            _c("ip_address"),
-            _c("page_path"),
+            _c("ip_address", max_length=45),
+            _c("page_path", max_length=2048),
             _c("viewed_at", TS),
         ),
         key=("view_id",),
@@ -342,7 +394,7 @@ TABLES: tuple[Table, ...] = (
             _c("loan_no"),
             _c("defaulted_amount", DEC),
             _c("loss_amount", DEC, nullable=True),
-            _c("cause"),
+            _c("cause", max_length=500),
             _c("opened_on", DATE),
             _c("closed_on", DATE, nullable=True),
         ),

@@ -2,11 +2,18 @@
 
 :func:`validate_delivery` checks every record of a file read by :func:`read_delivery` in one
 vectorised DuckDB query: the header (missing, unknown, duplicate columns), then per column type,
-nulls, allowed values, patterns and identity numbers (LANDING.md), and duplicate keys within the
-file. Every problem of a row is named in its reason (``<kind>: <value> <what is wrong>``) and
-counted under its kind; a header that breaks the contract rejects every row, and a broken
-record is rejected as a ``broken line``. The rejected rows are kept aside in a temp table for the
-loader; nothing is written to the warehouse here.
+nulls, allowed values, patterns, identity numbers (LANDING.md) and the contract limits: a maximum
+length per text column (``too long <column>``) and no free-text value a spreadsheet would run as
+a formula (``spreadsheet formula <column>``: it starts with ``=``, ``+``, ``-``, ``@``, a tab or
+a carriage return), and duplicate keys within
+the file. Every problem of a row is
+named in its reason (``<kind>: <value> <what is wrong>``) and counted under its kind; a header
+that breaks the contract rejects every row, and a broken record is rejected as a
+``broken line``. For the privacy event logs an unknown extra column does not hide the events:
+``tolerate_unknown_columns`` loads the rows from their contract columns and reports the extra
+column in :attr:`Verdict.ignored_columns` (a missing or repeated contract column still
+rejects). The rejected rows are kept aside in a temp table for the loader; nothing is written to
+the warehouse here.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from dataclasses import dataclass
 import duckdb
 
 from dagster_project.landing._sql import lit
-from dagster_project.landing.contract import Column, ColumnType, Table
+from dagster_project.landing.contract import FORMULA_STARTS, Column, ColumnType, Table
 from dagster_project.landing.read import Delivery
 
 _VALUE_SHOWN = 40  # characters of a value quoted in a reason
@@ -39,6 +46,7 @@ class Verdict:
     reason: str  # SQL over ``rejected``: every problem of the row, "; "-separated
     broken_reason: str  # SQL over ``Delivery.broken``: why the broken record is rejected
     reasons: Counter  # reason kind -> rejected rows, e.g. {"bad national_id": 3}; no zeros
+    ignored_columns: tuple[str, ...] = ()  # unknown columns tolerated (not loaded)
 
 
 def validate_delivery(
@@ -47,12 +55,21 @@ def validate_delivery(
     delivery: Delivery,
     *,
     allow_synthetic: bool,
+    tolerate_unknown_columns: bool = False,
 ) -> Verdict:
     """Check every record of ``delivery`` against ``contract``; keep the rejected ones aside.
 
     ``allow_synthetic`` accepts synthetic identity numbers (month + 80); only for synthetic data.
+    ``tolerate_unknown_columns``: a column the contract does not know is ignored (and named in
+    :attr:`Verdict.ignored_columns`) instead of rejecting every row.
     """
-    header_problems = _header_problems(contract, delivery.names, delivery.position)
+    expected = contract.column_names
+    ignored = (
+        tuple(n for n in dict.fromkeys(delivery.names) if n not in expected)
+        if tolerate_unknown_columns
+        else ()
+    )
+    header_problems = _header_problems(contract, delivery.names, delivery.position, ignored)
     # A file whose header breaks the contract loads nothing: every row is quarantined.
     checks, dup = (
         ([], None) if header_problems else _checks(contract, delivery.position, allow_synthetic)
@@ -80,17 +97,27 @@ def validate_delivery(
         reason=f"concat_ws('; ', {', '.join([header_reason, *problems])})",
         broken_reason=f"concat_ws('; ', {header_reason}, '{_BROKEN}: ' || _msg)",
         reasons=+kinds,
+        ignored_columns=ignored,
     )
 
 
 def _header_problems(
-    contract: Table, names: tuple[str, ...], position: dict[str, int]
+    contract: Table, names: tuple[str, ...], position: dict[str, int], ignored: tuple[str, ...]
 ) -> list[str]:
-    """Missing, unknown and repeated columns of the header, in that order."""
+    """Missing, unknown and repeated columns of the header, in that order; the ``ignored``
+    unknown columns are no problem (nor their repetition)."""
     expected = contract.column_names
     problems = [f"missing column {c}" for c in expected if c not in position]
-    problems += [f"unknown column {_name(n)}" for n in dict.fromkeys(names) if n not in expected]
-    problems += [f"duplicate column {_name(n)}" for n, k in Counter(names).items() if k > 1]
+    problems += [
+        f"unknown column {_name(n)}"
+        for n in dict.fromkeys(names)
+        if n not in expected and n not in ignored
+    ]
+    problems += [
+        f"duplicate column {_name(n)}"
+        for n, k in Counter(names).items()
+        if k > 1 and n not in ignored
+    ]
     return problems
 
 
@@ -211,6 +238,29 @@ def _column_checks(column: Column, v: str, allow_synthetic: bool) -> list[_Check
                 f"case when not regexp_full_match({v}, {lit(column.pattern)}) then "
                 f"'bad pattern {name}: ' || {_shown(v)} || "
                 f"{lit(' does not match ' + column.pattern)} end",
+            )
+        )
+    if column.max_length is not None:
+        n = column.max_length
+        checks.append(
+            _Check(
+                f"too long {name}",
+                f"case when length({v}) > {n} then 'too long {name}: ' || length({v}) || "
+                f"' characters, at most {n}' end",
+            )
+        )
+    if column.refuses_formulas:
+        q = lit("'")  # the first character, quoted
+        starts = ", ".join(
+            f"chr({ord(c)})" if not c.isprintable() else lit(c) for c in FORMULA_STARTS
+        )
+        checks.append(
+            _Check(
+                f"spreadsheet formula {name}",
+                f"case when left({v}, 1) in ({starts}) then 'spreadsheet formula {name}: ' || "
+                f"{_shown(v)} || ' starts with ' || case left({v}, 1) when chr(9) then 'a tab' "
+                f"when chr(13) then 'a carriage return' else {q} || left({v}, 1) || {q} end "
+                "|| ', which a spreadsheet would run as a formula' end",
             )
         )
     return checks
