@@ -22,7 +22,13 @@ from catalog.discovery import discover_columns
 from catalog.lineage import ColumnRef, Edge, EdgeType, LineageError, ProjectGraph
 from catalog.lineage.graph import Path as LineagePath
 from catalog.loader import Catalog, load_catalog
-from catalog.manifest import Manifest, ManifestError, compile_project, load_manifest
+from catalog.manifest import (
+    Manifest,
+    ManifestError,
+    compile_project,
+    complete_incremental_branches,
+    load_manifest,
+)
 from catalog.policy.config import PolicyConfigError
 from catalog.taxonomy import TaxonomyError
 
@@ -113,6 +119,14 @@ def load_project(
     the warehouse, read-only)."""
     if manifest_path:
         manifest = load_manifest(manifest_path, project_dir=project_dir)
+        with tempfile.TemporaryDirectory(prefix="catalog-target-") as target_path:
+            manifest = complete_incremental_branches(
+                manifest,
+                project_dir or manifest.root_path,
+                profiles_dir=profiles_dir,
+                target=target,
+                target_path=target_path,
+            )
     else:
         with tempfile.TemporaryDirectory(prefix="catalog-target-") as target_path:
             manifest = compile_project(

@@ -323,6 +323,64 @@ def compile_project(
     A project with incremental models is compiled a second time with ``--full-refresh`` (only
     those models), so each has both of its branches (see ``_with_both_branches``).
     """
+    project, args = _compile_args(project_dir, profiles_dir, target, vars)
+    out = Path(target_path).resolve()
+    manifest = _run_compile(args, out, project)
+    if any(n.materialized == "incremental" for n in manifest.models):
+        manifest = _with_both_branches(manifest, _full_refresh(args, out, project))
+    return manifest
+
+
+def complete_incremental_branches(
+    manifest: Manifest,
+    project_dir: str | os.PathLike[str] | None,
+    *,
+    profiles_dir: str | os.PathLike[str] | None = None,
+    target: str | None = None,
+    target_path: str | os.PathLike[str],
+) -> Manifest:
+    """A manifest compiled elsewhere (``--manifest``) with both branches of each incremental
+    model: the project is compiled once more with ``--full-refresh`` (only those models) and
+    merged as :func:`compile_project` does. A manifest without incremental models is returned
+    as it is.
+
+    Without a dbt project to compile, a model whose compiled SQL reads its own relation holds
+    only its ``is_incremental()`` true branch, and the other one cannot be known: that is a
+    :class:`ManifestError` (fail closed), naming the models.
+    """
+    incremental = [n for n in manifest.models if n.materialized == "incremental"]
+    if not incremental or all(n.incremental_code for n in incremental):
+        return manifest
+    project = Path(project_dir).resolve() if project_dir else None
+    if project is None or not (project / "dbt_project.yml").is_file():
+        one_branch = sorted(n.name for n in incremental if _reads_itself(n))
+        if not one_branch:
+            return manifest
+        raise ManifestError(
+            f"the manifest holds only the is_incremental() branch of {', '.join(one_branch)} "
+            "(compiled against a built warehouse), and there is no dbt project to compile the "
+            "other branch from; pass --project-dir, or omit --manifest"
+        )
+    _, args = _compile_args(project, profiles_dir, target, None)
+    return _with_both_branches(manifest, _full_refresh(args, Path(target_path).resolve(), project))
+
+
+def _reads_itself(node: ManifestNode) -> bool:
+    """Whether the compiled SQL names the model's own relation (``{{ this }}``)."""
+    if not node.relation_name or not node.compiled_code:
+        return False
+    this = node.relation_name.replace('"', "").replace("`", "").lower()
+    code = node.compiled_code.replace('"', "").replace("`", "").lower()
+    return this in code
+
+
+def _compile_args(
+    project_dir: str | os.PathLike[str],
+    profiles_dir: str | os.PathLike[str] | None,
+    target: str | None,
+    vars: Mapping[str, Any] | None,
+) -> tuple[Path, list[str]]:
+    """The project's directory and the arguments of its ``dbt compile``."""
     project = Path(project_dir).resolve()
     if not (project / "dbt_project.yml").is_file():
         raise ManifestError(
@@ -330,7 +388,6 @@ def compile_project(
         )
     if profiles_dir is None and (project / "profiles.yml").is_file():
         profiles_dir = project
-    out = Path(target_path).resolve()
     args = [
         "compile",
         "--project-dir", str(project),
@@ -343,15 +400,17 @@ def compile_project(
         args += ["--target", target]
     if vars:
         args += ["--vars", json.dumps(dict(vars))]
-    manifest = _run_compile(args, out, project)
-    if any(n.materialized == "incremental" for n in manifest.models):
-        full_refresh = _run_compile(
-            [*args, "--full-refresh", "--select", "config.materialized:incremental"],
-            out / "full-refresh",
-            project,
-        )
-        manifest = _with_both_branches(manifest, full_refresh)
-    return manifest
+    return project, args
+
+
+def _full_refresh(args: list[str], out: Path, project: Path) -> Manifest:
+    """The incremental models compiled with ``--full-refresh``: their is_incremental() false
+    branch."""
+    return _run_compile(
+        [*args, "--full-refresh", "--select", "config.materialized:incremental"],
+        out / "full-refresh",
+        project,
+    )
 
 
 def _run_compile(args: list[str], out: Path, project: Path) -> Manifest:

@@ -16,9 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from catalog.cli import main
 from catalog.lineage import build_project_graph
 from catalog.manifest import compile_project
 
@@ -37,14 +35,18 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return copy
 
 
-def _edges(project: Path) -> set[tuple[str, str, str | None, str, str]]:
-    """``catalog lineage --format json``'s edges, short names. In a subprocess: dbt-duckdb keeps
-    the warehouse open (locked) in the process that compiled, and ``dbt build`` follows."""
-    result = subprocess.run(
-        [str(CATALOG), "lineage", "--project-dir", str(project), "--format", "json"],
-        capture_output=True,
-        text=True,
+def _lineage(*args: str) -> subprocess.CompletedProcess[str]:
+    """``catalog lineage --format json`` in a subprocess: dbt-duckdb keeps the warehouse open
+    (locked) in the process that compiled, and ``dbt build`` follows."""
+    return subprocess.run(
+        [str(CATALOG), "lineage", *args, "--format", "json"], capture_output=True, text=True
     )
+
+
+def _edges(project: Path, *args: str) -> set[tuple[str, str, str | None, str, str]]:
+    """``catalog lineage --format json``'s edges, short names (the project compiled, or the
+    ``--manifest`` given in ``args``)."""
+    result = _lineage("--project-dir", str(project), *args)
     assert result.returncode == 0, result.stderr
     graph = json.loads(result.stdout)
     return {
@@ -117,25 +119,42 @@ def test_both_branches_are_compiled_and_columns_are_the_models_own(
 
 
 @pytest.mark.slow
-def test_a_manifest_with_only_the_true_branch_fails_closed_naming_this(
+def test_a_built_projects_manifest_gets_its_other_branch_compiled(
     project: Path, tmp_path: Path
 ) -> None:
-    """dbt's own manifest after a build holds only the is_incremental() true branch: without
-    the model's columns, {{ this }} cannot be resolved, and the message says what to do."""
+    """dbt's own manifest after a build holds only the is_incremental() true branch; given the
+    project, the catalog compiles the false branch too: the same union as compiling itself."""
     _build(project, tmp_path)
     _build(project, tmp_path)  # target/manifest.json compiled with the relations present
-    result = CliRunner().invoke(
-        main,
-        [
-            "lineage", "--manifest", str(tmp_path / "target" / "manifest.json"),
-            "--project-dir", str(project),
-        ],
-    )  # fmt: skip
-    assert result.exit_code == 2
-    lines = result.stderr.splitlines()
-    assert lines[0].startswith("error: events_incremental: it reads its own relation ({{ this }}")
-    assert "let `catalog lineage` compile the project" in lines[0]
-    assert "error: customer_totals: not analysed: it reads events_incremental" in lines[1]
+    manifest = tmp_path / "target" / "manifest.json"
+    assert (
+        "left join"
+        in json.loads(manifest.read_text())["nodes"][f"model.{P}.customer_totals"][
+            "compiled_code"
+        ].lower()
+    )  # dbt's manifest: the true branch only
+    from_manifest = _edges(project, "--manifest", str(manifest))
+    assert from_manifest == _edges(project)
+    assert from_manifest >= TRUE_BRANCH_ONLY
+    assert ("events.amount", "events_incremental", "amount_cents", "DIRECT", "TRANSFORMATION") in (
+        from_manifest
+    )
+
+
+@pytest.mark.slow
+def test_a_true_branch_manifest_without_its_project_fails_closed_naming_the_models(
+    project: Path, tmp_path: Path
+) -> None:
+    """Without the project, the false branch cannot be compiled: exit 2, one line naming the
+    models and what to do, never the true branch alone."""
+    _build(project, tmp_path)
+    _build(project, tmp_path)
+    result = _lineage("--manifest", str(tmp_path / "target" / "manifest.json"))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    line = result.stderr.strip()
+    assert "only the is_incremental() branch of customer_totals, events_incremental" in line
+    assert "pass --project-dir, or omit --manifest" in line
 
 
 def test_check_counts_models_apart_from_seeds_and_sources(project: Path, tmp_path: Path) -> None:
