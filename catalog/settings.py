@@ -177,6 +177,12 @@ class Settings:
         return self.data_dir / "openlineage"
 
     @property
+    def file_quarantine_dir(self) -> Path:
+        """Delivery files that cannot be read, set aside by the ingest
+        (``dagster_project/landing/file_quarantine.py``)."""
+        return self.data_dir / "quarantine" / "files"
+
+    @property
     def reports_dir(self) -> Path:
         return self.data_dir / "reports"
 

@@ -16,7 +16,21 @@ _FILE_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})\.csv")
 
 
 class IngestError(Exception):
-    """A delivery that cannot be read at all: ``<file>: <what is wrong>; <what to do>``."""
+    """A delivery that cannot be read at all: ``<file>: <what is wrong>; <what to do>``.
+
+    ``path`` is the delivery file when one file is to blame, ``line`` the physical line (1-based)
+    where the problem was found when it is known.
+    """
+
+    def __init__(self, message: str, *, path: Path | None = None, line: int | None = None):
+        super().__init__(message)
+        self.path, self.line = path, line
+
+    @property
+    def reason(self) -> str:
+        """The message without the file it names: ``<what is wrong>; <what to do>``."""
+        text = str(self)
+        return text.removeprefix(f"{self.path}: ") if self.path is not None else text
 
 
 def landing_files(landing_root: Path, source: str, table: str) -> list[Path]:
@@ -35,7 +49,8 @@ def landing_files(landing_root: Path, source: str, table: str) -> list[Path]:
         if delivery_date(path) is None or not path.is_file():
             raise IngestError(
                 f"{path}: not a delivery file (expected <YYYY-MM-DD>.csv); "
-                "rename it after its delivery date or move it out of the landing folder"
+                "rename it after its delivery date or move it out of the landing folder",
+                path=path if path.is_file() else None,
             )
         files.append(path)
     return sorted(files, key=lambda p: p.name)

@@ -7,9 +7,12 @@ files ``<landing root>/<source>/<table>/<YYYY-MM-DD>.csv`` (LANDING.md) into
 to the landing root), ``_source_line`` (1-based physical line; the header is line 1) and
 ``_delivery_date``. Every row that breaks the contract goes to :data:`QUARANTINE_TABLE` instead,
 with its file, line, all its problems in ``reason`` and the row as delivered in ``record``; rows
-in = rows loaded + rows quarantined. The raw table and the table's quarantine rows are replaced in
-one transaction, so a file that cannot be read at all (:class:`IngestError`) leaves both as they
-were.
+in = rows loaded + rows quarantined, per file read. The raw table and the table's quarantine rows
+are replaced in one transaction, so a file that cannot be read at all (:class:`IngestError`)
+leaves both as they were; given a ``file_quarantine`` folder, the ingest instead sets such a file
+of an ordinary table aside there (:mod:`.file_quarantine`) and loads the others, and leaves such
+a file of a privacy event log in place and records it in :data:`UNAPPLIED_TABLE` with the
+restricting rows it rejected (LANDING.md: privacy events are never lost quietly).
 
 Each file is found by :func:`~deliveries.landing_files`, read by :func:`~read.read_delivery`
 and checked by :func:`~validate.validate_delivery`, all in DuckDB SQL; this module owns the raw
@@ -45,12 +48,15 @@ from dagster_project.landing._sql import lit
 from dagster_project.landing.contract import ColumnType, Table
 from dagster_project.landing.contract import table as contract_table
 from dagster_project.landing.deliveries import IngestError, delivery_date, landing_files
+from dagster_project.landing.file_quarantine import SetAsideFile, set_aside
 from dagster_project.landing.suppress import suppress_erased
 
 if TYPE_CHECKING:
     from catalog.erasure.suppression import SuppressionMatcher
 
 QUARANTINE_TABLE = "quarantine.rejected_rows"
+# Privacy events the last ingest could not apply (file, line, reason kinds; never a value).
+UNAPPLIED_TABLE = "quarantine.unapplied_events"
 METADATA_COLUMNS = (
     ("_source_file", "VARCHAR"),
     ("_source_line", "BIGINT"),
@@ -59,6 +65,20 @@ METADATA_COLUMNS = (
 
 # Temporary tables of one ingest run (connection-local, dropped before commit).
 _TEMP_TABLES = (*read.TEMP_TABLES, *validate.TEMP_TABLES)
+
+
+@dataclass(frozen=True)
+class Unapplied:
+    """A privacy event that could not be applied: a restricting row rejected, or a whole file
+    that cannot be read (``line`` where the problem is, None when unknown). ``reason`` names
+    only the kinds of problem, never a value."""
+
+    file: str  # relative to the landing root
+    line: int | None
+    reason: str
+
+    def to_text(self) -> str:
+        return f"{self.file}{'' if self.line is None else f' line {self.line}'}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -73,6 +93,12 @@ class IngestResult:
     rows_quarantined: int
     reasons: dict[str, int]  # reason kind -> rows, e.g. {"bad national_id": 3}
     rows_suppressed: int = 0  # rows of erased persons delivered again, dropped everywhere
+    # files of an ordinary table that cannot be read, moved to the file quarantine this run
+    set_aside: tuple[SetAsideFile, ...] = ()
+    # privacy event logs: unknown columns ignored, as (file, column)
+    ignored_columns: tuple[tuple[str, str], ...] = ()
+    # privacy event logs: restricting events not applied (also in UNAPPLIED_TABLE)
+    unapplied: tuple[Unapplied, ...] = ()
 
 
 def ingest_table(
@@ -83,6 +109,7 @@ def ingest_table(
     *,
     allow_synthetic: bool,
     suppression: SuppressionMatcher | None = None,
+    file_quarantine: Path | None = None,
 ) -> IngestResult:
     """Reload ``raw_<source>.<table>`` from all delivered files; quarantine what breaks the
     contract. Idempotent: a second run over the same files gives the same tables.
@@ -91,7 +118,16 @@ def ingest_table(
     ``suppression``: the erasure suppression list; rows of erased persons delivered again are
     then removed from the landing files, raw table and quarantine (:mod:`.suppress`) and counted
     in ``rows_suppressed`` (rows in = loaded + quarantined + suppressed).
-    Raises :class:`IngestError` (one line, nothing changed) for a file that cannot be read.
+
+    A file that cannot be read raises :class:`IngestError` (one line, nothing changed), unless
+    ``file_quarantine`` (a folder) is given: then a file of an ordinary table is moved there
+    (:mod:`.file_quarantine`) and the table loaded from its other files, and a file of a privacy
+    event log is left where it is, not loaded, and recorded as unapplied. The privacy event logs
+    (``Table.privacy_events``) also load from their contract columns when a file has unknown
+    ones, and their rejected restricting rows are recorded as unapplied: both in the result and
+    in :data:`UNAPPLIED_TABLE`, replaced with the raw table. A log whose unapplied events stop
+    the run (``PrivacyEvents.stop_run``: the erasure requests) raises :class:`IngestError`
+    naming the file and line instead, and nothing changes.
     """
     try:
         contract = contract_table(source, table)
@@ -103,18 +139,86 @@ def ingest_table(
             f"{landing_root}: landing root does not exist; deliver or generate the landing "
             "files, or point FJORDBANK_LANDING_DIR at them"
         )
-    files = landing_files(landing_root, source, table)
-    rels = tuple(p.relative_to(landing_root).as_posix() for p in files)
-    target = f"{_ident('raw_' + source)}.{_ident(table)}"
+    events = contract.privacy_events
+    set_aside_now: list[SetAsideFile] = []
+    unreadable: dict[Path, IngestError] = {}  # privacy files left in place, not loaded
+    while True:
+        try:
+            files = [f for f in landing_files(landing_root, source, table) if f not in unreadable]
+            loaded = _load_table(conn, contract, landing_root, files, unreadable, allow_synthetic)
+            break
+        except IngestError as exc:
+            # Each pass sets one more file aside (or leaves it unloaded), so this ends.
+            if file_quarantine is None or exc.path is None or exc.path in unreadable:
+                raise
+            if events is None:
+                set_aside_now.append(
+                    set_aside(exc.path, Path(file_quarantine), source, table, exc.reason)
+                )
+            elif events.stop_run or delivery_date(exc.path) is None:
+                raise
+            else:
+                unreadable[exc.path] = exc
+    suppressed = 0
+    rows_loaded, rows_quarantined = loaded.loaded, loaded.quarantined
+    if suppression is not None:
+        dropped_raw, dropped_quarantine = suppress_erased(conn, contract, landing_root, suppression)
+        rows_loaded, rows_quarantined = (
+            rows_loaded - dropped_raw,
+            rows_quarantined - dropped_quarantine,
+        )
+        suppressed = dropped_raw + dropped_quarantine
+    return IngestResult(
+        source=source,
+        table=table,
+        files=loaded.files,
+        rows_in=loaded.rows_in,
+        rows_loaded=rows_loaded,
+        rows_quarantined=rows_quarantined,
+        reasons=dict(sorted(loaded.reasons.items())),
+        rows_suppressed=suppressed,
+        set_aside=tuple(set_aside_now),
+        ignored_columns=loaded.ignored,
+        unapplied=loaded.unapplied,
+    )
 
+
+@dataclass(frozen=True)
+class _Loaded:
+    files: tuple[str, ...]
+    rows_in: int
+    loaded: int
+    quarantined: int
+    reasons: Counter
+    ignored: tuple[tuple[str, str], ...]
+    unapplied: tuple[Unapplied, ...]
+
+
+def _load_table(
+    conn: duckdb.DuckDBPyConnection,
+    contract: Table,
+    landing_root: Path,
+    files: list[Path],
+    unreadable: dict[Path, IngestError],
+    allow_synthetic: bool,
+) -> _Loaded:
+    """Replace the raw table and the table's quarantine (and unapplied) rows by what ``files``
+    give, in one transaction; an :class:`IngestError` rolls it back."""
+    source, table = contract.source, contract.name
+    target = f"{_ident('raw_' + source)}.{_ident(table)}"
+    rels = tuple(p.relative_to(landing_root).as_posix() for p in files)
+    tolerant = contract.privacy_events is not None
     conn.begin()
     try:
         _create_tables(conn, contract, target)
-        rows_in, reasons = 0, Counter()
+        rows_in, reasons, ignored = 0, Counter(), []
         for path, rel in zip(files, rels, strict=True):
-            n, kinds = _load_file(conn, contract, target, path, rel, allow_synthetic)
+            n, kinds, extra = _load_file(
+                conn, contract, target, path, rel, allow_synthetic, tolerant
+            )
             rows_in += n
             reasons.update(kinds)
+            ignored += [(rel, c) for c in extra]
         loaded = conn.execute(f"select count(*) from {target}").fetchone()[0]
         quarantined = conn.execute(
             f'select count(*) from {QUARANTINE_TABLE} where source = ? and "table" = ?',
@@ -125,26 +229,96 @@ def ingest_table(
                 f"ingest of {source}/{table} lost rows: {rows_in} in, {loaded} loaded, "
                 f"{quarantined} quarantined"
             )
+        unapplied = _record_unapplied(conn, contract, landing_root, unreadable)
+        if unapplied and contract.privacy_events.stop_run:
+            first = unapplied[0]
+            raise IngestError(
+                f"{landing_root / first.file}: {len(unapplied)} {source}/{table} event(s) "
+                f"cannot be applied, first on line {first.line} ({first.reason}); fix the "
+                "delivery and deliver it again (the run stops until then: they are never lost "
+                "quietly)",
+                line=first.line,
+            )
         _drop_temp_tables(conn)
         conn.commit()
     except BaseException:
         conn.rollback()
         raise
-    suppressed = 0
-    if suppression is not None:
-        dropped_raw, dropped_quarantine = suppress_erased(conn, contract, landing_root, suppression)
-        loaded, quarantined = loaded - dropped_raw, quarantined - dropped_quarantine
-        suppressed = dropped_raw + dropped_quarantine
-    return IngestResult(
-        source=source,
-        table=table,
-        files=rels,
-        rows_in=rows_in,
-        rows_loaded=loaded,
-        rows_quarantined=quarantined,
-        reasons=dict(sorted(reasons.items())),
-        rows_suppressed=suppressed,
+    return _Loaded(rels, rows_in, loaded, quarantined, reasons, tuple(ignored), unapplied)
+
+
+# The reason kinds of a quarantine reason (``<kind>: <value> ...; <kind>: ...``), never a value.
+_KINDS = (
+    "(null|bad|bad type|bad pattern|not allowed|too long|spreadsheet formula|unknown column|"
+    "missing column|duplicate column) [A-Za-z0-9_#]+|duplicate key|broken line"
+)
+
+
+def _record_unapplied(
+    conn: duckdb.DuckDBPyConnection,
+    contract: Table,
+    landing_root: Path,
+    unreadable: dict[Path, IngestError],
+) -> tuple[Unapplied, ...]:
+    """The privacy events of ``contract`` that could not be applied, written to
+    :data:`UNAPPLIED_TABLE` (this table's rows replaced): its quarantined rows that restrict
+    (:class:`~contract.PrivacyEvents`) and its files that cannot be read."""
+    conn.execute(
+        f"create table if not exists {UNAPPLIED_TABLE} (source VARCHAR, "
+        '"table" VARCHAR, file VARCHAR, line BIGINT, reason VARCHAR)'
     )
+    key = [contract.source, contract.name]
+    conn.execute(f'delete from {UNAPPLIED_TABLE} where source = ? and "table" = ?', key)
+    events = contract.privacy_events
+    if events is None:
+        return ()
+    restricting = "true"
+    if events.column is not None:
+        permissive = ", ".join(lit(v) for v in events.permissive)
+        restricting = (
+            f"coalesce(json_extract_string(record, {lit('$.' + events.column)}) "
+            f"not in ({permissive}), true)"
+        )
+    kinds = (
+        "array_to_string(list_distinct(list_filter(list_transform(string_split(reason, '; '), "
+        f"lambda x: split_part(x, ':', 1)), lambda x: regexp_full_match(x, {lit(_KINDS)}))), ', ')"
+    )
+    conn.execute(
+        f'insert into {UNAPPLIED_TABLE} select source, "table", file, line, '
+        f"'rejected (' || coalesce(nullif({kinds}, ''), 'see quarantine.rejected_rows') || ')' "
+        f'from {QUARANTINE_TABLE} where source = ? and "table" = ? and {restricting} '
+        "order by file, line",
+        key,
+    )
+    for path, exc in sorted(unreadable.items()):
+        conn.execute(
+            f"insert into {UNAPPLIED_TABLE} values (?, ?, ?, ?, ?)",
+            [*key, path.relative_to(landing_root).as_posix(), exc.line, exc.reason],
+        )
+    rows = conn.execute(
+        f'select file, line, reason from {UNAPPLIED_TABLE} where source = ? and "table" = ? '
+        "order by file, line nulls first",
+        key,
+    ).fetchall()
+    return tuple(Unapplied(*r) for r in rows)
+
+
+def unapplied_events(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[Unapplied]]:
+    """(source, table) -> the privacy events the last ingest could not apply, from
+    :data:`UNAPPLIED_TABLE` ({} when there is none or the table does not exist yet)."""
+    exists = conn.execute(
+        "select count(*) from information_schema.tables where table_schema = 'quarantine' "
+        "and table_name = 'unapplied_events'"
+    ).fetchone()[0]
+    if not exists:
+        return {}
+    out: dict[tuple[str, str], list[Unapplied]] = {}
+    for source, table, file, line, reason in conn.execute(
+        f'select source, "table", file, line, reason from {UNAPPLIED_TABLE} '
+        'order by source, "table", file, line nulls first'
+    ).fetchall():
+        out.setdefault((source, table), []).append(Unapplied(file, line, reason))
+    return out
 
 
 def _create_tables(conn: duckdb.DuckDBPyConnection, contract: Table, target: str) -> None:
@@ -179,12 +353,19 @@ def _load_file(
     path: Path,
     rel: str,
     allow_synthetic: bool,
-) -> tuple[int, Counter]:
+    tolerate_unknown_columns: bool,
+) -> tuple[int, Counter, tuple[str, ...]]:
     """Append one delivery file to the raw and quarantine tables; returns (records in the file,
-    reason kind -> rows)."""
+    reason kind -> rows, unknown columns ignored)."""
     date = delivery_date(path)
     delivery = read.read_delivery(conn, path, contract)
-    verdict = validate.validate_delivery(conn, contract, delivery, allow_synthetic=allow_synthetic)
+    verdict = validate.validate_delivery(
+        conn,
+        contract,
+        delivery,
+        allow_synthetic=allow_synthetic,
+        tolerate_unknown_columns=tolerate_unknown_columns,
+    )
     if verdict.loads:
         casts = ", ".join(_cast(f"c{delivery.position[c.name]}", c.type) for c in contract.columns)
         conn.execute(
@@ -204,7 +385,7 @@ def _load_file(
         f"insert into {QUARANTINE_TABLE} select {prefix}, _line, {verdict.broken_reason}, "
         f"json_object('_raw', _raw) from ({delivery.broken}) order by _line"
     )
-    return delivery.n_rows + delivery.n_broken, verdict.reasons
+    return delivery.n_rows + delivery.n_broken, verdict.reasons, verdict.ignored_columns
 
 
 def _cast(v: str, t: ColumnType) -> str:

@@ -74,8 +74,8 @@ class _Reader:
     def __init__(self, conn: duckdb.DuckDBPyConnection, path: Path):
         self.conn, self.path = conn, path
 
-    def fail(self, what: str, todo: str) -> IngestError:
-        return IngestError(f"{self.path}: {what}; {todo}")
+    def fail(self, what: str, todo: str, line: int | None = None) -> IngestError:
+        return IngestError(f"{self.path}: {what}; {todo}", path=self.path, line=line)
 
     def read(self, contract: Table) -> Delivery:
         """Scan, read the header, refuse a foreign one, read the records, number their lines."""
@@ -110,10 +110,13 @@ class _Reader:
                 while True:
                     chunk = f.read(_CHUNK)
                     final = not chunk
-                    if b"\x00" in chunk:
+                    if (nul := chunk.find(b"\x00")) >= 0:
+                        line = newlines + pending.count(b"\n") + chunk.count(b"\n", 0, nul) + 1
                         raise self.fail(
-                            "contains NUL bytes, so it is not a text CSV file",
+                            f"contains NUL bytes (first on line {line}), so it is not a text "
+                            "CSV file",
                             "deliver the extract as UTF-8 CSV",
+                            line,
                         )
                     held = decoder.getstate()[0]  # an incomplete character (no newline)
                     if held or not chunk.isascii():
@@ -125,6 +128,7 @@ class _Reader:
                             raise self.fail(
                                 f"not UTF-8 (invalid byte sequence on line {line})",
                                 "re-export the file as UTF-8 and deliver it again",
+                                line,
                             ) from None
                     has_quote = has_quote or b'"' in chunk
                     buf = pending + chunk
@@ -162,17 +166,20 @@ class _Reader:
                 names = next(reader)
             except StopIteration:
                 raise self.fail(
-                    "empty file without header row", "deliver the extract with its header row"
+                    "empty file without header row", "deliver the extract with its header row", 1
                 ) from None
             except csv.Error as exc:
                 raise self.fail(
-                    f"header row is not valid CSV ({exc})", "deliver a comma-separated UTF-8 file"
+                    f"header row is not valid CSV ({exc})",
+                    "deliver a comma-separated UTF-8 file",
+                    1,
                 ) from None
             lines = reader.line_num
         if not names or names == [""]:
             raise self.fail(
                 "line 1 is empty, but the header row must be on line 1",
                 "remove the empty lines before the header",
+                1,
             )
         return names, lines
 
@@ -186,6 +193,7 @@ class _Reader:
                 f"header {shown!r} has none of the columns of {contract.source}/"
                 f"{contract.name}, so this is not a comma-separated extract of that table",
                 f"deliver a comma-separated UTF-8 file with the header {','.join(expected)}",
+                1,
             )
 
     def _read(self, n_columns: int) -> None:
@@ -213,6 +221,7 @@ class _Reader:
             raise self.fail(
                 f"not UTF-8 (invalid byte sequence near line {encoding})",
                 "re-export the file as UTF-8 and deliver it again",
+                encoding,
             )
         # One row per broken record: ``_d`` is DuckDB's line number (the physical line minus the
         # line breaks inside quoted values before it), ``_raw`` the record as delivered.

@@ -5,15 +5,14 @@ vectorised DuckDB query: the header (missing, unknown, duplicate columns), then 
 nulls, allowed values, patterns, identity numbers (LANDING.md) and the contract limits: a maximum
 length per text column (``too long <column>``) and no free-text value a spreadsheet would run as
 a formula (``spreadsheet formula <column>``: it starts with ``=``, ``+``, ``-``, ``@``, a tab or
-a carriage return), and duplicate keys within
-the file. Every problem of a row is
-named in its reason (``<kind>: <value> <what is wrong>``) and counted under its kind; a header
-that breaks the contract rejects every row, and a broken record is rejected as a
-``broken line``. For the privacy event logs an unknown extra column does not hide the events:
-``tolerate_unknown_columns`` loads the rows from their contract columns and reports the extra
-column in :attr:`Verdict.ignored_columns` (a missing or repeated contract column still
-rejects). The rejected rows are kept aside in a temp table for the loader; nothing is written to
-the warehouse here.
+a carriage return), and duplicate keys within the file. Every problem of a row is named in its
+reason (``<kind>: <value> <what is wrong>``) and counted under its kind; a header that breaks the
+contract rejects every row, and a broken record is rejected as a ``broken line``. For the
+privacy event logs an unknown extra column does not hide the events: ``tolerate_unknown_columns``
+loads the rows from their contract columns and reports the extra column in
+:attr:`Verdict.ignored_columns` (a missing or repeated contract column still rejects). The
+rejected rows are kept aside in a temp table for the loader; nothing is written to the warehouse
+here.
 """
 
 from __future__ import annotations
