@@ -18,10 +18,10 @@ from dagster_dbt import DagsterDbtTranslator
 
 from catalog.lineage import ColumnRef, ProjectGraph
 from catalog.loader import Catalog
-from catalog.reports.lineage_page import lineage_page_url
 from catalog.settings import settings
 from catalog.tags import resolve_column_tags
 from dagster_project.landing.contract import COMPANIES
+from dagster_project.ui import lineage_page_http_url
 
 PARENT_COMPANY = "Fjordbank ASA"
 
@@ -171,7 +171,7 @@ class FjordbankTranslator(DagsterDbtTranslator):
             metadata["fjordbank/policy_verdict"] = self._verdict_for(unique_id)
             node = self._catalog.graph.nodes[unique_id]
             metadata["fjordbank/lineage_page"] = dg.MetadataValue.url(
-                lineage_page_url(settings().reports_dir / "lineage.html", node.label)
+                lineage_page_http_url(settings().lineage_port, node.label)
             )
         kinds = {"dbt", "duckdb", "sql" if props["resource_type"] == "model" else "csv"}
         if props["resource_type"] == "source":

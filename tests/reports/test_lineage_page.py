@@ -19,6 +19,7 @@ from catalog.policy import evaluate
 from catalog.reports import lineage_page
 from catalog.reports.lineage_page import lineage_page_url, page_data, render_page
 from catalog.settings import REPO_ROOT
+from dagster_project.ui import lineage_page_http_url, start_reports_server
 
 VENDOR = Path(lineage_page.__file__).parent / "vendor"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -142,7 +143,7 @@ def _wait(page, expression: str, timeout_s: float = 15.0) -> None:
         page.wait_for_timeout(50)
 
 
-def _open(context, url: str):
+def _open(context, url: str, allowed: tuple[str, ...] = ()):
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -151,7 +152,7 @@ def _open(context, url: str):
         "request",
         lambda r: (
             errors.append(f"request {r.url}")
-            if not r.url.startswith(("file:", "data:", "blob:", "about:"))
+            if not r.url.startswith(("file:", "data:", "blob:", "about:", *allowed))
             else None
         ),
     )
@@ -229,3 +230,23 @@ def test_lineage_page_in_a_browser(real_project, browser_page, tmp_path):
         "window.lineage.state.up"
     )
     assert errors2 == []
+
+    # over HTTP, as the asset link from the UI opens it (the server `make ui` starts)
+    server, thread = start_reports_server(out.parent, 0)
+    try:
+        port = server.server_address[1]
+        url = lineage_page_http_url(port, "marketing_scoring_features")
+        page3, errors3 = _open(browser_page, url, allowed=(f"http://127.0.0.1:{port}/",))
+        assert page3.evaluate("window.lineage.state.selected.kind") == "dataset"
+        assert page3.evaluate("window.lineage.state.selected.id").endswith(
+            "marketing_scoring_features"
+        )
+        assert page3.url == url
+        page3.goto(lineage_page_http_url(port, column))  # a column through the fragment too
+        _wait(page3, "window.lineage.state.selected.kind === 'column'")
+        assert page3.evaluate("window.lineage.state.selected") == {"kind": "column", "id": column}
+        assert errors3 == []
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -119,7 +119,8 @@
 
   var cy = cytoscape({ container: document.getElementById('cy'), elements: [], style: STYLE,
     minZoom: 0.05, maxZoom: 3 });
-  var state = { view: 'overview', selected: null, directOnly: false, up: [], down: [] };
+  // view: null until the first graph is drawn (a #dataset fragment on load draws the overview)
+  var state = { view: null, selected: null, directOnly: false, up: [], down: [] };
 
   // Node box size from its label (11px text): cytoscape's 'label' sizing is deprecated.
   function sized(data) {
