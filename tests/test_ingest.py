@@ -701,3 +701,313 @@ def test_unknown_table_or_missing_landing_root_is_a_one_line_error(conn, root):
         ingest_table(conn, "bank", "nope", root, allow_synthetic=True)
     with pytest.raises(IngestError, match="landing root does not exist"):
         ingest_table(conn, "bank", "cards", root / "missing", allow_synthetic=True)
+
+
+# --- contract limits (issue 14) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ('=HYPERLINK("http://x.example","Kari")', "starts with '='"),
+        ("+47 Kari", "starts with '+'"),
+        ("-Kari", "starts with '-'"),
+        ("@SUM(A1)", "starts with '@'"),
+        ("\t=1+1", "starts with a tab"),
+    ],
+)
+def test_a_free_text_value_a_spreadsheet_would_run_is_quarantined(conn, root, value, says):
+    deliver(
+        root,
+        "bank",
+        "customers",
+        [row("bank", "customers", 1), row("bank", "customers", 2, first_name=value)],
+    )
+
+    r = ingest(conn, "bank", "customers", root)
+
+    assert (r.rows_loaded, r.rows_quarantined) == (1, 1)
+    assert r.reasons == {"spreadsheet formula first_name": 1}
+    [(_, line, reason, record)] = quarantined(conn, "bank", "customers")
+    assert line == 3 and reason.startswith("spreadsheet formula first_name: ")
+    assert says in reason and reason.endswith("which a spreadsheet would run as a formula")
+    assert json.loads(record)["first_name"] == value
+
+
+def test_values_the_contract_constrains_otherwise_may_start_with_a_sign(conn, root):
+    """A patterned phone (+47...) and a negative amount are not free text."""
+    deliver(root, "bank", "customers", [row("bank", "customers", 1, phone="+4791234567")])
+    deliver(root, "bank", "accounts", [row("bank", "accounts", 1, balance="-12.50")])
+
+    assert ingest(conn, "bank", "customers", root).rows_quarantined == 0
+    assert ingest(conn, "bank", "accounts", root).rows_quarantined == 0
+
+
+@pytest.mark.parametrize(
+    ("column", "limit"),
+    [("first_name", 100), ("street_address", 200), ("city", 100), ("last_name", 100)],
+)
+def test_a_value_longer_than_its_column_allows_is_quarantined(conn, root, column, limit):
+    deliver(
+        root,
+        "bank",
+        "customers",
+        [
+            row("bank", "customers", 1, **{column: "a" * limit}),
+            row("bank", "customers", 2, **{column: "a" * 200_000}),
+        ],
+    )
+
+    r = ingest(conn, "bank", "customers", root)
+
+    assert (r.rows_loaded, r.rows_quarantined) == (1, 1)
+    [(_, line, reason, _)] = quarantined(conn, "bank", "customers")
+    assert (line, reason) == (3, f"too long {column}: 200000 characters, at most {limit}")
+
+
+def test_an_email_of_254_characters_loads_and_one_of_255_does_not(conn, root):
+    ok = "k" * 64 + "@" + "e" * 186 + ".no"
+    deliver(
+        root,
+        "bank",
+        "customers",
+        [row("bank", "customers", 1, email=ok), row("bank", "customers", 2, email=ok + "x")],
+    )
+
+    r = ingest(conn, "bank", "customers", root)
+
+    assert len(ok) == 254 and r.reasons == {"too long email": 1}
+
+
+def test_a_generated_landing_set_loads_with_nothing_quarantined(conn, tmp_path):
+    from dagster_project.landing.contract import TABLES
+    from dagster_project.landing.generate import generate
+
+    root = tmp_path / "generated"
+    generate(root, persons=300, seed=3, as_of=dt.date(2026, 11, 2), progress=False)
+
+    for t in TABLES:
+        r = ingest(conn, t.source, t.name, root)
+        assert r.rows_quarantined == 0, (t.source, t.name, r.reasons)
+
+
+# --- a bad file set aside, privacy events never lost quietly (issue 14) ----------------------
+
+
+def _customers(root, n=2, day=DAY):
+    return deliver(
+        root, "bank", "customers", [row("bank", "customers", i) for i in range(n)], day=day
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "what", "line"),
+    [
+        (b"customer_no,national_id\nB0000\x000001,x\n", "contains NUL bytes (first on line 2)", 2),
+        (
+            "customer_no\nBjørn\n".encode("latin-1"),
+            "not UTF-8 (invalid byte sequence on line 2)",
+            2,
+        ),
+        (b"", "empty file without header row", 1),
+        (b"account_no;customer_no\nA1;B1\n", "is not a comma-separated extract", 1),
+    ],
+)
+def test_an_unreadable_file_of_an_ordinary_table_is_set_aside_and_the_rest_loads(
+    conn, root, tmp_path, content, what, line
+):
+    from dagster_project.landing.file_quarantine import set_aside_files
+
+    _customers(root)
+    bad = root / "bank" / "customers" / "2024-03-02.csv"
+    bad.write_bytes(content)
+    folder = tmp_path / "quarantine" / "files"
+
+    r = ingest_table(conn, "bank", "customers", root, allow_synthetic=True, file_quarantine=folder)
+
+    assert (r.rows_in, r.rows_loaded, r.rows_quarantined) == (2, 2, 0)
+    assert r.files == ("bank/customers/2024-03-01.csv",)
+    [aside] = r.set_aside
+    assert not bad.exists() and aside.file == folder / "bank" / "customers" / bad.name
+    assert aside.file.read_bytes() == content  # nothing lost
+    assert aside.original == str(bad) and what in aside.reason and "; " in aside.reason
+    meta = json.loads((aside.file.parent / (bad.name + ".json")).read_text())
+    assert meta["sha256"] == __import__("hashlib").sha256(content).hexdigest()
+    assert meta["size"] == len(content) and meta["reason"] == aside.reason
+    assert set_aside_files(folder) == [aside]
+    assert set_aside_files(folder, "bank", "accounts") == []
+    # The next run finds nothing left to set aside; the quarantined file stays listed.
+    again = ingest_table(
+        conn, "bank", "customers", root, allow_synthetic=True, file_quarantine=folder
+    )
+    assert again.set_aside == () and again.rows_loaded == 2
+    assert [f.file for f in set_aside_files(folder)] == [aside.file]
+    assert line  # the line is named in the reason where known
+
+
+def test_a_file_not_named_after_its_delivery_date_is_set_aside_too(conn, root, tmp_path):
+    _customers(root)
+    odd = root / "bank" / "customers" / "customers_final.csv"
+    odd.write_text("whatever")
+    folder = tmp_path / "q"
+
+    r = ingest_table(conn, "bank", "customers", root, allow_synthetic=True, file_quarantine=folder)
+
+    assert r.rows_loaded == 2 and [f.file.name for f in r.set_aside] == ["customers_final.csv"]
+    assert "not a delivery file" in r.set_aside[0].reason
+
+
+def test_a_second_bad_file_of_the_same_name_keeps_the_first(tmp_path):
+    from dagster_project.landing.file_quarantine import set_aside, set_aside_files
+
+    src = tmp_path / "landing" / "2024-03-01.csv"
+    src.parent.mkdir()
+    src.write_bytes(b"\x00one")
+    first = set_aside(src, tmp_path / "q", "bank", "cards", "one")
+    src.write_bytes(b"\x00two")
+    second = set_aside(src, tmp_path / "q", "bank", "cards", "two")
+
+    assert first.file != second.file
+    assert {f.file.read_bytes() for f in set_aside_files(tmp_path / "q")} == {
+        b"\x00one",
+        b"\x00two",
+    }
+
+
+OBJECTION = {
+    "national_id": NID,
+    "scope": "direct_marketing",
+    "event_time": "2024-03-01T10:00:00+01:00",
+    "action": "object",
+}
+
+
+def _unapplied(conn):
+    from dagster_project.landing.load import unapplied_events
+
+    return {k: [(u.file, u.line, u.reason) for u in v] for k, v in unapplied_events(conn).items()}
+
+
+def test_an_unknown_column_does_not_hide_an_objection(conn, root, tmp_path):
+    header = ["comment", *CONTRACT["privacy"]["objections"].column_names]
+    deliver(root, "privacy", "objections", [{**OBJECTION, "comment": "by phone"}], header=header)
+
+    r = ingest_table(
+        conn, "privacy", "objections", root, allow_synthetic=True, file_quarantine=tmp_path
+    )
+
+    assert (r.rows_loaded, r.rows_quarantined) == (1, 0)
+    assert r.ignored_columns == ((f"privacy/objections/{DAY}.csv", "comment"),)
+    assert raw(conn, "privacy", "objections", "national_id, scope, action") == [
+        (NID, "direct_marketing", "object")
+    ]
+    assert r.unapplied == () and _unapplied(conn) == {}
+
+
+def test_an_ordinary_table_still_rejects_an_unknown_column(conn, root, tmp_path):
+    header = [*CONTRACT["bank"]["customers"].column_names, "nickname"]
+    deliver(root, "bank", "customers", [row("bank", "customers", 1)], header=header)
+
+    r = ingest_table(
+        conn, "bank", "customers", root, allow_synthetic=True, file_quarantine=tmp_path
+    )
+
+    assert (r.rows_loaded, r.rows_quarantined, r.ignored_columns) == (0, 1, ())
+
+
+def test_a_privacy_log_missing_a_contract_column_rejects_and_records_every_event(conn, root):
+    header = ["national_id", "scope", "event_time"]
+    deliver(root, "privacy", "objections", [OBJECTION], header=header)
+
+    r = ingest(conn, "privacy", "objections", root)
+
+    assert (r.rows_loaded, r.rows_quarantined) == (0, 1)
+    assert _unapplied(conn) == {
+        ("privacy", "objections"): [
+            (f"privacy/objections/{DAY}.csv", 2, "rejected (missing column action)")
+        ]
+    }
+
+
+def test_a_rejected_restricting_event_is_recorded_and_a_rejected_permissive_one_is_not(conn, root):
+    deliver(
+        root,
+        "privacy",
+        "objections",
+        [
+            {**OBJECTION, "national_id": "12345678901"},  # an objection: restricts
+            {**OBJECTION, "national_id": "12345678902", "action": "withdraw"},  # permissive
+            {**OBJECTION, "national_id": "12345678903", "action": "objekt"},  # unknown: restricts
+        ],
+    )
+    consents = [
+        {**row("privacy", "group_sharing_consents", 1), "national_id": "1", "consent": c}
+        for c in ("withdrawn", "granted")
+    ]
+    consents[1]["event_time"] = "2024-03-02T10:00:00+01:00"
+    deliver(root, "privacy", "group_sharing_consents", consents)
+
+    ingest(conn, "privacy", "objections", root)
+    ingest(conn, "privacy", "group_sharing_consents", root)
+
+    got = _unapplied(conn)
+    assert got[("privacy", "objections")] == [
+        (f"privacy/objections/{DAY}.csv", 2, "rejected (bad national_id)"),
+        (f"privacy/objections/{DAY}.csv", 4, "rejected (bad national_id, not allowed action)"),
+    ]
+    assert got[("privacy", "group_sharing_consents")] == [
+        (f"privacy/group_sharing_consents/{DAY}.csv", 2, "rejected (bad national_id)")
+    ]
+    assert "12345678901" not in str(got)  # kinds only, never a value
+
+
+def test_an_unreadable_privacy_file_stays_in_place_and_is_recorded(conn, root, tmp_path):
+    deliver(root, "privacy", "objections", [OBJECTION])
+    bad = root / "privacy" / "objections" / "2024-03-02.csv"
+    bad.write_bytes(b"national_id,scope,event_time,action\n\x00\n")
+
+    r = ingest_table(
+        conn, "privacy", "objections", root, allow_synthetic=True, file_quarantine=tmp_path / "q"
+    )
+
+    assert bad.exists() and r.set_aside == () and r.rows_loaded == 1
+    [(file, line, reason)] = _unapplied(conn)[("privacy", "objections")]
+    assert (file, line) == ("privacy/objections/2024-03-02.csv", 2)
+    assert reason.startswith("contains NUL bytes")
+    # Fixed and delivered again: nothing is left unapplied.
+    deliver(root, "privacy", "objections", [{**OBJECTION, "scope": "profiling"}], day="2024-03-02")
+    ingest_table(
+        conn, "privacy", "objections", root, allow_synthetic=True, file_quarantine=tmp_path / "q"
+    )
+    assert _unapplied(conn) == {}
+
+
+@pytest.mark.parametrize("broken", ["unreadable", "bad national_id"])
+def test_an_erasure_request_that_cannot_be_applied_stops_and_changes_nothing(
+    conn, root, tmp_path, broken
+):
+    header = "request_id,national_id,received_at\n"
+    good = f"R1,{NID},2024-03-01T10:00:00+01:00\n"
+    deliver(root, "privacy", "erasure_requests", header[:-1].split(",") and [])
+    (root / "privacy" / "erasure_requests" / f"{DAY}.csv").write_text(header + good)
+    ingest(conn, "privacy", "erasure_requests", root)
+    before = raw(conn, "privacy", "erasure_requests")
+    bad = root / "privacy" / "erasure_requests" / "2024-03-02.csv"
+    if broken == "unreadable":
+        bad.write_bytes(header.encode() + b"R2,\x00\n")
+    else:
+        bad.write_text(header + "R2,12345678901,2024-03-02T10:00:00+01:00\n")
+
+    with pytest.raises(IngestError) as err:
+        ingest_table(
+            conn,
+            "privacy",
+            "erasure_requests",
+            root,
+            allow_synthetic=True,
+            file_quarantine=tmp_path,
+        )
+
+    assert str(err.value).startswith(f"{bad}: ") and "\n" not in str(err.value)
+    assert err.value.line == 2 and bad.exists()
+    assert raw(conn, "privacy", "erasure_requests") == before

@@ -9,6 +9,7 @@ from dagster_dbt import DagsterDbtTranslatorSettings, DbtCliResource, DbtProject
 
 from catalog.loader import Catalog
 from catalog.openlineage import policy_verdict_facet
+from dagster_project.assets.withheld import plan_withholding, withhold
 from dagster_project.openlineage import OpenLineageResource, emit_dbt_build, nominal_time_of
 from dagster_project.project import DBT_PROJECT_DIR, failure_lines, run_dbt
 from dagster_project.resources import Warehouse
@@ -81,6 +82,34 @@ def spark_build(
         )
 
 
+def withhold_governed_outputs(
+    context: dg.AssetExecutionContext, project: DbtProject, warehouse: Warehouse
+) -> list[str]:
+    """The ``--exclude`` arguments that leave out the outputs governed by restricting privacy
+    events the ingest could not apply, after dropping their existing relations
+    (``assets/withheld.py``); [] when every event was applied. On Spark the relations cannot be
+    dropped here, so nothing is built (fail closed)."""
+    try:
+        with warehouse.connect() as conn:
+            plan = plan_withholding(conn, Path(project.manifest_path))
+            if not plan:
+                return []
+            if is_spark(project.target):
+                raise dg.Failure(
+                    description=f"{plan.summary()}. On the Spark target the withheld outputs "
+                    "cannot be withdrawn, so nothing was built; deliver the events again "
+                    "correctly, or run on DuckDB",
+                    allow_retries=False,
+                )
+            dropped = withhold(conn, plan)
+    except ValueError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+    context.log.warning(
+        f"{plan.summary()}. Relations dropped: {', '.join(dropped) or 'none existed'}"
+    )
+    return ["--exclude", " ".join(plan.selectors)]
+
+
 def build_dbt_assets(project: DbtProject, catalog: Catalog) -> dg.AssetsDefinition:
     translator = FjordbankTranslator(
         catalog,
@@ -106,6 +135,7 @@ def build_dbt_assets(project: DbtProject, catalog: Catalog) -> dg.AssetsDefiniti
         context.log.info(
             f"privacy policy holds on the compiled SQL ({len(catalog.graph.nodes)} nodes checked)"
         )
+        exclude = withhold_governed_outputs(context, project, warehouse)
         # The build writes its own artifacts beside (not over) the compiled manifest that the
         # lineage and the gate read; one stable folder, so dbt's partial parsing is reused.
         run_target = project.target_path / "build"
@@ -113,7 +143,9 @@ def build_dbt_assets(project: DbtProject, catalog: Catalog) -> dg.AssetsDefiniti
             if in_spark_session(project.target):
                 yield from spark_build(context, project, translator, run_target)
             else:
-                yield from dbt.cli(["build"], context=context, target_path=run_target).stream()
+                yield from dbt.cli(
+                    ["build", *exclude], context=context, target_path=run_target
+                ).stream()
         finally:
             if (run_target / "run_results.json").exists():
                 with openlineage.emitter(context.log) as emitter:

@@ -68,6 +68,7 @@ def build_erasure_asset(manifest_path: Path) -> dg.AssetsDefinition:
                         s.landing_dir,
                         allow_synthetic=s.synthetic_data,
                         suppression=matcher,
+                        file_quarantine=s.file_quarantine_dir,  # a bad file is set aside
                     )
 
                 ingest("privacy", "erasure_requests")

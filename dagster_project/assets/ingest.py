@@ -1,4 +1,19 @@
-"""One Dagster asset per landing table: validate against the contract, load, quarantine."""
+"""One Dagster asset per landing table: validate against the contract, load, quarantine.
+
+Each asset's checks (never blocking in Dagster's sense, so the rest of the group builds):
+
+* ``no_quarantined_rows`` (WARN): rows rejected into ``quarantine.rejected_rows``;
+* ``no_files_set_aside`` (WARN, ordinary tables): delivery files that cannot be read sit in the
+  file quarantine (``Settings.file_quarantine_dir``), named with their reason; the table holds
+  what its other deliveries give. It fails until the file is fixed, delivered again and its
+  quarantined copy deleted;
+* ``contract_columns_only`` (WARN, privacy event logs): unknown columns ignored, per file;
+* ``restricting_events_applied`` (ERROR, privacy event logs that withhold): restricting events
+  that could not be applied, by file and line. It blocks the outputs it governs, the models
+  downstream of the log, which the dbt step leaves out of its build and withdraws
+  (``assets/dbt.py``); Dagster's own blocking would skip the whole dbt step, one op for every
+  model.
+"""
 
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,7 +29,8 @@ from dagster_project.assets.erasure import ERASURE_KEY
 from dagster_project.assets.sweep import SWEEP_KEY
 from dagster_project.landing.contract import COMPANIES, TABLES, Table
 from dagster_project.landing.deliveries import IngestError
-from dagster_project.landing.load import ingest_table
+from dagster_project.landing.file_quarantine import set_aside_files
+from dagster_project.landing.load import IngestResult, ingest_table
 from dagster_project.openlineage import OpenLineageResource, ingest_lineage, nominal_time_of
 from dagster_project.resources import Warehouse
 from dagster_project.spark import SparkUnavailable, is_spark, load_raw_table, spark_session
@@ -51,7 +67,7 @@ def build_ingest_asset(table: Table, source_props: Mapping[str, Any] | None = No
             "fjordbank/company": COMPANIES[table.source],
             "fjordbank/primary_key": ", ".join(table.key),
         },
-        check_specs=[dg.AssetCheckSpec("no_quarantined_rows", asset=key)],
+        check_specs=_check_specs(table, key),
         # the retention sweep and the erasure requests run first (assets/sweep.py, erasure.py)
         deps=[SWEEP_KEY, ERASURE_KEY],
     )
@@ -84,6 +100,7 @@ def build_ingest_asset(table: Table, source_props: Mapping[str, Any] | None = No
                         s.landing_dir,
                         allow_synthetic=s.synthetic_data,
                         suppression=matcher_for(s.data_dir),  # erased persons delivered again
+                        file_quarantine=s.file_quarantine_dir,
                     )
                     if is_spark(s.dbt_target):  # validated in DuckDB, then loaded into Spark
                         load_raw_table(spark_session(s), conn, table.source, table.name, s)
@@ -93,6 +110,18 @@ def build_ingest_asset(table: Table, source_props: Mapping[str, Any] | None = No
         if not result.files:
             context.log.warning(
                 f"no delivery for {table.source}/{table.name} under {s.landing_dir}"
+            )
+        for f in result.set_aside:
+            context.log.warning(f"delivery file set aside: {f.to_text()}")
+        for rel, column in result.ignored_columns:
+            context.log.warning(
+                f"{rel}: unknown column {column!r} ignored; the rows loaded from the contract's "
+                "columns. Ask the data owner to deliver the contract's columns only"
+            )
+        for u in result.unapplied:
+            context.log.error(
+                f"privacy event not applied: {u.to_text()}; the outputs downstream of "
+                f"{table.source}.{table.name} are withheld until it is delivered again correctly"
             )
         if result.rows_quarantined:
             context.log.warning(
@@ -118,8 +147,114 @@ def build_ingest_asset(table: Table, source_props: Mapping[str, Any] | None = No
                 "reasons": dg.MetadataValue.json(dict(result.reasons)),
             },
         )
+        yield from _file_checks(table, result, s.file_quarantine_dir)
 
     return _ingest
+
+
+RESTRICTING_CHECK = "restricting_events_applied"
+_SHOWN = 20  # files or events named in a check's description
+
+
+def _check_specs(table: Table, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    specs = [dg.AssetCheckSpec("no_quarantined_rows", asset=key)]
+    events = table.privacy_events
+    if events is None:
+        specs.append(
+            dg.AssetCheckSpec(
+                "no_files_set_aside",
+                asset=key,
+                description="No delivery file of this table sits in the file quarantine "
+                "(a file that cannot be read is set aside with its reason; the table holds "
+                "what the other deliveries give).",
+            )
+        )
+        return specs
+    specs.append(
+        dg.AssetCheckSpec(
+            "contract_columns_only",
+            asset=key,
+            description="Every delivery has only the contract's columns (an unknown column is "
+            "ignored and the events load from the contract's columns).",
+        )
+    )
+    if not events.stop_run:
+        specs.append(
+            dg.AssetCheckSpec(
+                RESTRICTING_CHECK,
+                asset=key,
+                description="Every restricting event of this log was applied. When one was not "
+                "(a file that cannot be read, a restricting row rejected), the outputs "
+                "downstream of this log are withheld: the dbt step leaves them out and drops "
+                "their relations until the event is delivered again correctly.",
+            )
+        )
+    return specs
+
+
+def _file_checks(table: Table, result: IngestResult, folder: Path):
+    """The checks of :func:`_check_specs` beyond ``no_quarantined_rows``."""
+    events = table.privacy_events
+    if events is None:
+        held = set_aside_files(folder, table.source, table.name)
+        lines = [f.to_text() for f in held]
+        yield dg.AssetCheckResult(
+            check_name="no_files_set_aside",
+            passed=not held,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=None
+            if not held
+            else f"{len(held)} delivery file(s) set aside: "
+            + "; ".join(lines[:_SHOWN])
+            + ". Fix each file, deliver it again under the landing folder and delete the "
+            "quarantined copy and its JSON",
+            metadata={
+                "files_set_aside": dg.MetadataValue.json(
+                    [
+                        {
+                            "file": str(f.file),
+                            "original": f.original,
+                            "reason": f.reason,
+                            "set_aside_at": f.set_aside_at,
+                            "sha256": f.sha256,
+                        }
+                        for f in held
+                    ]
+                ),
+            },
+        )
+        return
+    ignored: dict[str, list[str]] = {}
+    for rel, column in result.ignored_columns:
+        ignored.setdefault(rel, []).append(column)
+    yield dg.AssetCheckResult(
+        check_name="contract_columns_only",
+        passed=not ignored,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=None
+        if not ignored
+        else "unknown columns ignored: "
+        + "; ".join(f"{rel}: {', '.join(cols)}" for rel, cols in ignored.items()),
+        metadata={"ignored_columns": dg.MetadataValue.json(ignored)},
+    )
+    if events.stop_run:
+        return
+    unapplied = [u.to_text() for u in result.unapplied]
+    yield dg.AssetCheckResult(
+        check_name=RESTRICTING_CHECK,
+        passed=not unapplied,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=None
+        if not unapplied
+        else f"{len(unapplied)} restricting event(s) not applied, the outputs downstream of "
+        f"{table.source}.{table.name} withheld: "
+        + "; ".join(unapplied[:_SHOWN])
+        + ("; ..." if len(unapplied) > _SHOWN else ""),
+        metadata={
+            "unapplied_events": len(unapplied),
+            "events": dg.MetadataValue.json(unapplied[:1000]),
+        },
+    )
 
 
 def _tags_of(source_props: Mapping[str, Any] | None):

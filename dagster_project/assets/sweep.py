@@ -42,6 +42,7 @@ def resync_with_ingest(conn: duckdb.DuckDBPyConnection, s: Settings) -> Callable
             s.landing_dir,
             allow_synthetic=s.synthetic_data,
             suppression=suppression,
+            file_quarantine=s.file_quarantine_dir,  # a bad file is set aside
         )
 
     return resync

@@ -280,8 +280,8 @@ def _record_unapplied(
             f"not in ({permissive}), true)"
         )
     kinds = (
-        "array_to_string(list_distinct(list_filter(list_transform(string_split(reason, '; '), "
-        f"lambda x: split_part(x, ':', 1)), lambda x: regexp_full_match(x, {lit(_KINDS)}))), ', ')"
+        "array_to_string(list_filter(list_transform(string_split(reason, '; '), "
+        f"lambda x: split_part(x, ':', 1)), lambda x: regexp_full_match(x, {lit(_KINDS)})), ', ')"
     )
     conn.execute(
         f'insert into {UNAPPLIED_TABLE} select source, "table", file, line, '
