@@ -1,10 +1,15 @@
 """`fjordbank`: the platform's own commands (`make run` and `make ui` call them).
 
 fjordbank generate --persons 10000 --seed 42 --out data/landing
-fjordbank run [--persons N] [--seed S]     generate if needed, materialise, check, summarise
+fjordbank run [--persons N] [--seed S] [--no-wait]
+                                           generate if needed, materialise, check, summarise
 fjordbank ui                               the Dagster UI on 127.0.0.1
 fjordbank sweep [--apply] [--today D]      delete what has expired (retention), dry run by default;
                                            --apply then rebuilds the outputs
+
+`run` and `sweep --apply` write the warehouse, so they hold its writer lock
+(dagster_project/runlock.py): a second one waits, saying who holds it, or with --no-wait exits 2
+with that one line.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -23,13 +30,12 @@ from dagster_project.project import DBT_PROJECT_DIR
 
 
 def _prepare_environment(s: Settings) -> None:
-    """Project-local Dagster storage with telemetry off, and the pseudonymisation key."""
+    """Project-local Dagster storage with telemetry off and runs queued one at a time, and the
+    pseudonymisation key."""
     os.environ.setdefault("DAGSTER_HOME", str(s.dagster_home))
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
-    dagster_yaml = home / "dagster.yaml"
-    if not dagster_yaml.exists():
-        dagster_yaml.write_text("telemetry:\n  enabled: false\n")
+    _write_dagster_yaml(home / "dagster.yaml")
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -38,6 +44,53 @@ def _prepare_environment(s: Settings) -> None:
         s.key_file.touch(mode=0o600)
         s.key_file.write_text(secrets.token_hex(32) + "\n")
         click.echo(f"created a pseudonymisation key in {s.key_file} (keep it secret and stable)")
+
+
+def dagster_settings(existing: dict | None) -> dict:
+    """The instance settings the platform needs, merged into the user's: telemetry off unless
+    the user set it, and at most one run in progress (the warehouse has one writer), so runs
+    launched by the schedule or the UI wait in Dagster's run queue instead of failing.
+
+    The limit goes where the user's file keeps it: ``run_queue.max_concurrent_runs`` when that
+    key is there (Dagster refuses it next to ``concurrency.runs``), else
+    ``concurrency.runs.max_concurrent_runs``. Every other setting is kept.
+
+    >>> dagster_settings(None)
+    {'telemetry': {'enabled': False}, 'concurrency': {'runs': {'max_concurrent_runs': 1}}}
+    >>> dagster_settings({"telemetry": {"enabled": True}, "run_queue": {"max_concurrent_runs": 5}})
+    {'telemetry': {'enabled': True}, 'run_queue': {'max_concurrent_runs': 1}}
+    """
+    merged = dict(existing or {})
+    merged.setdefault("telemetry", {"enabled": False})
+    run_queue = merged.get("run_queue")
+    if isinstance(run_queue, dict) and "max_concurrent_runs" in run_queue:
+        merged["run_queue"] = {**run_queue, "max_concurrent_runs": 1}
+        return merged
+    concurrency = dict(merged.get("concurrency") or {})
+    concurrency["runs"] = {**(concurrency.get("runs") or {}), "max_concurrent_runs": 1}
+    merged["concurrency"] = concurrency
+    return merged
+
+
+def _write_dagster_yaml(path: Path) -> None:
+    """Create or update DAGSTER_HOME/dagster.yaml with :func:`dagster_settings` (rewritten only
+    when something must change; a malformed file stops with one line, untouched)."""
+    import yaml
+
+    try:
+        existing = yaml.safe_load(path.read_text()) if path.exists() else None
+    except (yaml.YAMLError, OSError) as exc:
+        raise click.ClickException(
+            f"{path} cannot be read ({' '.join(str(exc).split())[:120]}); fix or remove it"
+        ) from None
+    if existing is not None and not isinstance(existing, dict):
+        raise click.ClickException(f"{path} is not a YAML mapping; fix or remove it")
+    wanted = dagster_settings(existing)
+    if wanted == existing:
+        return
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(yaml.safe_dump(wanted, sort_keys=False))
+    os.replace(tmp, path)
 
 
 def _landing_present(landing: Path) -> bool:
@@ -78,6 +131,14 @@ def generate(persons: int, seed: int, out: Path | None, as_of: dt.datetime | Non
     click.echo(f"wrote {sum(rows.values()):,} rows in {len(rows)} tables under {out}")
 
 
+_WAIT_OPTION = click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="When another run holds the warehouse: wait for it, or exit 2 at once.",
+)
+
+
 @main.command()
 @click.option("--persons", type=click.IntRange(min=1), default=10_000, show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)
@@ -87,34 +148,87 @@ def generate(persons: int, seed: int, out: Path | None, as_of: dt.datetime | Non
     default=None,
     help="dbt target (default: $DBT_TARGET or duckdb).",
 )
-def run(persons: int, seed: int, target: str | None) -> None:
-    """Generate landing data if none is there, materialise every asset, check the policy."""
+@_WAIT_OPTION
+def run(persons: int, seed: int, target: str | None, wait: bool) -> None:
+    """Generate landing data if none is there, materialise every asset, check the policy.
+
+    Holds the warehouse's writer lock throughout; prints a bar per phase and a summary; the
+    full log (Dagster's and dbt's events) goes to <data dir>/logs/run-<timestamp>.log."""
     if target:
         os.environ[DBT_TARGET_ENV] = target
     s = settings()
     _prepare_environment(s)
+    with _writer_lock(s, "fjordbank run", wait=wait):
+        _check_writable(s)
+        if _landing_present(s.landing_dir):
+            click.echo(f"using the landing data already in {s.landing_dir}")
+        else:
+            click.echo(f"no landing data in {s.landing_dir}: generating {persons:,} persons")
+            from dagster_project.landing.generate import generate as run_generator
+            from dagster_project.progress import interactive
 
-    if _landing_present(s.landing_dir):
-        click.echo(f"using the landing data already in {s.landing_dir}")
-    else:
-        click.echo(f"no landing data in {s.landing_dir}: generating {persons:,} persons")
-        from dagster_project.landing.generate import generate as run_generator
+            try:
+                run_generator(s.landing_dir, persons=persons, seed=seed, progress=interactive())
+            except ValueError as exc:
+                raise click.ClickException(str(exc)) from None
+            click.echo("generate: done")
 
-        try:
-            run_generator(s.landing_dir, persons=persons, seed=seed, progress=True)
-        except ValueError as exc:
-            raise click.ClickException(str(exc)) from None
-
-    ok = _materialise()
-    check_rc = _policy_check(s)
-    report_rc = _lineage_page(s)
-    _summary(s)
+        ok, log_file = _materialise(s)
+        check_rc = _policy_check(s)
+        report_rc = _lineage_page(s)
+        _summary(s, log_file)
     if not ok:
-        raise click.ClickException("the Dagster run failed; open `make ui` to see why")
+        raise click.ClickException(f"the Dagster run failed (above); the full log: {log_file}")
     if check_rc != 0:
         raise click.ClickException("catalog check did not pass (see above)")
     if report_rc != 0:
         raise click.ClickException("catalog report could not write the lineage page (see above)")
+
+
+@contextmanager
+def _writer_lock(s: Settings, command: str, *, wait: bool) -> Iterator[None]:
+    """The warehouse's writer lock, or exit 2 with one line (busy with --no-wait, or the place
+    cannot be written)."""
+    from dagster_project.runlock import WarehouseBusy, WarehouseUnwritable, warehouse_lock
+
+    try:
+        with warehouse_lock(s.warehouse, command, wait=wait, on_wait=click.echo):
+            yield
+    except WarehouseBusy as exc:
+        click.echo(f"error: the warehouse {s.warehouse} is busy: {exc}; try again later", err=True)
+        raise SystemExit(2) from None
+    except WarehouseUnwritable as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+
+
+def _check_writable(s: Settings) -> None:
+    """Open the DuckDB warehouse for writing once before anything runs: a read-only file or
+    folder, a full disk, or a reader that keeps it open past $FJORDBANK_WAREHOUSE_WAIT stops
+    here with one line (exit 2) instead of failing every step."""
+    from catalog.settings import SettingsError
+    from dagster_project.resources import WarehouseError, connect_waiting, storage_problem
+    from dagster_project.spark import is_spark
+
+    if is_spark(s.dbt_target):
+        return
+    try:
+        s.warehouse.parent.mkdir(parents=True, exist_ok=True)
+        conn = connect_waiting(s.warehouse, wait=s.warehouse_wait, on_wait=click.echo)
+        try:  # DuckDB writes only when there is something to write: make it
+            conn.execute("create schema if not exists quarantine")
+            conn.execute("checkpoint")
+        finally:
+            conn.close()
+    except (WarehouseError, SettingsError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    except Exception as exc:
+        problem = storage_problem(s.warehouse, exc)
+        if problem is None:
+            raise
+        click.echo(f"error: {problem}", err=True)
+        raise SystemExit(2) from None
 
 
 @main.command()
@@ -131,14 +245,27 @@ def run(persons: int, seed: int, target: str | None) -> None:
     show_default=True,
     help="After --apply, rebuild the outputs from what remains.",
 )
-def sweep(apply_: bool, today: dt.datetime | None, rebuild: bool) -> None:
+@_WAIT_OPTION
+def sweep(apply_: bool, today: dt.datetime | None, rebuild: bool, wait: bool) -> None:
     """Delete the rows whose retention has expired from the landing files, raw tables and
     quarantine (a dry run unless --apply); prints the counts per table and place.
 
     With --apply it writes reports/sweep-<date>.json (counts, never values), checks that
     nothing expired is left, then rebuilds the outputs from what remains (the build_everything
     job; --no-rebuild leaves that to the next run). The daily schedule does the same (daily_run).
+    With --apply it holds the warehouse's writer lock, as `fjordbank run` does.
     """
+
+    s = settings()
+    if apply_:
+        _prepare_environment(s)
+        with _writer_lock(s, "fjordbank sweep --apply", wait=wait):
+            _sweep(s, today, apply_=True, rebuild=rebuild)
+    else:
+        _sweep(s, today, apply_=False, rebuild=False)
+
+
+def _sweep(s: Settings, today: dt.datetime | None, *, apply_: bool, rebuild: bool) -> None:
     import duckdb
 
     from catalog.retention import RetentionError
@@ -147,16 +274,24 @@ def sweep(apply_: bool, today: dt.datetime | None, rebuild: bool) -> None:
     from dagster_project.assets.sweep import run_sweep
     from dagster_project.landing.deliveries import IngestError
     from dagster_project.project import dbt_project
+    from dagster_project.resources import WarehouseError, connect_waiting
 
-    s = settings()
     day = today.date() if today else dt.date.today()
     if not s.warehouse.is_file() and not apply_:
         raise click.ClickException(f"no warehouse at {s.warehouse}; run `fjordbank run` first")
     try:
         manifest = Path(dbt_project().manifest_path)
-        with duckdb.connect(str(s.warehouse)) as conn:
+        wait = s.warehouse_wait
+        with connect_waiting(s.warehouse, wait=wait, on_wait=click.echo) as conn:
             result, left, report = run_sweep(conn, manifest, day, apply=apply_, s=s)
-    except (PurgeError, IngestError, RetentionError, duckdb.Error) as exc:
+    except (
+        PurgeError,
+        IngestError,
+        RetentionError,
+        WarehouseError,
+        ValueError,
+        duckdb.Error,
+    ) as exc:
         click.echo(f"error: {' '.join(str(exc).split())}", err=True)
         raise SystemExit(2) from None
     click.echo(render_text(result), nl=False)
@@ -166,33 +301,75 @@ def sweep(apply_: bool, today: dt.datetime | None, rebuild: bool) -> None:
         tables = ", ".join(sorted(left))
         raise click.ClickException(f"expired rows are left after the sweep in {tables}")
     if apply_ and rebuild:
-        _prepare_environment(s)
-        if not _materialise():
-            raise click.ClickException("the rebuild after the sweep failed; open `make ui`")
+        ok, log_file = _materialise(s)
+        if not ok:
+            raise click.ClickException(
+                f"the rebuild after the sweep failed (above); the full log: {log_file}"
+            )
 
 
-def _materialise() -> bool:
-    """Execute the build_everything job through Dagster, recorded in DAGSTER_HOME."""
+def _materialise(s: Settings) -> tuple[bool, Path]:
+    """Execute the build_everything job through Dagster, recorded in DAGSTER_HOME: a bar per
+    phase on the console, every event in the run's log file. Returns (success, log file)."""
     import dagster as dg
 
     from dagster_project.definitions import defs
+    from dagster_project.progress import RunProgress, log_file_for
 
     click.echo("materialising every asset through Dagster (job build_everything) ...")
-    definitions = defs()
-    job = definitions.resolve_job_def("build_everything")
-    with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        )
-    failed = [e for e in result.all_events if e.is_step_failure]
-    for event in failed:
-        data = event.step_failure_data
-        msg = data.error.message.strip() if data and data.error else "failed"
-        click.echo(f"  step {event.step_key} failed: {msg.splitlines()[0]}", err=True)
+    log_file = log_file_for(s.data_dir)
+    job = defs().resolve_job_def("build_everything")
+    phase_of, totals = _phases(job)
+    with RunProgress(log_file, phase_of, totals) as progress:
+        job = job.with_logger_defs({"fjordbank_progress": progress.logger_definition()})
+        with dg.DagsterInstance.get() as instance:
+            result = job.execute_in_process(
+                instance=instance,
+                raise_on_error=False,
+                run_config={"loggers": {"fjordbank_progress": {}}},
+            )
+        failures = list(progress.failures)
+    if not failures and not result.success:
+        failures = [("run", "failed before any step (see the log)")]
     click.echo(f"Dagster run {result.run_id}: {'success' if result.success else 'FAILURE'}")
-    return result.success
+    for step, reason in failures:
+        click.echo(f"  failed: {step}: {reason}", err=True)
+    return result.success, log_file
+
+
+def _phases(job) -> tuple[Callable[[str], str], dict[str, int]]:
+    """Which phase each step of the job belongs to, and how many each phase counts: the ingest
+    steps (one per landing table), the dbt step (its models, seeds, snapshots and tests), the
+    erasure/sweep steps ("prepare") and the row checks (every other step)."""
+    import json
+
+    from dagster_project.assets.erasure import ERASURE_KEY
+    from dagster_project.assets.sweep import SWEEP_KEY
+    from dagster_project.landing.contract import TABLES
+    from dagster_project.project import dbt_project
+    from dagster_project.translator import raw_asset_key
+
+    ingest = {raw_asset_key(t.source, t.name).to_python_identifier() for t in TABLES}
+    prepare = {ERASURE_KEY.to_python_identifier(), SWEEP_KEY.to_python_identifier()}
+    dbt_step = "fjordbank_dbt"
+
+    def phase_of(step: str) -> str:
+        if step in ingest:
+            return "ingest"
+        if step in prepare:
+            return "prepare"
+        if step == dbt_step:
+            return "dbt"
+        return "checks"
+
+    steps = [node.name for node in job.graph.nodes]
+    totals: dict[str, int] = {}
+    for step in steps:
+        totals[phase_of(step)] = totals.get(phase_of(step), 0) + 1
+    nodes = json.loads(Path(dbt_project().manifest_path).read_text())["nodes"].values()
+    kinds = {"model", "seed", "snapshot", "test"}
+    totals["dbt"] = sum(1 for n in nodes if n.get("resource_type") in kinds)
+    return phase_of, totals
 
 
 def _catalog(*args: str) -> int:
@@ -247,8 +424,10 @@ def _row_counts(s: Settings) -> list[tuple[str, str, int]]:
         conn.close()
 
 
-def _summary(s: Settings) -> None:
+def _summary(s: Settings, log_file: Path | None = None) -> None:
     if not s.warehouse.exists():
+        if log_file is not None:
+            click.echo(f"run log:       {log_file}")
         return
     click.echo(f"\nrow counts ({s.dbt_target})")
     for schema, name, n in _row_counts(s):
@@ -260,7 +439,8 @@ def _summary(s: Settings) -> None:
         f"dagster home:  {os.environ.get('DAGSTER_HOME', s.dagster_home)}\n"
         f"lineage page:  {s.reports_dir / 'lineage.html'}\n"
         f"lineage events: {s.openlineage_dir / 'events.jsonl'}\n"
-        "open the UI:   make ui   (http://127.0.0.1:3000)"
+        + (f"run log:       {log_file}\n" if log_file is not None else "")
+        + "open the UI:   make ui   (http://127.0.0.1:3000)"
     )
 
 
