@@ -272,3 +272,113 @@ def test_when_dagster_stops_by_itself_the_server_stops_with_its_exit_code(tmp_pa
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 3, err
     assert not _answers(port)
+
+
+_ASSET_LINK_QUERY = """
+query {
+  assetNodes(assetKeys: [{path: ["marketing_scoring_features"]}]) {
+    metadataEntries { label ... on UrlMetadataEntry { url } }
+  }
+}
+"""
+
+
+def _graphql(port: int, query: str) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def _asset_link(port: int) -> str | None:
+    try:
+        nodes = _graphql(port, _ASSET_LINK_QUERY)["data"]["assetNodes"]
+    except (OSError, KeyError, TypeError, ValueError):
+        return None
+    for node in nodes or []:
+        for entry in node["metadataEntries"]:
+            if entry["label"] == "fjordbank/lineage_page":
+                return entry["url"]
+    return None
+
+
+@pytest.mark.slow
+def test_make_ui_runs_dagster_dev_beside_the_page_and_stops_both(tmp_path):
+    """The real `dagster dev`: its asset link points at the server on the chosen port, the page
+    answers there, and SIGTERM stops the webserver, the daemon and the server."""
+    port, lineage_port = _free_port(), _free_port()
+    data = tmp_path / "data"
+    (data / "reports").mkdir(parents=True)
+    (data / "reports" / "lineage.html").write_text("<!doctype html><title>lineage</title>")
+    home = data / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {
+        **os.environ,
+        "FJORDBANK_DATA_DIR": str(data),
+        "DAGSTER_HOME": str(home),
+        "FJORDBANK_PSEUDONYM_KEY": "test-key",
+        "DAGSTER_DISABLE_TELEMETRY": "true",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    code = f"from dagster_project.ui import serve; raise SystemExit(serve({port}, {lineage_port}))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,  # dagster dev still finds workspace.yaml at the repository root
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_for(lambda: _asset_link(port) is not None or proc.poll() is not None, 300)
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        link = _asset_link(port)
+        assert link == lineage_page_http_url(lineage_port, "marketing_scoring_features")
+        with urllib.request.urlopen(link) as response:
+            assert b"<title>lineage</title>" in response.read()
+        children = [
+            int(p.name)
+            for p in Path("/proc").iterdir()
+            if p.name.isdigit() and _ppid(p) == proc.pid
+        ]
+        [dagster_dev] = children
+        assert os.getpgid(dagster_dev) == dagster_dev
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output
+    assert "Dagster services shut down." in output
+    # the webserver, the daemon and the code servers are gone too (zombies are dead: they wait
+    # only for the reaper that adopted them)
+    _wait_for(lambda: _running_in_group(dagster_dev) == [], 15)
+    assert not _answers(lineage_port)
+    with pytest.raises(OSError):
+        _graphql(port, "{ __typename }")
+
+
+def _ppid(proc_dir: Path) -> int | None:
+    try:
+        stat = (proc_dir / "stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def _running_in_group(pgid: int) -> list[int]:
+    """The processes of a process group that are not zombies."""
+    out = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                fields = (p / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == pgid and fields[0] != "Z":
+                out.append(int(p.name))
+    return out
