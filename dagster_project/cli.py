@@ -476,15 +476,21 @@ def _retention_line(s: Settings) -> None:
 
 
 @main.command()
-@click.option("--port", type=int, default=3000, show_default=True)
-def ui(port: int) -> None:
-    """Start the Dagster UI (webserver and daemon) bound to 127.0.0.1."""
+@click.option("--port", type=click.IntRange(1, 65535), default=3000, show_default=True)
+@click.option(
+    "--lineage-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Port of the lineage page's server [default: $FJORDBANK_LINEAGE_PORT or 3001].",
+)
+def ui(port: int, lineage_port: int | None) -> None:
+    """Start the Dagster UI (webserver and daemon) and, beside it, the lineage page over HTTP,
+    both bound to 127.0.0.1; Ctrl-C stops both."""
+    from dagster_project.ui import serve
+
     s = settings()
     _prepare_environment(s)
-    dagster = Path(sys.executable).with_name("dagster")
-    cmd = [str(dagster), "dev", "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"]
-    os.chdir(REPO_ROOT)
-    os.execv(cmd[0], cmd)
+    raise SystemExit(serve(port, lineage_port))
 
 
 if __name__ == "__main__":
