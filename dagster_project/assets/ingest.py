@@ -118,10 +118,17 @@ def build_ingest_asset(table: Table, source_props: Mapping[str, Any] | None = No
                 f"{rel}: unknown column {column!r} ignored; the rows loaded from the contract's "
                 "columns. Ask the data owner to deliver the contract's columns only"
             )
-        for u in result.unapplied:
+        if result.unapplied:
+            shown = "; ".join(u.to_text() for u in result.unapplied[:_SHOWN])
+            more = (
+                f" and {len(result.unapplied) - _SHOWN} more"
+                if len(result.unapplied) > _SHOWN
+                else ""
+            )
             context.log.error(
-                f"privacy event not applied: {u.to_text()}; the outputs downstream of "
-                f"{table.source}.{table.name} are withheld until it is delivered again correctly"
+                f"{len(result.unapplied)} restricting privacy event(s) not applied: {shown}{more}. "
+                f"The outputs downstream of {table.source}.{table.name} are withheld until they "
+                "are delivered again correctly"
             )
         if result.rows_quarantined:
             context.log.warning(

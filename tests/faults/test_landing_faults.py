@@ -8,7 +8,8 @@ One generated platform under ``tmp_path``; the runs build on each other in file 
    file with a NUL byte: the objection applies, the customers file is set aside, the run
    succeeds;
 3. an objections file that cannot be read: the outputs downstream of the objections are not
-   published, everything else is, and a check names the file and line.
+   published, everything else is, and a check names the file and line;
+4. that file delivered again correctly: the outputs are published again.
 """
 
 from __future__ import annotations
@@ -194,6 +195,7 @@ def test_an_unreadable_objections_file_withholds_the_outputs_it_governs(platform
 
     result = _run()
 
+    assert result.success  # the rest of the group's build went on
     checks = _checks(result)
     blocking = checks[("raw_privacy/objections", "restricting_events_applied")]
     assert not blocking.passed and blocking.severity == dg.AssetCheckSeverity.ERROR
@@ -217,3 +219,17 @@ def test_an_unreadable_objections_file_withholds_the_outputs_it_governs(platform
         ("raw_privacy/objections", "contract_columns_only"),
         ("raw_bank/customers", "no_files_set_aside"),
     }
+
+
+def test_the_objections_delivered_again_correctly_publish_the_outputs_again(platform):
+    bad = platform.landing_dir / "privacy" / "objections" / f"{AS_OF + dt.timedelta(days=2)}.csv"
+    assert bad.exists()  # left by the test before
+    bad.write_text("national_id,scope,event_time,action\n", encoding="utf-8")
+
+    result = _run()
+
+    assert result.success
+    checks = _checks(result)
+    assert checks[("raw_privacy/objections", "restricting_events_applied")].passed
+    assert {*MARKETING, *UNGOVERNED} <= _materialised(result) & _relations(platform)
+    assert all(d.passed for (_, name), d in checks.items() if name == "no_objectors")
