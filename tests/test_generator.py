@@ -13,9 +13,10 @@ import duckdb
 import pytest
 
 from catalog import national_id
+from dagster_project.landing import _queries
 from dagster_project.landing._names import POSTCODES
 from dagster_project.landing.contract import CONTRACT, TABLES, ColumnType, Table
-from dagster_project.landing.generate import generate
+from dagster_project.landing.generate import _check_all_numbered, generate
 
 PERSONS = 1500
 SEED = 11
@@ -707,3 +708,44 @@ def test_progress_bar_only_when_asked(tmp_path, capsys):
     generate(tmp_path / "loud", persons=20, seed=1, as_of=AS_OF, progress=True)
     assert "generate" in capsys.readouterr().err
     assert not list((tmp_path / "loud").rglob("*.partial"))
+
+
+# --- identity-number capacity -----------------------------------------------------------------
+
+
+def test_persons_past_the_ordinary_numbers_of_a_birth_date_get_its_d_numbers(tmp_path):
+    """450 men born the same day: ~250 ordinary numbers, the rest D-numbers of that day."""
+    con = duckdb.connect()
+    for statement in _queries.macros(SEED, AS_OF):
+        con.execute(statement)
+    con.execute(
+        "CREATE TEMP TABLE p0 AS SELECT range AS i, false AS minor, false AS female, "
+        "range < 5 AS dnum, DATE '1961-01-02' AS birth_date FROM range(450)"
+    )
+    persons_step = dict(_queries.builds(450))["persons"]
+    for statement in persons_step[1:]:  # everything after the draw of p0
+        con.execute(statement)
+    rows = con.execute("SELECT national_id, dnum FROM persons").fetchall()
+    ids = [n for n, _ in rows]
+    assert len(ids) == 450 and len(set(ids)) == 450
+    assert all(national_id.is_valid(n, allow_synthetic=True) for n in ids)
+    assert {national_id.birth_date(n) for n in ids} == {dt.date(1961, 1, 2)}
+    assert all((int(n[0]) >= 4) == d for n, d in rows)  # the D flag follows the number
+    d_numbers = sum(d for _, d in rows)
+    assert 450 - 300 < d_numbers < 450 - 200  # 300 odd individual numbers, ~83 % valid
+    assert {int(n[8]) % 2 for n in ids} == {1}  # all men
+
+
+def test_more_persons_than_a_birth_date_holds_is_refused_in_one_line(tmp_path):
+    con = duckdb.connect()
+    for statement in _queries.macros(SEED, AS_OF):
+        con.execute(statement)
+    con.execute(
+        "CREATE TEMP TABLE p0 AS SELECT range AS i, false AS minor, false AS female, "
+        "false AS dnum, DATE '1961-01-02' AS birth_date FROM range(700)"
+    )
+    for statement in dict(_queries.builds(700))["persons"][1:]:
+        con.execute(statement)
+    with pytest.raises(ValueError, match=r"^cannot give 700 persons unique synthetic") as err:
+        _check_all_numbered(con, 700)
+    assert "\n" not in str(err.value)

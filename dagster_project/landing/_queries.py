@@ -37,7 +37,7 @@ PRIVACY_EVENT_DAYS = 10 * 365
 RECENT_VIEW_DAYS = 90
 RECENT_LOGIN_DAYS = 14
 
-# Individual-number steps coprime with every group size (250, 300) used in ``NID_SLOTS``.
+# Individual-number steps coprime with every group size (250, 300) used in ``_nid_slots``.
 _NID_STEPS = (7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47)
 
 
@@ -155,13 +155,25 @@ FROM (
 )
 """
 
-# Unique synthetic identity numbers: per (birth date, D-number, sex) the valid individual
+# Unique synthetic identity numbers. Per (birth date, D-number, sex) the valid individual
 # numbers of the birth century with the sex's parity, in a hashed order; person k of a group
-# gets the group's k-th valid number.
-NID_SLOTS = f"""
-CREATE TEMP TABLE nid_slots AS
+# gets the group's k-th valid number. A birth date and sex hold about 2 x 207-248 numbers (the
+# ordinary ones and the D-numbers, day + 40); a person beyond the ordinary numbers of their
+# birth date gets a D-number of the same date, after the persons drawn as D-number holders.
+# ``_nid_slots`` makes the numbers for the demand of ``groups`` (birth_date, dnum, female, n).
+NID_RANKED = """
+CREATE TEMP TABLE nid_ranked AS
+SELECT *, row_number() OVER (PARTITION BY birth_date, dnum, female
+                             ORDER BY h(i, 'nid_slot'), i) - 1 AS slot0
+FROM p0
+"""
+
+
+def _nid_slots(name: str, groups: str) -> str:
+    return f"""
+CREATE TEMP TABLE {name} AS
 WITH groups AS (
-    SELECT birth_date, dnum, female, count(*) AS n,
+    SELECT birth_date, dnum, female, n,
            year(birth_date) AS y,
            year(birth_date) % 100 AS yy,
            day(birth_date) + CASE WHEN dnum THEN 40 ELSE 0 END AS dd,
@@ -169,8 +181,7 @@ WITH groups AS (
            CASE WHEN female THEN 0 ELSE 1 END AS parity,
            CASE WHEN year(birth_date) < 2000 AND year(birth_date) % 100 >= 40
                 THEN 300 ELSE 250 END AS half
-    FROM p0
-    GROUP BY birth_date, dnum, female
+    FROM ({groups})
 ), cand AS (
     SELECT *, unnest(range(least(half, 2 * n + 16))) AS r,
            CAST(hash(hash(seed(), birth_date, dnum, female, 'nid_offset')) % half AS BIGINT) AS off,
@@ -200,12 +211,41 @@ FROM k2
 WHERE c1 < 10 AND c2 < 10
 """
 
+
+NID_SLOTS_ORDINARY = _nid_slots(
+    "nid_ordinary",
+    "SELECT birth_date, false AS dnum, female, count(*) AS n FROM p0 WHERE NOT dnum "
+    "GROUP BY birth_date, female",
+)
+
+# The persons past the ordinary numbers of their birth date and sex take D-numbers, numbered
+# after that date's drawn D-number holders.
+NID_ASSIGNED = """
+CREATE TEMP TABLE nid_assigned AS
+WITH cap AS (
+    SELECT birth_date, female, count(*) AS cap FROM nid_ordinary GROUP BY birth_date, female
+), drawn_d AS (
+    SELECT birth_date, female, count(*) AS n FROM p0 WHERE dnum GROUP BY birth_date, female
+)
+SELECT r.i, r.minor, r.female, r.birth_date,
+       r.dnum OR r.slot0 >= coalesce(c.cap, 0) AS dnum,
+       CASE WHEN r.dnum OR r.slot0 < coalesce(c.cap, 0) THEN r.slot0
+            ELSE coalesce(d.n, 0) + r.slot0 - coalesce(c.cap, 0) END AS slot
+FROM nid_ranked r
+LEFT JOIN cap c USING (birth_date, female)
+LEFT JOIN drawn_d d USING (birth_date, female)
+"""
+
+NID_SLOTS_D = _nid_slots(
+    "nid_d",
+    "SELECT birth_date, true AS dnum, female, count(*) AS n FROM nid_assigned WHERE dnum "
+    "GROUP BY birth_date, female",
+)
+
 PERSONS = """
 CREATE TEMP TABLE persons AS
-WITH ranked AS (
-    SELECT *, row_number() OVER (PARTITION BY birth_date, dnum, female
-                                 ORDER BY h(i, 'nid_slot'), i) - 1 AS slot
-    FROM p0
+WITH slots AS (
+    SELECT * FROM nid_ordinary UNION ALL SELECT * FROM nid_d
 ), drawn AS (
     SELECT r.i, r.minor, r.female, r.dnum, r.birth_date, s.national_id,
            date_sub('year', r.birth_date, asof_day()) AS age,
@@ -215,8 +255,8 @@ WITH ranked AS (
                AND u(r.i, 'in_pension') < 0.24 AS pension,
            u(r.i, 'in_markets') < 0.25 AS markets,
            u(r.i, 'in_asset_management') < 0.33 AS asset_management
-    FROM ranked r
-    JOIN nid_slots s USING (birth_date, dnum, female, slot)
+    FROM nid_assigned r
+    JOIN slots s USING (birth_date, dnum, female, slot)
 )
 SELECT * EXCLUDE (bank_draw),
        bank_draw OR NOT (insurance OR pension OR markets OR asset_management) AS bank
@@ -476,7 +516,17 @@ FROM v
 def builds(persons: int) -> list[tuple[str, list[str]]]:
     """Working tables in dependency order: (progress label, statements)."""
     return [
-        ("persons", [PERSONS_DRAW.format(persons=persons), NID_SLOTS, PERSONS]),
+        (
+            "persons",
+            [
+                PERSONS_DRAW.format(persons=persons),
+                NID_RANKED,
+                NID_SLOTS_ORDINARY,
+                NID_ASSIGNED,
+                NID_SLOTS_D,
+                PERSONS,
+            ],
+        ),
         ("bank customers", [BANK_CUSTOMERS, BANK_ADULTS]),
         ("loans", [LOANS_BASE, DEFAULT_CASES]),
         ("custody accounts", [CUSTODY]),

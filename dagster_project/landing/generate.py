@@ -10,9 +10,13 @@ The delivery carries the history retention rules need (relationships ended up to
 ago, default cases up to 16, fraud cases up to 12 with a few still open, page views and logins
 over 3 years, consents and objections over 10), all relative to ``as_of``; see ``_queries``.
 
-Identity numbers are synthetic only (month + 80), unique, with valid check digits. The one
-exception to "one file per table": group-sharing consent ties (granted and withdrawn at the same
-``event_time`` for one person) cannot share a delivery, whose key is (national_id, event_time),
+Identity numbers are synthetic only (month + 80), unique, with valid check digits. A person past
+the ordinary numbers of their birth date and sex (207-248 of them) gets a D-number (day + 40) of
+that date: room for about 21 million persons (the tightest birth dates fill up there on
+average); at 10,000,000 persons 0.03 % take such a D-number, besides the 3 % drawn as D-number
+holders. Up to a few hundred thousand persons no one does. The one exception to "one file per
+table": group-sharing consent ties (granted and withdrawn at the same ``event_time`` for one
+person) cannot share a delivery, whose key is (national_id, event_time),
 so one event of each tie is delivered the day before, in ``<as_of - 1 day>.csv``.
 
 >>> counts = generate(Path("data/landing"), persons=1_000, seed=7)  # doctest: +SKIP
