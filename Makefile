@@ -32,8 +32,10 @@ $(BIN)/.installed-spark: $(BIN)/.installed
 
 spark-venv: $(BIN)/.installed-spark
 
+# WAIT=no: when another run holds the warehouse, exit 2 at once instead of waiting for it.
 run: venv $(if $(filter spark,$(TARGET)),spark-venv)
-	$(BIN)/fjordbank run --persons $(PERSONS) --seed $(SEED) --target $(TARGET)
+	$(BIN)/fjordbank run --persons $(PERSONS) --seed $(SEED) --target $(TARGET) \
+		$(if $(filter no,$(WAIT)),--no-wait)
 
 ui: venv
 	$(BIN)/fjordbank ui

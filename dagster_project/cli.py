@@ -7,7 +7,7 @@ fjordbank ui                               the Dagster UI on 127.0.0.1
 fjordbank sweep [--apply] [--today D]      delete what has expired (retention), dry run by default;
                                            --apply then rebuilds the outputs
 
-`run` and `sweep --apply` write the warehouse, so they hold its writer lock
+`run` and `sweep` write the warehouse, so they hold its writer lock
 (dagster_project/runlock.py): a second one waits, saying who holds it, or with --no-wait exits 2
 with that one line.
 """
@@ -173,12 +173,12 @@ def run(persons: int, seed: int, target: str | None, wait: bool) -> None:
                 raise click.ClickException(str(exc)) from None
             click.echo("generate: done")
 
-        ok, log_file = _materialise(s)
+        ok, log_file, failures = _materialise(s, "fjordbank run")
         check_rc = _policy_check(s)
         report_rc = _lineage_page(s)
         _summary(s, log_file)
     if not ok:
-        raise click.ClickException(f"the Dagster run failed (above); the full log: {log_file}")
+        _failed(failures, log_file)
     if check_rc != 0:
         raise click.ClickException("catalog check did not pass (see above)")
     if report_rc != 0:
@@ -253,16 +253,17 @@ def sweep(apply_: bool, today: dt.datetime | None, rebuild: bool, wait: bool) ->
     With --apply it writes reports/sweep-<date>.json (counts, never values), checks that
     nothing expired is left, then rebuilds the outputs from what remains (the build_everything
     job; --no-rebuild leaves that to the next run). The daily schedule does the same (daily_run).
-    With --apply it holds the warehouse's writer lock, as `fjordbank run` does.
+    It holds the warehouse's writer lock, as `fjordbank run` does (a dry run too: it ingests a
+    delivery not yet ingested before counting).
     """
-
     s = settings()
+    if not s.warehouse.is_file() and not apply_:
+        raise click.ClickException(f"no warehouse at {s.warehouse}; run `fjordbank run` first")
     if apply_:
         _prepare_environment(s)
-        with _writer_lock(s, "fjordbank sweep --apply", wait=wait):
-            _sweep(s, today, apply_=True, rebuild=rebuild)
-    else:
-        _sweep(s, today, apply_=False, rebuild=False)
+    command = "fjordbank sweep --apply" if apply_ else "fjordbank sweep"
+    with _writer_lock(s, command, wait=wait):
+        _sweep(s, today, apply_=apply_, rebuild=apply_ and rebuild)
 
 
 def _sweep(s: Settings, today: dt.datetime | None, *, apply_: bool, rebuild: bool) -> None:
@@ -301,16 +302,22 @@ def _sweep(s: Settings, today: dt.datetime | None, *, apply_: bool, rebuild: boo
         tables = ", ".join(sorted(left))
         raise click.ClickException(f"expired rows are left after the sweep in {tables}")
     if apply_ and rebuild:
-        ok, log_file = _materialise(s)
+        ok, log_file, failures = _materialise(s, "fjordbank sweep --apply")
         if not ok:
-            raise click.ClickException(
-                f"the rebuild after the sweep failed (above); the full log: {log_file}"
-            )
+            _failed(failures, log_file, what="the rebuild after the sweep")
 
 
-def _materialise(s: Settings) -> tuple[bool, Path]:
+def _failed(failures: list[tuple[str, str]], log_file: Path, what: str = "the Dagster run") -> None:
+    """The failed steps' one-line reasons, then exit 1 naming the log file."""
+    for step, reason in failures:
+        click.echo(f"failed: {step}: {reason}", err=True)
+    raise click.ClickException(f"{what} failed; the full log: {log_file}")
+
+
+def _materialise(s: Settings, command: str) -> tuple[bool, Path, list[tuple[str, str]]]:
     """Execute the build_everything job through Dagster, recorded in DAGSTER_HOME: a bar per
-    phase on the console, every event in the run's log file. Returns (success, log file)."""
+    phase on the console, every event in the run's log file. Returns (success, log file, the
+    failed steps with their one-line reasons)."""
     import dagster as dg
 
     from dagster_project.definitions import defs
@@ -323,18 +330,46 @@ def _materialise(s: Settings) -> tuple[bool, Path]:
     with RunProgress(log_file, phase_of, totals) as progress:
         job = job.with_logger_defs({"fjordbank_progress": progress.logger_definition()})
         with dg.DagsterInstance.get() as instance:
+            _fail_orphaned_runs(instance)
             result = job.execute_in_process(
                 instance=instance,
                 raise_on_error=False,
                 run_config={"loggers": {"fjordbank_progress": {}}},
+                tags={"fjordbank/command": command},
             )
         failures = list(progress.failures)
     if not failures and not result.success:
         failures = [("run", "failed before any step (see the log)")]
     click.echo(f"Dagster run {result.run_id}: {'success' if result.success else 'FAILURE'}")
-    for step, reason in failures:
-        click.echo(f"  failed: {step}: {reason}", err=True)
-    return result.success, log_file
+    return result.success, log_file, failures
+
+
+def _fail_orphaned_runs(instance) -> None:
+    """Mark as failed the Dagster runs left in progress by a process that is gone (a `fjordbank
+    run` or a run worker killed with -9): Dagster counts them against the run queue's limit of
+    one, so they would keep every queued run waiting. Called while this process holds the
+    warehouse's writer lock, on the instance's own host."""
+    import dagster as dg
+
+    from dagster_project.runlock import process_alive
+
+    active = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+    for record in instance.get_run_records(filters=dg.RunsFilter(statuses=active)):
+        run = record.dagster_run
+        starts = instance.get_records_for_run(
+            run_id=run.run_id, of_type=dg.DagsterEventType.RUN_START, limit=1
+        ).records
+        event = starts[0].event_log_entry.dagster_event if starts else None
+        pid = event.pid if event is not None else None
+        if pid is None or pid == os.getpid() or process_alive(pid):
+            continue
+        instance.report_run_failed(
+            run, f"its process (pid {pid}) is gone: marked failed by the next fjordbank run"
+        )
+        click.echo(
+            f"Dagster run {run.run_id[:8]} was left running by pid {pid}, which is gone: "
+            "marked failed"
+        )
 
 
 def _phases(job) -> tuple[Callable[[str], str], dict[str, int]]:

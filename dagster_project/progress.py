@@ -9,8 +9,8 @@ with a Dagster logger (:meth:`RunProgress.logger_definition`) that
 - advances one bar per phase: ``ingest`` (a landing table per step), ``dbt`` (a model, seed or
   test per event of the dbt step) and ``checks`` (the blocking row checks), plus ``prepare``
   for the erasure requests and the retention sweep;
-- prints warnings and errors above the bars, one line each, and remembers each failed step's
-  one-line reason for the summary.
+- prints the steps' warnings and errors above the bars, one line each, and keeps each failed
+  step's one-line reason (:attr:`RunProgress.failures`) for the end of the command.
 
 On a terminal the bars are tqdm's; when stdout is not one (a CI log) each phase prints a few
 plain lines instead (start, every quarter, end), never a bar redrawn a thousand times.
@@ -190,11 +190,13 @@ class RunProgress:
         elif kind == "STEP_FAILURE":
             reason = _failure_reason(event)
             self.failures.append((step, reason))
-            self.echo(f"  step {step} failed: {reason}")
             if phase != "dbt":
                 self._bar(phase).advance()
         elif kind in _DBT_NODE_EVENTS and phase == "dbt":
-            self._bar(phase).advance()
+            bar = self._bar(phase)
+            bar.advance()
+            if event.asset_key is not None:
+                bar.note(event.asset_key.to_user_string())
         elif event is None and record.levelno >= _shown_level(phase):
             original = meta.get("orig_message") or message
             first = " ".join(str(original).split())

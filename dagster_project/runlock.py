@@ -71,7 +71,7 @@ class Holder:
         except ValueError:
             clock = self.since
         where = "" if self.host == socket.gethostname() else f" on {self.host}"
-        gone = "" if where or _alive(self.pid) else ", no longer running"
+        gone = "" if where or process_alive(self.pid) else ", no longer running"
         return f"held by pid {self.pid} ({self.command}{gone}) since {clock}{where}"
 
 
@@ -100,7 +100,8 @@ def held_by_this_process(warehouse: Path) -> bool:
         return _held.get(str(lock_path(warehouse).resolve()), 0) > 0
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """True when a process with this pid runs on this host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
