@@ -11,7 +11,8 @@ processing all read :func:`load_declarations`.
 - a date or timestamp column of the table: the period runs from its value; a row whose value
   is null (a relationship, agreement or case still running) never expires;
 - ``delivery``: the delivery date (``_delivery_date``; for the quarantine, the date in the
-  delivery file's name);
+  delivery file's name; for the file quarantine, the date in the set-aside file's name, else
+  the day it was set aside: :func:`catalog.file_quarantine.retention_start`);
 - ``superseded``: for append-only event logs. An event expires only once a later event of the
   same ``superseded_within`` key (e.g. person and scope) replaced it, counted from that later
   event's ``event_time``; the event in force (the latest for its key) never expires, however
@@ -43,6 +44,8 @@ import yaml
 
 STORES_PATH = Path(__file__).resolve().parent.parent / "stores.yml"
 QUARANTINE = "quarantine.rejected_rows"
+# The set-aside delivery files (catalog/file_quarantine.py), a folder, not a table.
+FILE_QUARANTINE = "quarantine.files"
 DELIVERY = "delivery"
 SUPERSEDED = "superseded"
 DELIVERY_COLUMN = "_delivery_date"
@@ -83,9 +86,12 @@ class Declaration:
 
     @property
     def kind(self) -> str:
-        """``source`` (a raw table and its landing files), ``quarantine`` or ``store``."""
+        """``source`` (a raw table and its landing files), ``quarantine``, ``file_quarantine``
+        (the set-aside delivery files) or ``store``."""
         if self.source is not None:
             return "source"
+        if self.table == FILE_QUARANTINE:
+            return "file_quarantine"
         return "quarantine" if self.table == QUARANTINE else "store"
 
     def from_sql(self, alias: str = "t") -> str:
@@ -143,6 +149,13 @@ def quarantine_declaration(declarations: Iterable[Declaration]) -> Declaration:
         if d.kind == "quarantine":
             return d
     raise RetentionError(f"stores: {QUARANTINE} has no retention declaration; declare it")
+
+
+def file_quarantine_declaration(declarations: Iterable[Declaration]) -> Declaration:
+    for d in declarations:
+        if d.kind == "file_quarantine":
+            return d
+    raise RetentionError(f"stores: {FILE_QUARANTINE} has no retention declaration; declare it")
 
 
 def _source_declaration(node: Any) -> Declaration:
@@ -223,27 +236,28 @@ def _store_declarations(path: Path) -> list[Declaration]:
             out.append(Declaration(str(name), None, None, None, None, personal_data=False,
                                    description=str(decl.get("description") or "")))  # fmt: skip
             continue
-        if name != QUARANTINE:
+        if name not in (QUARANTINE, FILE_QUARANTINE):
             raise RetentionError(
                 f"{label}: the sweep cannot enforce a retention on this store; only "
-                f"{QUARANTINE} may hold personal data"
+                f"{QUARANTINE} and {FILE_QUARANTINE} may hold personal data"
             )
         retention = _retention(label, decl.get("retention"))
         if decl.get("retention_from") != DELIVERY:
             raise RetentionError(f"{label}: retention_from must be '{DELIVERY}'")
         out.append(
             Declaration(
-                QUARANTINE,
+                str(name),
                 None,
                 None,
                 retention,
                 DELIVERY,
-                relation=QUARANTINE,
+                relation=QUARANTINE if name == QUARANTINE else None,
                 description=str(decl.get("description") or ""),
             )
         )
-    if not any(d.kind == "quarantine" for d in out):
-        raise RetentionError(f"{path}: store {QUARANTINE} is not declared; declare its retention")
+    for required in (QUARANTINE, FILE_QUARANTINE):
+        if not any(d.table == required for d in out):
+            raise RetentionError(f"{path}: store {required} is not declared; declare its retention")
     return out
 
 

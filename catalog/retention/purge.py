@@ -174,7 +174,7 @@ def _exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
             "select count(*) from information_schema.tables where table_schema = ? "
             "and table_name = ?",
             [schema, table],
-        ).fetchone()[0]
+        ).fetchall()[0][0]  # fetched to the end: DuckDB 2 refuses `unregister` after fetchone
     )
 
 

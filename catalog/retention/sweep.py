@@ -8,7 +8,10 @@ ingested) for the engine to know which records have expired: a table that is not
 ``resync`` (the caller's ingest; ``dagster_project`` passes ``ingest_table``) or, without one,
 fails closed. :func:`expired_left` is the proof the blocking check runs: no expired row in any
 raw table or the quarantine, and every landing file holding exactly the warehouse's rows of it.
-The report (:func:`write_report`) holds counts per table and place, never a value.
+The file quarantine (``quarantine.files``, :mod:`catalog.file_quarantine`) is swept too when its
+folder is given: a set-aside file past its retention is deleted with its JSON, and
+:func:`expired_left` proves none is left. The report (:func:`write_report`) holds counts per
+table and place, never a value.
 """
 
 from __future__ import annotations
@@ -22,8 +25,12 @@ from typing import Any
 
 import duckdb
 
+from catalog import file_quarantine as fq
 from catalog.retention.declarations import (
+    FILE_QUARANTINE,
     Declaration,
+    file_quarantine_declaration,
+    interval_sql,
     quarantine_declaration,
     source_declarations,
 )
@@ -95,16 +102,30 @@ def out_of_step(
 
 
 @dataclass(frozen=True)
+class FileSweep:
+    """The file quarantine's part of a sweep: files held before it and files expired (deleted
+    when the sweep was applied)."""
+
+    files: int = 0
+    expired: int = 0
+
+    def to_json(self) -> dict[str, int]:
+        return {"files": self.files, "files_expired": self.expired}
+
+
+@dataclass(frozen=True)
 class SweepResult:
     today: dt.date
     purge: PurgeResult
     resynced: tuple[str, ...]  # tables re-ingested before the sweep (apply)
     not_ingested: tuple[str, ...] = ()  # dry run: tables with deliveries not ingested, skipped
+    set_aside: FileSweep | None = None  # None: no file quarantine folder was given
 
     def to_json(self) -> dict[str, Any]:
         return {
             "date": self.today.isoformat(),
             **self.purge.to_json(),
+            FILE_QUARANTINE: self.set_aside.to_json() if self.set_aside else None,
             "resynced_before_sweep": list(self.resynced),
             "not_ingested_skipped": list(self.not_ingested),
         }
@@ -118,11 +139,13 @@ def sweep(
     *,
     apply: bool,
     resync: Resync | None = None,
+    file_quarantine: Path | None = None,
 ) -> SweepResult:
     """Delete (``apply``) or count the rows expired on ``today`` in every landing file, raw
-    table and the quarantine. With ``apply``, a table out of step with its landing files (a
-    delivery not ingested yet) is re-ingested with ``resync`` first, or, without one,
-    :class:`PurgeError`; a dry run changes nothing and lists such tables as not ingested."""
+    table and the quarantine, and the set-aside files expired in the ``file_quarantine``
+    folder. With ``apply``, a table out of step with its landing files (a delivery not
+    ingested yet) is re-ingested with ``resync`` first, or, without one, :class:`PurgeError`;
+    a dry run changes nothing and lists such tables as not ingested."""
     landing_root = Path(landing_root)
     resynced, behind = [], []
     for d in source_declarations(declarations):
@@ -141,7 +164,25 @@ def sweep(
         t for t in sweep_targets(declarations, today) if f"raw_{t.source}.{t.table}" not in behind
     ]
     result = purge(conn, landing_root, targets, apply=apply)
-    return SweepResult(today, result, tuple(resynced), tuple(behind))
+    set_aside = None
+    if file_quarantine is not None:
+        files = fq.set_aside_files(file_quarantine)
+        expired = expired_set_aside(files, declarations, today)
+        if apply:
+            try:
+                fq.delete_files(expired)
+            except fq.FileQuarantineError as e:
+                raise PurgeError(str(e)) from None
+        set_aside = FileSweep(len(files), len(expired))
+    return SweepResult(today, result, tuple(resynced), tuple(behind), set_aside)
+
+
+def expired_set_aside(
+    files: Sequence[fq.SetAsideFile], declarations: Sequence[Declaration], today: dt.date
+) -> list[fq.SetAsideFile]:
+    """The set-aside files past the file quarantine's retention on ``today``."""
+    d = file_quarantine_declaration(declarations)
+    return fq.expired_files(files, interval_sql(d.retention or ""), today)
 
 
 def expired_left(
@@ -149,10 +190,12 @@ def expired_left(
     landing_root: Path,
     declarations: Sequence[Declaration],
     today: dt.date,
+    file_quarantine: Path | None = None,
 ) -> dict[str, dict[str, Any]]:
     """What the sweep should have removed and did not, per table (empty: nothing expired is
     left): ``raw`` / ``quarantine`` expired rows, ``landing``: files whose records are not
-    exactly the warehouse's (non-expired) rows of them."""
+    exactly the warehouse's (non-expired) rows of them; ``quarantine.files``: set-aside files
+    past their retention in the ``file_quarantine`` folder."""
     quarantine = quarantine_declaration(declarations)
     problems: dict[str, dict[str, Any]] = {}
     for d in source_declarations(declarations):
@@ -176,6 +219,10 @@ def expired_left(
             found["landing_files_out_of_step"] = bad
         if found:
             problems[d.table] = found
+    if file_quarantine is not None:
+        left = expired_set_aside(fq.set_aside_files(file_quarantine), declarations, today)
+        if left:
+            problems[FILE_QUARANTINE] = {"expired_files": len(left)}
     return problems
 
 
@@ -204,4 +251,9 @@ def render_text(result: SweepResult) -> str:
     lines.append(
         f"{'total':40} {t.raw:>8} {t.quarantine:>10} {t.landing:>8} {t.files_rewritten:>5}"
     )
+    if result.set_aside is not None:
+        lines.append(
+            f"{FILE_QUARANTINE + ' (set-aside files)':40} {result.set_aside.expired:>8} "
+            f"of {result.set_aside.files} files past their retention"
+        )
     return "\n".join(lines) + "\n"

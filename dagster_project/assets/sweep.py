@@ -1,11 +1,13 @@
 """The retention sweep as a Dagster asset: every ingest asset depends on it, so the daily run
-deletes what has expired from the landing files, raw tables and quarantine before anything is
-loaded or built, and the outputs are rebuilt from what remains.
+deletes what has expired from the landing files, raw tables, quarantine and file quarantine
+(the set-aside delivery files and their JSON) before anything is loaded or built, and the
+outputs are rebuilt from what remains.
 
 Its blocking check ``nothing_expired_left`` proves the sweep: no expired row in any raw table
-or the quarantine, and every landing file holding exactly the warehouse's rows of it; when it
-fails, nothing downstream runs. The sweep report (counts per table and place, never a value)
-is written to ``<data dir>/reports/sweep-<date>.json``.
+or the quarantine, every landing file holding exactly the warehouse's rows of it, and no
+set-aside file past its retention; when it fails, nothing downstream runs. The sweep report
+(counts per table and place, never a value) is written to
+``<data dir>/reports/sweep-<date>.json``.
 """
 
 import datetime as dt
@@ -61,12 +63,19 @@ def run_sweep(
     s = s or settings()
     declarations = load_declarations(load_manifest(manifest_path))
     result = sweep(
-        conn, s.landing_dir, declarations, today, apply=apply, resync=resync_with_ingest(conn, s)
+        conn,
+        s.landing_dir,
+        declarations,
+        today,
+        apply=apply,
+        resync=resync_with_ingest(conn, s),
+        file_quarantine=s.file_quarantine_dir,  # set-aside files past their retention
     )
     if not apply:
         return result, {}, None
     report = write_report(result, s.reports_dir)
-    return result, expired_left(conn, s.landing_dir, declarations, today), report
+    left = expired_left(conn, s.landing_dir, declarations, today, s.file_quarantine_dir)
+    return result, left, report
 
 
 def build_sweep_asset(manifest_path: Path) -> dg.AssetsDefinition:
@@ -107,6 +116,7 @@ def build_sweep_asset(manifest_path: Path) -> dg.AssetsDefinition:
                 "rows_deleted_quarantine": total.quarantine,
                 "rows_deleted_landing": total.landing,
                 "files_rewritten": total.files_rewritten,
+                "set_aside_files_deleted": result.set_aside.expired if result.set_aside else 0,
                 "tables": dg.MetadataValue.json(result.purge.to_json()["tables"]),
                 "report": dg.MetadataValue.path(str(report)),
             }
