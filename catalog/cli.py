@@ -572,7 +572,9 @@ def retention(
         if not where.is_file():
             raise FileNotFoundError(2, "no warehouse (run the platform first)", str(where))
         with duckdb.connect(str(where), read_only=True) as conn:
-            rows = retention_report.retention_rows(conn, declarations, day)
+            rows = retention_report.retention_rows(
+                conn, declarations, day, settings().file_quarantine_dir
+            )
     except (*_report_errors(), RetentionError, duckdb.Error) as e:
         click.echo(f"error: {_report_error_line(e)}", err=True)
         raise SystemExit(EXIT_ERROR) from None
@@ -648,7 +650,8 @@ def access(
     """The access report (GDPR Art. 15) for one person, by NATIONAL_ID.
 
     Every table of the warehouse holding data about the person, each column's value with its
-    category, purposes, legal basis, retention and source company; the profiling done and the
+    category, purposes, legal basis, retention and source company; the set-aside delivery files
+    holding the person's identifiers (file, lines, reason); the profiling done and the
     recipients. Rows the controller configuration's `access.withheld` exempts (an open fraud
     case) are left out without a trace. Exit 0 data found, 1 no data held (the report says
     so), 2 invalid number or the report could not be made.
@@ -671,6 +674,7 @@ def access(
             Path(warehouse) if warehouse else settings().warehouse,
             key=_access_key(key_file),
             allow_synthetic=synthetic,
+            file_quarantine=settings().file_quarantine_dir,
         )
     except _report_errors() as e:
         click.echo(f"error: {_report_error_line(e)}", err=True)
@@ -786,12 +790,13 @@ def erase(
     """Erase one person (GDPR Art. 17), by NATIONAL_ID: a dry run unless --apply.
 
     Finds the person through the identity columns and the lineage (keyed ids included), removes
-    their landing records, raw rows and quarantine rows, keeps the rows under a legal hold (see
-    catalog/erasure/holds.yml) and puts their identifiers on the suppression list, so the next
-    build rebuilds every output without them and a re-delivery is dropped at ingest. Writes the
-    receipt to $FJORDBANK_DATA_DIR/privacy/erasure/receipts/<request id>.json. Prints counts,
-    never values. Exit 0 done (or would be done), 1 nothing held about the person, 2 invalid
-    input or the erasure could not be carried out.
+    their landing records, raw rows, quarantine rows and lines of set-aside files, keeps the
+    rows under a legal hold (see catalog/erasure/holds.yml) and puts their identifiers on the
+    suppression list, so the next build rebuilds every output without them and a re-delivery is
+    dropped at ingest. Writes the receipt to
+    $FJORDBANK_DATA_DIR/privacy/erasure/receipts/<request id>.json. Prints counts, never values.
+    Exit 0 done (or would be done), 1 nothing held about the person, 2 invalid input or the
+    erasure could not be carried out.
     """
     from pathlib import Path
 
@@ -833,6 +838,7 @@ def erase(
                 receipts_dir=s.data_dir / RECEIPTS_DIR,
                 suppression_file=suppression_path(s.data_dir),
                 request_id=request_id,
+                file_quarantine=s.file_quarantine_dir,
             )
         finally:
             conn.close()

@@ -17,6 +17,14 @@
    (:func:`catalog.retention.purge.purge`); then the receipt (:mod:`.receipt`) is written; only
    then are the person's erasure requests themselves removed (a request is never lost before its
    receipt exists). Without ``apply`` nothing changes and the receipt is a preview.
+
+The set-aside delivery files (the file quarantine, :mod:`catalog.file_quarantine`) are searched
+too (:meth:`~catalog.reports.access.search.Search.search_set_aside`: the lines holding the
+person's identity number or one of their customer numbers of the file's company). After the
+purge those lines are cut out of the files, every other byte kept, and the files' JSON updated;
+then the files are searched again and any line of the person left fails the erasure before the
+receipt is written. Lines of a held table's files are kept, like its quarantine rows, until the
+file quarantine's retention deletes the file.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from typing import Any
 
 import duckdb
 
+from catalog import file_quarantine as fq
 from catalog.erasure.errors import ErasureError
 from catalog.erasure.holds import Hold, load_holds
 from catalog.erasure.receipt import Receipt, write_receipt
@@ -98,8 +107,10 @@ def erase(
     request_id: str | None = None,
     received_at: str | None = None,
     now: dt.datetime | None = None,
+    file_quarantine: Path | None = None,
 ) -> Receipt:
-    """Erase (``apply``) or preview one person. Returns the receipt (written when applied).
+    """Erase (``apply``) or preview one person, in the warehouse, the landing files and the
+    set-aside files of ``file_quarantine``. Returns the receipt (written when applied).
 
     Raises :class:`ErasureError` (one line) for an invalid number or request id, a warehouse out
     of step with the landing files, or anything that stops the search; nothing was removed then.
@@ -120,11 +131,14 @@ def erase(
     search = PersonSearch(catalog, conn, key, nid)
     try:
         search.run()
+        search.search_set_aside(file_quarantine)
     except AccessError as e:
         raise ErasureError(f"cannot search the warehouse for the person: {e}") from None
 
     plans, derived = _plan(catalog, search)
     targets, request_targets, kept = _targets(conn, plans, holds, today)
+    set_aside, set_aside_kept = _set_aside_plan(search, holds)
+    kept += set_aside_kept
     covered = sorted(set().union(*(p.request_ids for p in plans.values())) - {request_id})
     try:
         preview = purge(conn, landing_root, [*targets, *request_targets], apply=False)
@@ -138,7 +152,7 @@ def erase(
         received_at=received_at or now.isoformat(),
         carried_out_at=now.isoformat() if apply else None,
         applied=apply,
-        removed=_counts(preview),
+        removed=_with_set_aside(_counts(preview), set_aside),
         derived=derived,
         kept=kept,
         holds={h.table: h.to_json() for h in holds.values()},
@@ -160,7 +174,10 @@ def erase(
         done = purge(conn, landing_root, targets, apply=True)
     except PurgeError as e:
         raise ErasureError(f"{e} (the person is on the suppression list already)") from None
-    receipt.removed = _counts(done, requests=preview, request_targets=request_targets)
+    _erase_set_aside(search, set_aside, holds, file_quarantine, now)
+    receipt.removed = _with_set_aside(
+        _counts(done, requests=preview, request_targets=request_targets), set_aside
+    )
     receipt.path = write_receipt(receipt, receipts_dir)
     if request_targets:
         try:
@@ -170,6 +187,71 @@ def erase(
                 f"erasure done and receipt written, but the request rows were not removed: {e}"
             ) from None
     return receipt
+
+
+def _set_aside_plan(
+    search: Search, holds: dict[str, Hold]
+) -> tuple[dict[str, list[tuple[fq.SetAsideFile, list[int]]]], list[dict[str, Any]]]:
+    """The person's lines of set-aside files to cut, per source table, and what a legal hold
+    keeps (a held table's set-aside lines stay until the file quarantine's retention ends)."""
+    cut: dict[str, list[tuple[fq.SetAsideFile, list[int]]]] = {}
+    kept = []
+    for name, data in sorted(search.set_aside.items()):
+        hold = holds.get(name)
+        if hold is None:
+            cut[name] = list(data.files)
+            continue
+        kept.append(
+            {
+                **hold.to_json(),
+                "place": "file quarantine",
+                "rows": [{"until": None, "rows": data.lines}],
+                "note": "lines of set-aside delivery files, kept until the file quarantine's "
+                "retention ends",
+            }
+        )
+    return cut, kept
+
+
+def _with_set_aside(
+    removed: dict[str, dict[str, int]], set_aside: dict[str, list[tuple[Any, list[int]]]]
+) -> dict[str, dict[str, int]]:
+    """The receipt's counts with the set-aside lines and files cut, per table."""
+    out = {t: dict(c) for t, c in removed.items()}
+    for name, files in set_aside.items():
+        c = out.setdefault(name, {})
+        c["set_aside_lines"] = sum(len(lines) for _, lines in files)
+        c["set_aside_files"] = len(files)
+    return dict(sorted(out.items()))
+
+
+def _erase_set_aside(
+    search: Search,
+    set_aside: dict[str, list[tuple[fq.SetAsideFile, list[int]]]],
+    holds: dict[str, Hold],
+    folder: Path | None,
+    now: dt.datetime,
+) -> None:
+    """Cut the person's lines out of the set-aside files, then prove none is left outside a
+    held table's files (:class:`ErasureError` otherwise, before the receipt is written)."""
+    try:
+        for files in set_aside.values():
+            for entry, lines in files:
+                fq.remove_lines(entry, lines, now=now)
+        left = [
+            entry.file
+            for entry in fq.set_aside_files(folder)
+            if entry.table_name not in holds
+            for values in search.set_aside_identifiers(entry.source).values()
+            if fq.find_lines(entry, values)
+        ]
+    except fq.FileQuarantineError as e:
+        raise ErasureError(f"{e} (the person is on the suppression list already)") from None
+    if left:
+        raise ErasureError(
+            f"{left[0]}: the person's identifiers are still in this set-aside file after the "
+            "erasure (it changed meanwhile?); erase again"
+        )
 
 
 def _values(search: Search) -> set[str]:

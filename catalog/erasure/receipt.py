@@ -1,13 +1,14 @@
 """The erasure receipt: proof that an erasure was carried out, without the person's identity.
 
 It holds the keyed hash of the identity number (the ``person_id``: only the holder of the
-pseudonymisation key can tell whose it is, and only by hashing the number again), the request
-id, when the request was received and carried out, the rows removed per table and place (landing
-files, raw table, quarantine), the rows of derived tables the next build rebuilds without the
-person, the rows kept under a legal hold (table, rows, legal basis, reason, until when), how many
-identifiers were found and suppressed per kind, and the other erasure requests of the person it
-also carried out. It never holds the identity number, a name, an email, a phone number, a
-customer number or any other value of the person's rows: counts, dates and table names only.
+pseudonymisation key can tell whose it is, and only by hashing the number again), the request id,
+when the request was received and carried out, the rows removed per table and place (landing files,
+raw table, quarantine, and the lines cut out of set-aside delivery files), the rows of derived
+tables the next build rebuilds without the person, the rows kept under a legal hold (table, rows,
+legal basis, reason, until when), how many identifiers were found and suppressed per kind, and the
+other erasure requests of the person it also carried out. It never holds the identity number, a
+name, an email, a phone number, a customer number or any other value of the person's rows: counts,
+dates and table names only.
 
 Written as ``<receipts dir>/<request id>.json`` (``<request id>.2.json`` ... when the request was
 carried out before), aside and renamed.
@@ -26,7 +27,14 @@ from catalog.erasure.errors import ErasureError
 
 RECEIPTS_DIR = Path("privacy") / "erasure" / "receipts"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-_PLACES = ("landing", "raw", "quarantine", "files_rewritten")
+_PLACES = (
+    "landing",
+    "raw",
+    "quarantine",
+    "files_rewritten",
+    "set_aside_lines",  # lines cut out of set-aside delivery files (the file quarantine)
+    "set_aside_files",
+)
 
 
 @dataclass
@@ -56,7 +64,10 @@ class Receipt:
 
     @property
     def rows_removed(self) -> int:
-        return sum(c.get("raw", 0) + c.get("quarantine", 0) for c in self.removed.values())
+        return sum(
+            c.get("raw", 0) + c.get("quarantine", 0) + c.get("set_aside_lines", 0)
+            for c in self.removed.values()
+        )
 
     @property
     def rows_kept(self) -> int:
@@ -115,12 +126,14 @@ def render_markdown(receipt: Receipt) -> str:
         "",
         "## Removed" if receipt.applied else "## Would be removed",
         "",
-        "| table | landing records | raw rows | quarantine rows | files rewritten |",
-        "|---|---:|---:|---:|---:|",
+        "| table | landing records | raw rows | quarantine rows | files rewritten "
+        "| set-aside lines (files) |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for t, c in d["removed"].items():
         lines.append(
-            f"| {t} | {c['landing']} | {c['raw']} | {c['quarantine']} | {c['files_rewritten']} |"
+            f"| {t} | {c['landing']} | {c['raw']} | {c['quarantine']} | {c['files_rewritten']} "
+            f"| {c['set_aside_lines']} ({c['set_aside_files']}) |"
         )
     lines += ["", "## Derived tables (rebuilt by the next build without the person)", ""]
     lines += [f"- {t}: {n} rows" for t, n in d["derived"]["tables"].items()] or ["- none"]

@@ -9,8 +9,8 @@ built, and the outputs are rebuilt from what remains:
 2. when there are any, every landing table is ingested first (the suppression list applied), so
    the warehouse is in step with the landing files the purge rewrites;
 3. each request is carried out by :func:`catalog.erasure.engine.erase` (landing records, raw and
-   quarantine rows removed, legal holds kept, identifiers suppressed, receipt written, then the
-   request row removed).
+   quarantine rows and the person's lines of set-aside files removed, legal holds kept, identifiers
+   suppressed, receipt written, then the request row removed).
 
 An erasure that cannot be carried out fails the asset, so nothing downstream is ingested or
 built: a request is never lost quietly (LANDING.md). Logs and metadata hold counts and request
@@ -93,6 +93,7 @@ def build_erasure_asset(manifest_path: Path) -> dg.AssetsDefinition:
                         suppression_file=suppression_path(s.data_dir),
                         request_id=request.request_id,
                         received_at=request.received_at,
+                        file_quarantine=s.file_quarantine_dir,  # the person's set-aside lines
                     )
                     receipts.append(receipt)
                     context.log.info(

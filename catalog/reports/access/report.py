@@ -17,7 +17,7 @@ from catalog.loader import Catalog
 from catalog.national_id import check_national_id
 from catalog.reports.access.errors import AccessError
 from catalog.reports.access.profiling import profiling
-from catalog.reports.access.search import QuarantinedData, Search
+from catalog.reports.access.search import QuarantinedData, Search, SetAsideData
 from catalog.reports.access.values import json_value
 from catalog.reports.context import source_companies
 from catalog.settings import WAREHOUSE_ENV
@@ -112,12 +112,19 @@ def access_report(
     key: bytes | None,
     allow_synthetic: bool,
     now: dt.datetime | None = None,
+    file_quarantine: Path | None = None,
 ) -> AccessReport:
-    """Find every row about the person in the warehouse and describe it (see the package doc);
+    """Find every row about the person in the warehouse, and every line of theirs in the
+    set-aside files of the ``file_quarantine`` folder, and describe it (see the package doc);
     :class:`~catalog.national_id.InvalidNationalId` for an invalid number, :class:`AccessError`
     when the report cannot be made. ``now`` is the time the report says it was generated."""
     search = search_person(
-        catalog, national_id, warehouse, key=key, allow_synthetic=allow_synthetic
+        catalog,
+        national_id,
+        warehouse,
+        key=key,
+        allow_synthetic=allow_synthetic,
+        file_quarantine=file_quarantine,
     )
     return _report(catalog, search, warehouse, now or dt.datetime.now(dt.UTC))
 
@@ -129,9 +136,11 @@ def search_person(
     *,
     key: bytes | None,
     allow_synthetic: bool,
+    file_quarantine: Path | None = None,
 ) -> Search:
     """The number validated, the warehouse opened read-only and searched for the person (the
-    exemptions applied); the finished :class:`Search`."""
+    exemptions applied), then the set-aside files of ``file_quarantine`` (when given); the
+    finished :class:`Search`."""
     nid = check_national_id(national_id, allow_synthetic=allow_synthetic)
     if not Path(warehouse).is_file():
         raise AccessError(
@@ -155,6 +164,7 @@ def search_person(
         search.run()
     finally:
         conn.close()
+    search.search_set_aside(file_quarantine)
     return search
 
 
@@ -198,6 +208,12 @@ def _report(catalog: Catalog, search: Search, warehouse: Path, now: dt.datetime)
         )
     for name in sorted(search.quarantined):
         entry = _quarantined(catalog, search.quarantined[name], search.quarantine or "")
+        for row in entry["rows"]:
+            for col in row:
+                purposes.update(col["purposes"])
+        tables.append(entry)
+    for name in sorted(search.set_aside):
+        entry = _set_aside(catalog, search.set_aside[name])
         for row in entry["rows"]:
             for col in row:
                 purposes.update(col["purposes"])
@@ -266,6 +282,46 @@ def _quarantined(catalog: Catalog, data: QuarantinedData, relation: str) -> dict
                 {"column": c, "value": json_value(v), **tags[c]}
                 for c, v in zip(columns, row, strict=True)
             ]
+            for row in rows
+        ],
+    }
+
+
+_UNTAGGED = {
+    "category": None,
+    "purposes": [],
+    "legal_basis": [],
+    "retention": None,
+    "source_company": [],
+    "untagged": True,
+}
+
+
+def _set_aside(catalog: Catalog, data: SetAsideData) -> dict[str, Any]:
+    """The person's lines in the set-aside files of one source table, as a report table: per
+    file its path in the file quarantine, the line numbers, the reason it was set aside and
+    when. The lines themselves are not shown: the file cannot be read as CSV, so a line cannot
+    be split into the person's fields (nor told free of other persons' data)."""
+    columns = ("file", "lines", "reason", "set_aside_at")
+    tags = {
+        c: _tags_entry(catalog, ColumnRef(data.uid, "_source_file")) if data.uid else _UNTAGGED
+        for c in columns
+    }
+    rows = sorted(
+        (entry.relative(data.folder), lines, entry.reason, entry.set_aside_at)
+        for entry, lines in data.files
+    )
+    return {
+        "table": "quarantine.files",
+        "dataset": f"{data.source_table} (set-aside delivery files)",
+        "kind": "file_quarantine",
+        "description": f"Delivery files of {data.source_table} the ingest could not read "
+        f"(kept unchanged in {data.folder}, deleted when their retention ends); the lines "
+        "holding the person's identifiers. The file cannot be read as a table, so the lines "
+        "are named, not shown.",
+        "matched_on": sorted(data.matched_on),
+        "rows": [
+            [{"column": c, "value": v, **tags[c]} for c, v in zip(columns, row, strict=True)]
             for row in rows
         ],
     }

@@ -15,6 +15,12 @@ with every identifier found: a rejected record is about the person when a field 
 identifier column of its source table holds one of the person's values of that column's domain
 (for a line that could not be split into fields, any comma-separated field); it is never used to
 learn identifiers.
+
+The set-aside delivery files (the file quarantine, :mod:`catalog.file_quarantine`: files the
+ingest could not read at all) are searched with :meth:`Search.search_set_aside`, line by line
+on their bytes, for the person's national identity number and the customer numbers found of the
+file's own source company; a line holding one is the person's. Files of a table an exemption
+covers are never reported (an unreadable line cannot be told to be a closed case).
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from catalog import file_quarantine as fq
 from catalog.lineage import ColumnRef, EdgeType
 from catalog.loader import Catalog
 from catalog.reports.access.derivation import derivation
@@ -78,6 +86,22 @@ class QuarantinedData:
     matched_on: set[str] = field(default_factory=set)
 
 
+@dataclass
+class SetAsideData:
+    """The person's lines in the set-aside files of one source table: per file (the
+    :class:`~catalog.file_quarantine.SetAsideFile`, its lines), and the identifiers matched."""
+
+    uid: str | None  # the catalogued source table (None: not in the catalog)
+    source_table: str  # source.table
+    folder: Path
+    files: list[tuple[fq.SetAsideFile, list[int]]] = field(default_factory=list)
+    matched_on: set[str] = field(default_factory=set)
+
+    @property
+    def lines(self) -> int:
+        return sum(len(lines) for _, lines in self.files)
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -95,6 +119,7 @@ class Search:
         self.notes: list[str] = []
         self.tables: dict[str, TableData] = {}
         self.quarantined: dict[str, QuarantinedData] = {}
+        self.set_aside: dict[str, SetAsideData] = {}
         self._seen_rows: dict[str, set[tuple[Any, ...]]] = defaultdict(set)
         self.quarantine = self._quarantine_table()
         self.searchable = self._searchable_tables()
@@ -287,6 +312,46 @@ class Search:
                 break
         if self.quarantine:
             self._search_quarantine()
+
+    def set_aside_identifiers(self, source: str) -> dict[str, set[str]]:
+        """The person's identifiers to look for in a set-aside file of ``source``, by domain:
+        the national ones, and the per-source ones (customer numbers) of that source."""
+        return {
+            k: set(v)
+            for k, v in self.identity.values.items()
+            if v
+            and (
+                k.startswith("national:")
+                or (k.startswith("source:") and k.rsplit(":", 1)[-1] == source)
+            )
+        }
+
+    def search_set_aside(self, folder: Path | None) -> None:
+        """The set-aside files of the file quarantine ``folder`` holding the person's
+        identifiers (see the module doc), into :attr:`set_aside`; :class:`AccessError` when a
+        file cannot be read. Call after :meth:`run`."""
+        nodes: dict[str, str | None] = {}
+        for entry in fq.set_aside_files(folder):
+            ids = self.set_aside_identifiers(entry.source)
+            if not ids:
+                continue
+            try:
+                found = {k: fq.find_lines(entry, v) for k, v in ids.items()}
+            except fq.FileQuarantineError as e:
+                raise AccessError(str(e)) from None
+            lines = sorted(set().union(*found.values()))
+            if not lines or self.withholding.withholds_quarantined(entry.source, entry.table, None):
+                continue
+            name = entry.table_name
+            if name not in nodes:
+                try:
+                    nodes[name] = source_node(self.c, name, "the file quarantine")
+                except AccessError:
+                    nodes[name] = None
+            assert folder is not None
+            data = self.set_aside.setdefault(name, SetAsideData(nodes[name], name, Path(folder)))
+            data.files.append((entry, lines))
+            data.matched_on |= {self.domains.domains[k].label for k, v in found.items() if v}
 
     def _search_quarantine(self) -> None:
         """The quarantined records about the person (see the module doc)."""
