@@ -1,6 +1,6 @@
 """Run the benchmarks and print one table; results also go to data/bench/results.json.
 
-python -m bench                      all of them (long: generates 1,000,000 persons)
+python -m bench                      all of them (long: generates 1,000,000 and 10,000,000 persons)
 python -m bench --only lineage       one of them
 python -m bench --quick              smaller sizes, for a smoke run
 """

@@ -1,6 +1,7 @@
-"""Synthetic generator throughput vs. DuckDB's raw CSV write speed, measured in the same run.
+"""Synthetic generator throughput vs. DuckDB's raw CSV write speed, and its peak memory at scale.
 
-Per repeat, each in a fresh child process (so its peak RSS is its own):
+Per repeat, each in a fresh child process (so its peak RSS is its own, read from
+``getrusage(RUSAGE_SELF).ru_maxrss`` at its end):
 - **generator**: ``generate(persons=...)`` of every landing table into a temporary directory;
 - **baseline**: one DuckDB ``COPY`` to CSV of a trivial ``range()`` query (an id, a text, a
   decimal and a date column) with as many rows as the generator wrote in total.
@@ -9,7 +10,11 @@ Times are taken inside the child around the work itself (no interpreter start-up
 the repeats. The ratio generator/baseline is what the realism costs over writing the same number
 of rows; rows/s and the child's peak RSS are reported next to it.
 
-    python -m bench.generator [persons] [repeats]
+**Scale** (second row): one more generator child at ``large`` persons (10,000,000 by default);
+its peak RSS as a ratio of the median peak at ``persons`` (target <= 1.5: the generator's memory
+must not grow with the number of persons), and its rows per second.
+
+    python -m bench.generator [persons] [repeats] [large]
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 AS_OF = dt.date(2026, 11, 2)
-QUICK = {"persons": 20_000, "repeats": 1}
+QUICK = {"persons": 20_000, "repeats": 1, "large": 200_000}
 
 _GENERATE = """
 import datetime as dt, json, resource, sys, time
@@ -67,11 +72,15 @@ def _child(code: str, *args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run(persons: int = 1_000_000, repeats: int = 3) -> list[dict]:
+def _generate(persons: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="fjordbank-bench-gen-") as tmp:
+        return _child(_GENERATE, str(Path(tmp) / "landing"), str(persons), str(AS_OF))
+
+
+def run(persons: int = 1_000_000, repeats: int = 3, large: int | None = 10_000_000) -> list[dict]:
     gen_runs, base_runs = [], []
     for _ in range(repeats):
-        with tempfile.TemporaryDirectory(prefix="fjordbank-bench-gen-") as tmp:
-            gen_runs.append(_child(_GENERATE, str(Path(tmp) / "landing"), str(persons), str(AS_OF)))
+        gen_runs.append(_generate(persons))
         with tempfile.TemporaryDirectory(prefix="fjordbank-bench-csv-") as tmp:
             base_runs.append(
                 _child(_BASELINE, str(Path(tmp) / "range.csv"), str(gen_runs[-1]["rows"]))
@@ -79,7 +88,8 @@ def run(persons: int = 1_000_000, repeats: int = 3) -> list[dict]:
     rows = gen_runs[0]["rows"]
     gen_s = statistics.median(r["elapsed"] for r in gen_runs)
     base_s = statistics.median(r["elapsed"] for r in base_runs)
-    return [
+    peak_mb = statistics.median(r["maxrss_kb"] for r in gen_runs) / 1024
+    results = [
         {
             "benchmark": "generator",
             "case": f"{persons:,} persons",
@@ -89,14 +99,33 @@ def run(persons: int = 1_000_000, repeats: int = 3) -> list[dict]:
             "ratio": gen_s / base_s,
             "rows": rows,
             "rows_per_s": rows / gen_s,
-            "peak_rss_mb": statistics.median(r["maxrss_kb"] for r in gen_runs) / 1024,
+            "peak_rss_mb": peak_mb,
             "baseline_peak_rss_mb": statistics.median(r["maxrss_kb"] for r in base_runs) / 1024,
             "repeats": repeats,
         }
     ]
+    if large:
+        big = _generate(large)
+        big_peak_mb = big["maxrss_kb"] / 1024
+        results.append(
+            {
+                "benchmark": "generator",
+                "case": f"{large:,} persons, peak memory",
+                "median_s": big["elapsed"],
+                "baseline": f"generator peak RSS at {persons:,} persons (median), same run",
+                "baseline_peak_rss_mb": peak_mb,
+                "peak_rss_mb": big_peak_mb,
+                "ratio": big_peak_mb / peak_mb,
+                "target_ratio": 1.5,
+                "rows": big["rows"],
+                "rows_per_s": big["rows"] / big["elapsed"],
+                "repeats": 1,
+            }
+        )
+    return results
 
 
 if __name__ == "__main__":
-    args = [int(a) for a in sys.argv[1:3]]
+    args = [int(a) for a in sys.argv[1:4]]
     for row in run(*args):
         print(json.dumps(row, indent=2))

@@ -6,6 +6,8 @@ import datetime as dt
 import filecmp
 import ipaddress
 import re
+import threading
+import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -749,3 +751,74 @@ def test_more_persons_than_a_birth_date_holds_is_refused_in_one_line(tmp_path):
     with pytest.raises(ValueError, match=r"^cannot give 700 persons unique synthetic") as err:
         _check_all_numbered(con, 700)
     assert "\n" not in str(err.value)
+
+
+# --- bounded memory ---------------------------------------------------------------------------
+
+
+def test_same_bytes_when_duckdb_must_spill_to_disk(tmp_path):
+    """A 32 MB memory limit and one thread make DuckDB spill working tables and sorts beside the
+    output; the files are byte-identical to those of the default limit, and the spill is gone."""
+    persons = 20_000
+    generate(tmp_path / "default", persons=persons, seed=SEED, as_of=AS_OF, progress=False)
+    small = tmp_path / "small"
+    spilled = []
+    done = threading.Event()
+
+    def watch() -> None:  # the largest spill directory seen while the generator runs
+        while not done.is_set():
+            sizes = [f.stat().st_size for f in small.glob(".generate-spill-*/**/*") if f.is_file()]
+            spilled.append(sum(sizes))
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        generate(
+            small,
+            persons=persons,
+            seed=SEED,
+            as_of=AS_OF,
+            progress=False,
+            memory_limit="32MB",
+            threads=1,
+        )
+    finally:
+        done.set()
+        watcher.join()
+    assert max(spilled) > 1_000_000
+    assert not list(small.glob(".generate-spill-*"))
+    for t in TABLES:
+        left, right = tmp_path / "default" / t.source / t.name, small / t.source / t.name
+        names = sorted(p.name for p in left.iterdir())
+        assert names == sorted(p.name for p in right.iterdir())
+        _, mismatch, errors = filecmp.cmpfiles(left, right, names, shallow=False)
+        assert (mismatch, errors) == ([], []), t.name
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"memory_limit": "lots"}, "memory_limit must be a size such as '1GB', got 'lots'"),
+        ({"threads": 0}, "threads must be a positive whole number, got 0"),
+    ],
+)
+def test_bad_memory_settings_fail_with_one_line(tmp_path, kwargs, message):
+    with pytest.raises(ValueError) as err:
+        generate(tmp_path, persons=10, seed=1, as_of=AS_OF, progress=False, **kwargs)
+    assert str(err.value) == message
+
+
+def test_too_small_a_memory_limit_fails_with_one_line_and_no_partial_file(tmp_path):
+    with pytest.raises(ValueError) as err:
+        generate(
+            tmp_path,
+            persons=20_000,
+            seed=SEED,
+            as_of=AS_OF,
+            progress=False,
+            memory_limit="8MB",
+            threads=1,
+        )
+    assert str(err.value).startswith("the generator needed more than its DuckDB memory limit (8MB")
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]  # no partial or spill file left

@@ -4,7 +4,8 @@
 contract (``contract.CONTRACT``) as ``<out>/<source>/<table>/<as_of>.csv``, formatted as
 LANDING.md says. All rows come from DuckDB SQL over ``range()`` (see ``_queries``): every random
 draw is a hash of (seed, entity, salt), so the same (persons, seed, as_of) gives byte-identical
-files, and a million persons take seconds, not a Python loop per row.
+files, and a million persons take under a minute, not a Python loop per row; DuckDB keeps at most
+``MEMORY_LIMIT`` in memory and spills the rest, so ten million persons need no more memory.
 
 The delivery carries the history retention rules need (relationships ended up to 20 years
 ago, default cases up to 16, fraud cases up to 12 with a few still open, page views and logins
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tempfile
 from contextlib import closing
 from pathlib import Path
@@ -42,8 +44,15 @@ from dagster_project.landing.contract import TABLES, ColumnType, Table
 # (1900-2039) for persons aged 0-85.
 MIN_AS_OF = dt.date(1990, 1, 1)
 MAX_AS_OF = dt.date(2039, 12, 31)
-# DuckDB working memory; bigger runs spill to a temporary directory.
-MEMORY_LIMIT = "3GB"
+# DuckDB's working memory and threads, set on purpose. The working tables and sorts of
+# 10,000,000 persons take several GB; DuckDB keeps MEMORY_LIMIT of them in memory and spills the
+# rest to a temporary directory beside the output (not /tmp, which may live in memory), so the
+# generator's peak resident memory is about MEMORY_LIMIT plus the interpreter, whatever the
+# number of persons (bench/generator.py measures it at 1,000,000 and 10,000,000). Fewer threads
+# need less memory per operator; the output is the same for any limit and thread count.
+MEMORY_LIMIT = "1GB"
+THREADS = min(2, os.cpu_count() or 1)
+_MEMORY = re.compile(r"[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 
 def generate(
@@ -53,15 +62,24 @@ def generate(
     seed: int,
     as_of: dt.date | None = None,
     progress: bool = True,
+    memory_limit: str = MEMORY_LIMIT,
+    threads: int = THREADS,
 ) -> dict[str, int]:
     """Write one synthetic delivery of every landing table under ``out``.
 
     Returns the rows written per ``"source.table"``. Raises ``ValueError`` (one line) for bad
     arguments; no file is left half-written (each is written aside and renamed when complete).
+    ``memory_limit`` (DuckDB's size syntax, e.g. ``"1GB"``) and ``threads`` bound DuckDB's
+    working memory; what does not fit spills to ``<out>/.generate-spill-*``, removed at the end.
     """
     as_of = as_of or dt.date.today()
     _check_arguments(out, persons, seed, as_of)
+    if not isinstance(memory_limit, str) or not _MEMORY.fullmatch(memory_limit.strip()):
+        raise ValueError(f"memory_limit must be a size such as '1GB', got {memory_limit!r}")
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive whole number, got {threads!r}")
     out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     queries = _queries.table_queries()
     missing = [f"{t.source}.{t.name}" for t in TABLES if (t.source, t.name) not in queries]
     if missing:  # a table added to the contract without a generator query
@@ -71,8 +89,8 @@ def generate(
     counts: dict[str, int] = {}
     written: list[tuple[Path, Path]] = []
     with (
-        tempfile.TemporaryDirectory(prefix="fjordbank-generate-") as spill,
-        closing(_connect(spill)) as con,
+        tempfile.TemporaryDirectory(prefix=".generate-spill-", dir=out) as spill,
+        closing(_connect(spill, memory_limit, threads)) as con,
         tqdm(
             total=len(builds) + len(TABLES),
             desc="generate",
@@ -96,9 +114,19 @@ def generate(
                     con, table, queries[(table.source, table.name)], out, as_of, written
                 )
                 bar.update()
-        except BaseException:
+        except BaseException as exc:
             for partial, _ in written:
                 partial.unlink(missing_ok=True)
+            if isinstance(exc, duckdb.OutOfMemoryException):
+                raise ValueError(
+                    f"the generator needed more than its DuckDB memory limit ({memory_limit}, "
+                    f"{threads} thread(s)); give a larger memory_limit or fewer threads"
+                ) from None
+            if isinstance(exc, duckdb.IOException) and "No space left" in str(exc):
+                raise ValueError(
+                    f"no space left on the disk of {out} for the delivery files and DuckDB's "
+                    "spill files; free some space or write elsewhere (--out)"
+                ) from None
             raise
     for partial, final in written:
         os.replace(partial, final)
@@ -121,11 +149,12 @@ def _check_arguments(out: Path, persons: int, seed: int, as_of: dt.date) -> None
         raise ValueError(f"output path {out} is a file; give a directory for the landing zone")
 
 
-def _connect(spill_dir: str) -> duckdb.DuckDBPyConnection:
+def _connect(spill_dir: str, memory_limit: str, threads: int) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(
         ":memory:",
         config={
-            "memory_limit": MEMORY_LIMIT,
+            "memory_limit": memory_limit,
+            "threads": threads,
             "temp_directory": spill_dir,
             "preserve_insertion_order": True,
         },
