@@ -210,9 +210,10 @@ def test_access_names_the_persons_lines_of_a_nul_byte_file_and_no_one_elses(plat
     }
 
 
-def test_catalog_access_cli_reports_set_aside_lines_from_the_data_dir(platform, monkeypatch):
+def test_catalog_access_and_retention_cli_read_the_data_dirs_file_quarantine(platform, monkeypatch):
     data = platform[0]
-    monkeypatch.setenv("FJORDBANK_DATA_DIR", str(data))
+    monkeypatch.setenv("FJORDBANK_DATA_DIR", str(data))  # the file quarantine is found there
+    monkeypatch.delenv("FJORDBANK_WAREHOUSE", raising=False)
     result = CliRunner().invoke(
         catalog_main,
         [
@@ -229,6 +230,15 @@ def test_catalog_access_cli_reports_set_aside_lines_from_the_data_dir(platform, 
     )
     assert "| bank/accounts/2026-02-01.csv | 2, 5, 6, 7 | " + REASON in result.stdout
     assert "C1002" not in result.stdout
+    # catalog retention counts the set-aside files (all three past 90 days on 2026-06-01)
+    manifest = str(data.parent / "target" / "manifest.json")
+    rows = CliRunner().invoke(
+        catalog_main, ["retention", "--manifest", manifest, "--format", "json", "--today",
+                       "2026-06-01", "--warehouse", str(data / "warehouse.duckdb")],
+    )  # fmt: skip
+    assert rows.exit_code == 0, rows.output
+    (row,) = [r for r in json.loads(rows.stdout) if r["table"] == "quarantine.files"]
+    assert (row["rows"], row["rows_expired"], row["counts"]) == (3, 3, "files")
 
 
 # -- erasure -----------------------------------------------------------------------------------
