@@ -321,23 +321,24 @@ def _materialise(s: Settings, command: str) -> tuple[bool, Path, list[tuple[str,
     import dagster as dg
 
     from dagster_project.definitions import defs
-    from dagster_project.progress import RunProgress, log_file_for
+    from dagster_project.progress import KEEP_RUN_LOGS, RunProgress, log_file_for, prune_run_logs
 
     click.echo("materialising every asset through Dagster (job build_everything) ...")
     log_file = log_file_for(s.data_dir)
+    prune_run_logs(log_file.parent, keep=KEEP_RUN_LOGS - 1)  # and this run's makes 20
     job = defs().resolve_job_def("build_everything")
     phase_of, totals = _phases(job)
-    with RunProgress(log_file, phase_of, totals) as progress:
-        job = job.with_logger_defs({"fjordbank_progress": progress.logger_definition()})
-        with dg.DagsterInstance.get() as instance:
-            _fail_orphaned_runs(instance)
+    with dg.DagsterInstance.get() as instance:
+        _fail_orphaned_runs(instance)
+        with RunProgress(log_file, phase_of, totals) as progress:
+            job = job.with_logger_defs({"fjordbank_progress": progress.logger_definition()})
             result = job.execute_in_process(
                 instance=instance,
                 raise_on_error=False,
                 run_config={"loggers": {"fjordbank_progress": {}}},
                 tags={"fjordbank/command": command},
             )
-        failures = list(progress.failures)
+            failures = list(progress.failures)
     if not failures and not result.success:
         failures = [("run", "failed before any step (see the log)")]
     click.echo(f"Dagster run {result.run_id}: {'success' if result.success else 'FAILURE'}")

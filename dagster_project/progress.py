@@ -5,7 +5,7 @@ the whole graph). :class:`RunProgress` replaces it, for the in-process run of ``
 with a Dagster logger (:meth:`RunProgress.logger_definition`) that
 
 - writes every record, Dagster's events and dbt's lines alike, to the log file
-  (``<data dir>/logs/run-<timestamp>.log``);
+  (``<data dir>/logs/run-<timestamp>.log``; the newest :data:`KEEP_RUN_LOGS` are kept);
 - advances one bar per phase: ``ingest`` (a landing table per step), ``dbt`` (a model, seed or
   test per event of the dbt step) and ``checks`` (the blocking row checks), plus ``prepare``
   for the erasure requests and the retention sweep;
@@ -263,6 +263,29 @@ def _failure_reason(event: dg.DagsterEvent) -> str:
         if line:
             return line[:300]
     return "failed"
+
+
+# Run logs kept in <data dir>/logs (the oldest are deleted when a run starts); about 350 KB each.
+KEEP_RUN_LOGS = 20
+
+
+def prune_run_logs(folder: Path, keep: int = KEEP_RUN_LOGS) -> list[Path]:
+    """Delete all but the newest ``keep`` run logs in ``folder``; returns those deleted.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for day in range(1, 5):
+    ...     _ = (folder / f"run-2026120{day}-050000.log").write_text("")
+    >>> [p.name for p in prune_run_logs(folder, keep=2)]
+    ['run-20261201-050000.log', 'run-20261202-050000.log']
+    >>> sorted(p.name for p in folder.iterdir())
+    ['run-20261203-050000.log', 'run-20261204-050000.log']
+    """
+    logs = sorted(folder.glob("run-*.log"))  # the names sort by time
+    old = logs[: max(len(logs) - keep, 0)]
+    for path in old:
+        path.unlink(missing_ok=True)
+    return old
 
 
 def log_file_for(data_dir: Path, now: dt.datetime | None = None) -> Path:

@@ -343,3 +343,53 @@ def test_the_lock_is_held_for_the_whole_dagster_run(warehouse):
         assert job.execute_in_process(instance=instance).success
     assert seen == [True]
     assert holder_path(warehouse).exists() is False
+
+
+# --- a Dagster run left "in progress" by a killed process ----------------------------------------
+
+SLEEPER = textwrap.dedent(
+    """
+    import time
+    import dagster as dg
+
+    @dg.asset
+    def slow() -> None:
+        print("started", flush=True)
+        time.sleep(120)
+
+    job = dg.Definitions(assets=[slow]).resolve_implicit_global_asset_job_def()
+    with dg.DagsterInstance.get() as instance:
+        job.execute_in_process(instance=instance)
+    """
+)
+
+
+def test_a_run_of_a_killed_process_is_marked_failed(tmp_path, monkeypatch, capsys):
+    """It would otherwise count against the run queue's limit of one forever."""
+    from dagster_project.cli import _fail_orphaned_runs, _write_dagster_yaml
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    _write_dagster_yaml(home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    proc = subprocess.Popen([sys.executable, "-c", SLEEPER], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "started"
+        instance = dg.DagsterInstance.from_config(str(home))
+        try:
+            _fail_orphaned_runs(instance)  # alive: left alone
+            (record,) = instance.get_run_records()
+            assert record.dagster_run.status == dg.DagsterRunStatus.STARTED
+            proc.kill()
+            proc.wait()
+            _fail_orphaned_runs(instance)
+            (record,) = instance.get_run_records()
+            assert record.dagster_run.status == dg.DagsterRunStatus.FAILURE
+        finally:
+            instance.dispose()
+    finally:
+        proc.kill()
+        proc.wait()
+    assert f"was left running by pid {proc.pid}, which is gone: marked failed" in (
+        capsys.readouterr().out
+    )
