@@ -31,19 +31,30 @@ from dagster_project.project import DBT_PROJECT_DIR
 
 def _prepare_environment(s: Settings) -> None:
     """Project-local Dagster storage with telemetry off and runs queued one at a time, and the
-    pseudonymisation key."""
+    pseudonymisation key. A place that cannot be written stops here: one line, exit 2."""
     os.environ.setdefault("DAGSTER_HOME", str(s.dagster_home))
     home = Path(os.environ["DAGSTER_HOME"])
-    home.mkdir(parents=True, exist_ok=True)
-    _write_dagster_yaml(home / "dagster.yaml")
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    if not s.pseudonym_key and not s.key_file.exists():
-        s.key_file.parent.mkdir(parents=True, exist_ok=True)
-        s.key_file.touch(mode=0o600)
-        s.key_file.write_text(secrets.token_hex(32) + "\n")
-        click.echo(f"created a pseudonymisation key in {s.key_file} (keep it secret and stable)")
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        _write_dagster_yaml(home / "dagster.yaml")
+        if not s.pseudonym_key and not s.key_file.exists():
+            s.key_file.parent.mkdir(parents=True, exist_ok=True)
+            s.key_file.touch(mode=0o600)
+            s.key_file.write_text(secrets.token_hex(32) + "\n")
+            click.echo(
+                f"created a pseudonymisation key in {s.key_file} (keep it secret and stable)"
+            )
+    except OSError as exc:
+        where = exc.filename or home
+        click.echo(
+            f"error: cannot write in {where}: {exc.strerror or exc}; make it writable (or point "
+            "FJORDBANK_DATA_DIR / DAGSTER_HOME at a writable place) and run again",
+            err=True,
+        )
+        raise SystemExit(2) from None
 
 
 def dagster_settings(existing: dict | None) -> dict:

@@ -127,6 +127,7 @@ class RunProgress:
     echo: Callable[[str], None] | None = None  # default: a line on stdout, above the bars
     failures: list[tuple[str, str]] = field(default_factory=list)  # (step, one-line reason)
     bars: dict[str, PhaseBar] = field(default_factory=dict)
+    _started: set[str] = field(default_factory=set)
     _file: IO[str] | None = None
 
     def __enter__(self) -> RunProgress:
@@ -184,6 +185,7 @@ class RunProgress:
             return
         phase = self.phase_of(step)
         if kind == "STEP_START":
+            self._started.add(step)
             self._bar(phase).note(step)
         elif kind == "STEP_SUCCESS" and phase != "dbt":
             self._bar(phase).advance()
@@ -197,7 +199,8 @@ class RunProgress:
             bar.advance()
             if event.asset_key is not None:
                 bar.note(event.asset_key.to_user_string())
-        elif event is None and record.levelno >= _shown_level(phase):
+        elif event is None and step in self._started and record.levelno >= _shown_level(phase):
+            # (a step skipped after a failure never started: its warning is in the log only)
             original = meta.get("orig_message") or message
             first = " ".join(str(original).split())
             self.echo(f"  {step}: {first[:200]}")

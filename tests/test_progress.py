@@ -19,16 +19,20 @@ def _job(fail: bool) -> dg.JobDefinition:
         if fail:
             raise dg.Failure(description="the warehouse is full\nsecond line of detail")
 
-    return dg.Definitions(assets=[ingest, register]).resolve_implicit_global_asset_job_def()
+    @dg.asset(deps=[register])
+    def report() -> None:
+        pass
+
+    return dg.Definitions(assets=[ingest, register, report]).resolve_implicit_global_asset_job_def()
 
 
 def _run(tmp_path, fail: bool) -> tuple[RunProgress, list[str], bool]:
     lines: list[str] = []
-    phases = {"raw_bank__customers": "ingest", "register": "checks"}
+    phases = {"raw_bank__customers": "ingest"}
     progress = RunProgress(
         tmp_path / "logs" / "run.log",
         phase_of=lambda step: phases.get(step, "checks"),
-        totals={"ingest": 1, "checks": 1},
+        totals={"ingest": 1, "checks": 2},
         interactive=False,
         echo=lines.append,
     )
@@ -51,8 +55,9 @@ def test_a_few_lines_on_the_console_everything_in_the_log(tmp_path):
         "ingest: 0/1 tables",
         "  raw_bank__customers: 3 of 300 rows quarantined",
         "ingest: 1/1 tables done",
-        "checks: 0/1 checks",
-        "checks: 1/1 checks done",
+        "checks: 0/2 checks",
+        "checks: 1/2 checks",
+        "checks: 2/2 checks done",
     ]
     log = progress.log_path.read_text()
     assert "detail line 49" in log
@@ -64,5 +69,7 @@ def test_a_failed_step_gives_its_one_line_reason(tmp_path):
     progress, lines, ok = _run(tmp_path, fail=True)
     assert not ok
     assert progress.failures == [("register", "the warehouse is full")]
-    assert lines[-1].startswith("checks: 1/1 checks FAILED")
+    assert lines[-1].startswith("checks: 1/2 checks FAILED")
+    assert not [line for line in lines if "report" in line]  # the skipped step: log only
+    assert "Dependencies for step report failed" in progress.log_path.read_text()
     assert "STEP_FAILURE" in progress.log_path.read_text()
