@@ -13,7 +13,7 @@ export DAGSTER_DISABLE_TELEMETRY := true
 export FJORDBANK_SYNTHETIC_DATA ?= true
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: venv spark-venv run ui test test-slow test-spark bench lint format clean
+.PHONY: venv spark-venv spark-cluster spark-cluster-stop run ui test test-slow test-spark bench lint format clean
 
 # The virtual environment is (re)built when it is missing or pyproject.toml changed.
 $(BIN)/.installed: pyproject.toml
@@ -50,6 +50,15 @@ test-slow: venv
 # The platform on local Spark against DuckDB (slow: a few minutes on two cores).
 test-spark: spark-venv
 	$(BIN)/python -m pytest -m spark -q
+
+# A Spark standalone master and two workers on 127.0.0.1 (pyspark's own scripts, nothing
+# downloaded; pid files, logs and work dirs under $FJORDBANK_DATA_DIR/spark-cluster). Use it with
+# FJORDBANK_SPARK_MASTER=spark://127.0.0.1:7077 make run TARGET=spark.
+spark-cluster: spark-venv
+	$(BIN)/python -m dagster_project.spark_cluster start
+
+spark-cluster-stop: spark-venv
+	$(BIN)/python -m dagster_project.spark_cluster stop
 
 bench: venv
 	$(BIN)/python -m bench

@@ -19,6 +19,11 @@ Ingest keeps one validator: landing files are validated into the DuckDB file
 (``settings().warehouse``, the staging area), then :func:`load_raw_table` copies the accepted rows
 (Parquet) into ``raw_<source>.<table>`` in Spark, with the contract's column types.
 
+A Spark standalone cluster (``make spark-cluster``, :mod:`dagster_project.spark_cluster`) is
+``FJORDBANK_SPARK_MASTER=spark://127.0.0.1:7077``: the driver stays in this process (still the
+session method), the executors run on the workers and the UDF in their Python workers (the venv's
+python, :func:`_cluster_conf`); a master that does not answer fails closed in one line.
+
 The Spark connection's own settings are read here, not in :mod:`catalog.settings`:
 ``FJORDBANK_SPARK_METHOD`` (dbt-spark's method) and ``FJORDBANK_SPARK_MASTER`` (the local
 session's master); the other ``FJORDBANK_SPARK_*`` are read by ``dbt/profiles.yml`` only.
@@ -27,6 +32,7 @@ session's master); the other ``FJORDBANK_SPARK_*`` are read by ``dbt/profiles.ym
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from functools import partial
 from pathlib import Path
@@ -69,10 +75,12 @@ def spark_conf(s: Settings | None = None) -> dict[str, str]:
     """The confs of the local Spark session (also handed to dbt-spark's profile)."""
     s = s or settings()
     metastore = s.spark_metastore_dir
+    master = (os.environ.get(MASTER_ENV) or "local[2]").strip()
     return {
-        "spark.master": os.environ.get(MASTER_ENV) or "local[2]",
+        "spark.master": master,
         "spark.app.name": "fjordbank",
         "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",  # no stage bars over the run's own progress
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.sql.catalogImplementation": "hive",
@@ -85,6 +93,27 @@ def spark_conf(s: Settings | None = None) -> dict[str, str]:
         "spark.sql.ansi.enabled": "false",  # dbt-spark sets it too: NULL, not errors, on casts
         "spark.sql.shuffle.partitions": "4",
         "spark.sql.sources.default": "parquet",
+        **(_cluster_conf() if is_standalone(master) else {}),
+    }
+
+
+def is_standalone(master: str) -> bool:
+    """True when ``master`` is a Spark standalone cluster (``spark://host:port``)."""
+    return master.startswith("spark://")
+
+
+def _cluster_conf() -> dict[str, str]:
+    """Executors on a standalone cluster (``make spark-cluster``): one core each, small memory,
+    and this interpreter for the Python workers that run the keyed hash (the cluster is on this
+    machine, so the venv's python and the editable install of ``catalog`` are there too)."""
+    return {
+        "spark.executor.cores": "1",
+        "spark.executor.memory": "768m",
+        "spark.cores.max": "2",
+        "spark.pyspark.python": sys.executable,
+        "spark.pyspark.driver.python": sys.executable,
+        # the Python workers import catalog.pseudonym (the pickled UDF refers to it by name)
+        "spark.executorEnv.PYTHONPATH": str(Path(__file__).resolve().parents[1]),
     }
 
 
@@ -124,16 +153,35 @@ def spark_session(s: Settings | None = None) -> SparkSession:
     if active is not None:
         active.stop()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    conf = spark_conf(s)
+    if is_standalone(conf["spark.master"]):
+        _require_master(conf["spark.master"])
     export_spark_environment(s)
     s.spark_metastore_dir.mkdir(parents=True, exist_ok=True)
     builder = SparkSession.builder
-    for name, value in spark_conf(s).items():
+    for name, value in conf.items():
         builder = builder.config(name, value)
     session = builder.enableHiveSupport().getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     register_functions(session)
     _sessions[key] = session
     return session
+
+
+def _require_master(master: str) -> None:
+    """Fail closed, in one line, when no standalone master answers at ``master`` (Spark itself
+    would retry for a minute and then wait for executors that never come)."""
+    address = master.removeprefix("spark://").split(",")[0]
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=5):
+            return
+    except (OSError, ValueError):
+        pass
+    raise SparkUnavailable(
+        f"{MASTER_ENV}={master}: no Spark master answers there; start one with "
+        "make spark-cluster, or unset it for a local Spark"
+    )
 
 
 def stop_spark() -> None:
