@@ -10,10 +10,13 @@ command could not run (one line on stderr saying why); ``check`` exits 1 on viol
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import tempfile
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
@@ -289,7 +292,6 @@ def check(
 
     Exit 0 when it holds, 1 on violations, 2 when the check could not run.
     """
-    from pathlib import Path
 
     from catalog.policy import check as policy_check
 
@@ -336,7 +338,6 @@ def init_policy(project_dir: str | None, out_path: str | None, force: bool) -> N
     that look like identity numbers, the tables that look like consent logs. Never overwrites
     a file without --force. Exit 0 written, 2 could not write.
     """
-    from pathlib import Path
 
     from catalog.policy.init import write_policy
 
@@ -380,10 +381,24 @@ def _report_errors() -> tuple[type[BaseException], ...]:
     )
 
 
+_DUCKDB_LOCK = re.compile(r'Could not set lock on file "(?P<file>[^"]+)".*?\(PID (?P<pid>\d+)\)')
+
+
 def _report_error_line(e: BaseException) -> str:
     if isinstance(e, OSError) and e.filename:
         return f"{e.strerror or e}: {e.filename}"
-    return " ".join(str(e).split()) or type(e).__name__
+    line = " ".join(str(e).split()) or type(e).__name__
+    locked = _DUCKDB_LOCK.search(line)
+    if locked:  # a run writes the warehouse: say who, and what to do
+        from catalog.runlock import holder_of
+
+        holder = holder_of(Path(locked["file"]))
+        who = holder.describe() if holder else f"pid {locked['pid']}"
+        return (
+            f"the warehouse {locked['file']} is being written ({who}); run this again when "
+            "that run has finished"
+        )
+    return line
 
 
 def _controller_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -406,7 +421,6 @@ def _load_catalog(
 ) -> Catalog:
     """The catalog a report reads, its controller configuration read now (a wrong one stops
     every report, also one that would not need it)."""
-    from pathlib import Path
 
     manifest = load_project(project_dir, profiles_dir, target, manifest_path)
     catalog = load_catalog(
@@ -502,7 +516,6 @@ def ropa(
     item is an error. Exit 0 written, 2 incomplete or could not run (one line saying what to
     fill in).
     """
-    from pathlib import Path
 
     from catalog.reports import ropa as ropa_report
 
@@ -551,7 +564,6 @@ def retention(
     cannot be read (one line saying which table and key).
     """
     import datetime as dt
-    from pathlib import Path
 
     import duckdb
 
@@ -617,7 +629,6 @@ def _person_data_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def _access_key(key_file: str | None) -> bytes | None:
     """The pseudonymisation key for ``catalog access`` (None: pseudonyms are not computed); a
     ``--key-file`` that is not there is an error when ``$FJORDBANK_PSEUDONYM_KEY`` is unset."""
-    from pathlib import Path
 
     from catalog.pseudonym import configured_key
     from catalog.reports.access import AccessError
@@ -656,7 +667,6 @@ def access(
     case) are left out without a trace. Exit 0 data found, 1 no data held (the report says
     so), 2 invalid number or the report could not be made.
     """
-    from pathlib import Path
 
     from catalog.national_id import check_national_id
     from catalog.reports import access as access_report
@@ -721,7 +731,6 @@ def export(
     as JSON or CSV. Exit 0 data found, 1 nothing held, 2 invalid number or the export could not
     be made.
     """
-    from pathlib import Path
 
     from catalog.national_id import check_national_id
     from catalog.reports import export as portability
@@ -798,7 +807,6 @@ def erase(
     Exit 0 done (or would be done), 1 nothing held about the person, 2 invalid input or the
     erasure could not be carried out.
     """
-    from pathlib import Path
 
     import duckdb
 
@@ -809,6 +817,7 @@ def erase(
     from catalog.pseudonym import pseudonym_key
     from catalog.retention import RetentionError
     from catalog.retention.purge import PurgeError
+    from catalog.runlock import WarehouseUnwritable, warehouse_lock
     from catalog.settings import settings
 
     s = settings()
@@ -823,13 +832,15 @@ def erase(
             raise ErasureError(f"no warehouse at {where}; run the platform or give --warehouse")
         key = pseudonym_key(Path(key_file) if key_file else None)
         catalog = _load_catalog(project_dir, profiles_dir, target, manifest_path)
-        from catalog.erasure.engine import erase as erase_person
-
-        conn = duckdb.connect(str(where))
-        try:
-            receipt = erase_person(
+        lock = (
+            warehouse_lock(where, "catalog erase", on_wait=lambda m: click.echo(m, err=True))
+            if apply
+            else contextlib.nullcontext()
+        )
+        with lock:
+            receipt = _erase_locked(
                 catalog,
-                conn,
+                where,
                 Path(landing) if landing else s.landing_dir,
                 national_id,
                 key=key,
@@ -840,9 +851,14 @@ def erase(
                 request_id=request_id,
                 file_quarantine=s.file_quarantine_dir,
             )
-        finally:
-            conn.close()
-    except (*_report_errors(), ErasureError, RetentionError, PurgeError, duckdb.Error) as e:
+    except (
+        *_report_errors(),
+        ErasureError,
+        RetentionError,
+        PurgeError,
+        duckdb.Error,
+        WarehouseUnwritable,
+    ) as e:
         click.echo(f"error: {_report_error_line(e)}", err=True)
         raise SystemExit(EXIT_ERROR) from None
     click.echo((render_json if fmt == "json" else render_markdown)(receipt), nl=False)
@@ -851,3 +867,16 @@ def erase(
     if not receipt.found:
         click.echo(f"nothing held about the person in {where}", err=True)
     raise SystemExit(receipt.exit_code)
+
+
+def _erase_locked(catalog: Catalog, where: Path, *args: Any, **kwargs: Any) -> Any:
+    """The erasure on the warehouse at ``where`` (its writer lock held for --apply)."""
+    import duckdb
+
+    from catalog.erasure.engine import erase as erase_person
+
+    conn = duckdb.connect(str(where))
+    try:
+        return erase_person(catalog, conn, *args, **kwargs)
+    finally:
+        conn.close()

@@ -8,7 +8,7 @@ fjordbank sweep [--apply] [--today D]      delete what has expired (retention), 
                                            --apply then rebuilds the outputs
 
 `run` and `sweep` write the warehouse, so they hold its writer lock
-(dagster_project/runlock.py): a second one waits, saying who holds it, or with --no-wait exits 2
+(catalog/runlock.py): a second one waits, saying who holds it, or with --no-wait exits 2
 with that one line.
 """
 
@@ -200,7 +200,7 @@ def run(persons: int, seed: int, target: str | None, wait: bool) -> None:
 def _writer_lock(s: Settings, command: str, *, wait: bool) -> Iterator[None]:
     """The warehouse's writer lock, or exit 2 with one line (busy with --no-wait, or the place
     cannot be written)."""
-    from dagster_project.runlock import WarehouseBusy, WarehouseUnwritable, warehouse_lock
+    from catalog.runlock import WarehouseBusy, WarehouseUnwritable, warehouse_lock
 
     try:
         with warehouse_lock(s.warehouse, command, wait=wait, on_wait=click.echo):
@@ -363,7 +363,7 @@ def _fail_orphaned_runs(instance) -> None:
     warehouse's writer lock, on the instance's own host."""
     import dagster as dg
 
-    from dagster_project.runlock import process_alive
+    from catalog.runlock import process_alive
 
     active = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
     for record in instance.get_run_records(filters=dg.RunsFilter(statuses=active)):

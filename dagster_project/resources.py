@@ -13,7 +13,7 @@ import duckdb
 from pydantic import PrivateAttr
 
 from catalog.settings import SettingsError, settings
-from dagster_project.runlock import WarehouseUnwritable, warehouse_lock
+from catalog.runlock import WarehouseUnwritable, warehouse_lock
 
 # DuckDB's message when another process holds the database file.
 _LOCK_CONFLICT = re.compile(r"Could not set lock on file|Conflicting lock", re.IGNORECASE)
@@ -92,7 +92,7 @@ def connect_waiting(
 
 class Warehouse(dg.ConfigurableResource):
     """The DuckDB file warehouse. DuckDB allows one writing process: a run holds the
-    warehouse's writer lock (:mod:`dagster_project.runlock`) from the moment this resource is
+    warehouse's writer lock (:mod:`catalog.runlock`) from the moment this resource is
     set up until the run ends, waiting with a log line while another run or ``fjordbank run``
     holds it. Connections open, are used and close; one that meets another process's lock on
     the file tries again for ``$FJORDBANK_WAREHOUSE_WAIT`` seconds. Every failure of the

@@ -1,4 +1,4 @@
-"""The warehouse's writer lock (dagster_project/runlock.py), the Warehouse resource's waiting
+"""The warehouse's writer lock (catalog/runlock.py), the Warehouse resource's waiting
 connections and the dagster.yaml the platform writes: fast, no platform run."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import yaml
 from click.testing import CliRunner
 
 from dagster_project.resources import Warehouse
-from dagster_project.runlock import (
+from catalog.runlock import (
     Holder,
     WarehouseBusy,
     WarehouseUnwritable,
@@ -33,7 +33,7 @@ HOLDER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from dagster_project.runlock import warehouse_lock
+    from catalog.runlock import warehouse_lock
     with warehouse_lock(Path(sys.argv[1]), "fjordbank run"):
         print("held", flush=True)
         time.sleep(float(sys.argv[2]))
@@ -292,7 +292,7 @@ def _lock_probe_job(warehouse: Path):
 
 def test_a_dagster_run_waits_for_the_writer_lock_with_a_log_line(warehouse, monkeypatch):
     """A run launched by the UI or the schedule takes the same lock as `fjordbank run`."""
-    monkeypatch.setattr("dagster_project.runlock.POLL_SECONDS", 0.1)
+    monkeypatch.setattr("catalog.runlock.POLL_SECONDS", 0.1)
     proc = _hold(warehouse, 2)
     with dg.DagsterInstance.ephemeral() as instance:
         started = time.monotonic()
@@ -320,7 +320,7 @@ def test_the_lock_is_held_for_the_whole_dagster_run(warehouse):
                 sys.executable,
                 "-c",
                 "import sys; from pathlib import Path; "
-                "from dagster_project.runlock import warehouse_lock, WarehouseBusy\n"
+                "from catalog.runlock import warehouse_lock, WarehouseBusy\n"
                 "try:\n"
                 "    with warehouse_lock(Path(sys.argv[1]), 'probe', wait=False): print('free')\n"
                 "except WarehouseBusy: print('busy')",
