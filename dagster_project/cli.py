@@ -480,15 +480,60 @@ def _summary(s: Settings, log_file: Path | None = None) -> None:
     for schema, name, n in _row_counts(s):
         click.echo(f"  {schema + '.' + name:<55} {n:>12,}")
     _retention_line(s)
+    _set_aside_and_withheld(s)
     click.echo(
         f"\nwarehouse:     {s.spark_warehouse_dir if s.dbt_target == 'spark' else s.warehouse}\n"
         f"landing:       {s.landing_dir}\n"
         f"dagster home:  {os.environ.get('DAGSTER_HOME', s.dagster_home)}\n"
         f"lineage page:  {s.reports_dir / 'lineage.html'}\n"
+        f"               (with make ui: {_lineage_url(s)})\n"
         f"lineage events: {s.openlineage_dir / 'events.jsonl'}\n"
         + (f"run log:       {log_file}\n" if log_file is not None else "")
         + "open the UI:   make ui   (http://127.0.0.1:3000)"
     )
+
+
+def _lineage_url(s: Settings) -> str:
+    from catalog.settings import SettingsError
+    from dagster_project.ui import lineage_page_http_url
+
+    try:
+        return lineage_page_http_url(s.lineage_port)
+    except SettingsError as exc:
+        return f"no server: {exc}"
+
+
+_LISTED = 10  # set-aside files named in the summary; the rest are counted
+
+
+def _set_aside_and_withheld(s: Settings) -> None:
+    """The delivery files set aside (not loaded) and the outputs withheld for restricting
+    privacy events that could not be applied: what needs someone's attention after a run."""
+    import duckdb
+
+    from dagster_project.assets.withheld import withheld_outputs
+    from dagster_project.landing.file_quarantine import set_aside_files
+    from dagster_project.project import dbt_project
+
+    files = set_aside_files(s.file_quarantine_dir)
+    if files:
+        click.echo(
+            f"\nset aside: {len(files)} delivery file(s) could not be read and were not loaded "
+            "(fix each and deliver it again; README, 'What happens when things go wrong'):"
+        )
+        for f in files[:_LISTED]:
+            click.echo(f"  {f.to_text()}")
+        if len(files) > _LISTED:
+            click.echo(f"  ... and {len(files) - _LISTED} more under {s.file_quarantine_dir}")
+    if s.dbt_target != "duckdb":
+        return
+    try:
+        withheld = withheld_outputs(s.warehouse, Path(dbt_project().manifest_path))
+    except (duckdb.Error, OSError, ValueError) as exc:
+        click.echo(f"\nwithheld outputs: could not be read: {exc}", err=True)
+        return
+    if withheld:
+        click.echo(f"\nWITHHELD: {withheld.summary()}")
 
 
 def _retention_line(s: Settings) -> None:
@@ -506,7 +551,7 @@ def _retention_line(s: Settings) -> None:
     try:
         declarations = load_declarations(load_manifest(dbt_project().manifest_path))
         with duckdb.connect(str(s.warehouse), read_only=True) as conn:
-            rows = retention_rows(conn, declarations, dt.date.today())
+            rows = retention_rows(conn, declarations, dt.date.today(), s.file_quarantine_dir)
     except (RetentionError, duckdb.Error, OSError) as exc:
         click.echo(f"\nretention: could not count expired rows: {exc}", err=True)
         return
@@ -514,7 +559,8 @@ def _retention_line(s: Settings) -> None:
     total = sum(r["rows_expired"] for r in expired)
     if total:
         click.echo(
-            f"\nretention: {total:,} rows in {len(expired)} tables are past their retention "
+            f"\nretention: {total:,} rows or files in {len(expired)} stores are past their "
+            "retention "
             "(`catalog retention` lists them; the daily schedule deletes them, or now: "
             "`fjordbank sweep --apply`)"
         )

@@ -166,7 +166,8 @@ def test_an_extra_column_does_not_hide_an_objection_and_a_bad_customers_file_is_
     }
 
 
-def test_an_unreadable_objections_file_withholds_the_outputs_it_governs(platform):
+def test_an_unreadable_objections_file_withholds_the_outputs_it_governs(platform, capsys):
+    from dagster_project.cli import _set_aside_and_withheld
     from dagster_project.project import dbt_project
 
     manifest = json.loads(dbt_project().manifest_path.read_text())
@@ -213,6 +214,15 @@ def test_an_unreadable_objections_file_withholds_the_outputs_it_governs(platform
     }
     assert others and others <= materialised
     assert {*UNGOVERNED} <= _relations(platform)
+    # The run summary says what needs attention: the set-aside file, the withheld outputs.
+    capsys.readouterr()
+    _set_aside_and_withheld(platform)
+    summary = capsys.readouterr().out
+    assert "set aside: 1 delivery file(s) could not be read" in summary
+    assert "bank/customers/" in summary and "NUL bytes" in summary
+    (withheld,) = [line for line in summary.splitlines() if line.startswith("WITHHELD: ")]
+    assert "privacy.objections (" in withheld and f"{rel} line 3" in withheld
+    assert all(name in withheld for name in governed)
     # Nothing else failed because of it.
     assert {k for k, d in checks.items() if not d.passed} <= {
         ("raw_privacy/objections", "restricting_events_applied"),
@@ -221,7 +231,9 @@ def test_an_unreadable_objections_file_withholds_the_outputs_it_governs(platform
     }
 
 
-def test_the_objections_delivered_again_correctly_publish_the_outputs_again(platform):
+def test_the_objections_delivered_again_correctly_publish_the_outputs_again(platform, capsys):
+    from dagster_project.cli import _set_aside_and_withheld
+
     bad = platform.landing_dir / "privacy" / "objections" / f"{AS_OF + dt.timedelta(days=2)}.csv"
     assert bad.exists()  # left by the test before
     bad.write_text("national_id,scope,event_time,action\n", encoding="utf-8")
@@ -233,3 +245,6 @@ def test_the_objections_delivered_again_correctly_publish_the_outputs_again(plat
     assert checks[("raw_privacy/objections", "restricting_events_applied")].passed
     assert {*MARKETING, *UNGOVERNED} <= _materialised(result) & _relations(platform)
     assert all(d.passed for (_, name), d in checks.items() if name == "no_objectors")
+    capsys.readouterr()
+    _set_aside_and_withheld(platform)
+    assert "WITHHELD" not in capsys.readouterr().out
