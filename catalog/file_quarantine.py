@@ -1,11 +1,13 @@
 """The file quarantine as the data-subject-rights side sees it: set-aside delivery files.
 
-The ingest (``dagster_project/landing/file_quarantine.py``) moves a delivery file of an ordinary
-table that cannot be read (NUL bytes, not UTF-8, a foreign header ...) bytes unchanged to
-``<folder>/<source>/<table>/<file name>`` (``Settings.file_quarantine_dir``), with
-``<file name>.json`` beside it: reason, set_aside_at, sha256, size, original_path. Those files
-hold whole customer records, so retention, access and erasure must reach them. This module reads
-the folder and the JSON itself (``catalog`` never imports ``dagster_project``):
+The one home of the file quarantine's layout. The ingest (``dagster_project/landing/load.py``)
+moves a delivery file of an ordinary table that cannot be read (NUL bytes, not UTF-8, a foreign
+header ...) with :func:`set_aside`, bytes unchanged, to ``<folder>/<source>/<table>/<file
+name>`` (``Settings.file_quarantine_dir``), with ``<file name>.json`` beside it: source, table,
+reason, set_aside_at, sha256, size, original_path. The table is then loaded from its other
+deliveries; a file stays here until someone fixes it and delivers it again (then deletes the
+copy and its JSON) or its retention ends. Those files hold whole customer records, so
+retention, access and erasure must reach them:
 
 - :func:`set_aside_files` lists the files; :func:`retention_start` is the day a file's
   retention runs from (the delivery date in its name, else the day it was set aside, else, for a
@@ -40,6 +42,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,8 +84,27 @@ class SetAsideFile:
         return str(value) if value else None
 
     @property
+    def original(self) -> str:
+        """The path it was delivered at."""
+        return str(self.meta.get("original_path") or "unknown")
+
+    @property
+    def sha256(self) -> str | None:
+        value = self.meta.get("sha256")
+        return str(value) if value else None
+
+    @property
+    def size(self) -> int | None:
+        value = self.meta.get("size")
+        return int(value) if isinstance(value, int) else None
+
+    @property
     def meta_path(self) -> Path:
         return meta_path(self.file)
+
+    def to_text(self) -> str:
+        """One line for a log or a run summary."""
+        return f"{self.original}: set aside to {self.file} ({self.reason})"
 
     def relative(self, folder: Path) -> str:
         """The file's path inside the folder (``<source>/<table>/<file>``)."""
@@ -94,8 +116,64 @@ def meta_path(path: Path) -> Path:
     return path.with_name(path.name + SUFFIX)
 
 
-def set_aside_files(folder: Path | None) -> list[SetAsideFile]:
-    """Every file of the file quarantine ``folder``, by path ([] when there is no folder).
+def set_aside(path: Path, folder: Path, source: str, table: str, reason: str) -> SetAsideFile:
+    """Move the delivery file ``path`` of ``source/table`` into the file quarantine ``folder``.
+
+    The JSON is written first, then the file is moved (a rename on one file system), so a crash
+    in between leaves the file where it was, to be set aside again by the next run. A file of the
+    same name already held there with other bytes is kept: the newcomer gets the time it was set
+    aside in its name.
+
+    >>> import tempfile
+    >>> tmp = Path(tempfile.mkdtemp())
+    >>> bad = tmp / "landing" / "bank" / "cards" / "2024-03-01.csv"
+    >>> bad.parent.mkdir(parents=True)
+    >>> _ = bad.write_bytes(b"card_ref\\x00")
+    >>> f = set_aside(bad, tmp / "q", "bank", "cards", "contains NUL bytes; deliver UTF-8 CSV")
+    >>> bad.exists(), f.file.read_bytes(), f.reason
+    (False, b'card_ref\\x00', 'contains NUL bytes; deliver UTF-8 CSV')
+    >>> [(g.source, g.table, g.file.name) for g in set_aside_files(tmp / "q")]
+    [('bank', 'cards', '2024-03-01.csv')]
+    """
+    path = Path(path)
+    sha, size = _sha256(path)
+    target_dir = Path(folder) / source / table
+    target_dir.mkdir(parents=True, exist_ok=True)
+    now = dt.datetime.now(dt.UTC)
+    target = target_dir / path.name
+    if target.exists() and _sha256(target)[0] != sha:
+        target = target_dir / f"{path.stem}.{now:%Y%m%dT%H%M%S%fZ}{path.suffix}"
+    meta = {
+        "source": source,
+        "table": table,
+        "original_path": str(path),
+        "reason": reason,
+        "set_aside_at": now.isoformat(timespec="seconds"),
+        "sha256": sha,
+        "size": size,
+    }
+    sidecar = meta_path(target)
+    tmp = sidecar.with_name(sidecar.name + ".tmp")
+    tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, sidecar)
+    shutil.move(path, target)
+    return SetAsideFile(source, table, target, meta)
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    h, size = hashlib.sha256(), 0
+    with Path(path).open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def set_aside_files(
+    folder: Path | None, source: str | None = None, table: str | None = None
+) -> list[SetAsideFile]:
+    """Every file of the file quarantine ``folder`` (or of one source / table), by path ([]
+    when there is no folder).
 
     Only ``<source>/<table>/<file>`` counts; JSON sidecars, hidden files and ``*.tmp`` are not
     set-aside files. A JSON that cannot be read is taken as missing (the reason then says so).
@@ -104,7 +182,8 @@ def set_aside_files(folder: Path | None) -> list[SetAsideFile]:
         return []
     folder = Path(folder)
     found = []
-    for path in sorted(p for p in folder.glob("*/*/*") if p.is_file()):
+    pattern = f"{source or '*'}/{table or '*'}/*"
+    for path in sorted(p for p in folder.glob(pattern) if p.is_file()):
         if path.name.startswith(".") or path.name.endswith((SUFFIX, ".tmp")):
             continue
         source, table = path.relative_to(folder).parts[:2]

@@ -179,7 +179,7 @@ class Settings:
     @property
     def file_quarantine_dir(self) -> Path:
         """Delivery files that cannot be read, set aside by the ingest
-        (``dagster_project/landing/file_quarantine.py``)."""
+        (``catalog/file_quarantine.py``)."""
         return self.data_dir / "quarantine" / "files"
 
     @property

@@ -511,8 +511,8 @@ def _set_aside_and_withheld(s: Settings) -> None:
     privacy events that could not be applied: what needs someone's attention after a run."""
     import duckdb
 
+    from catalog.file_quarantine import set_aside_files
     from dagster_project.assets.withheld import withheld_outputs
-    from dagster_project.landing.file_quarantine import set_aside_files
     from dagster_project.project import dbt_project
 
     files = set_aside_files(s.file_quarantine_dir)

@@ -816,7 +816,7 @@ def _customers(root, n=2, day=DAY):
 def test_an_unreadable_file_of_an_ordinary_table_is_set_aside_and_the_rest_loads(
     conn, root, tmp_path, content, what, line
 ):
-    from dagster_project.landing.file_quarantine import set_aside_files
+    from catalog.file_quarantine import set_aside_files
 
     _customers(root)
     bad = root / "bank" / "customers" / "2024-03-02.csv"
@@ -858,7 +858,7 @@ def test_a_file_not_named_after_its_delivery_date_is_set_aside_too(conn, root, t
 
 
 def test_a_second_bad_file_of_the_same_name_keeps_the_first(tmp_path):
-    from dagster_project.landing.file_quarantine import set_aside, set_aside_files
+    from catalog.file_quarantine import set_aside, set_aside_files
 
     src = tmp_path / "landing" / "2024-03-01.csv"
     src.parent.mkdir()

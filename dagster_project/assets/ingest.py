@@ -23,13 +23,13 @@ import dagster as dg
 
 from catalog.erasure.errors import ErasureError
 from catalog.erasure.suppression import matcher_for
+from catalog.file_quarantine import set_aside_files
 from catalog.settings import settings
 from catalog.tags import resolve_column_tags
 from dagster_project.assets.erasure import ERASURE_KEY
 from dagster_project.assets.sweep import SWEEP_KEY
 from dagster_project.landing.contract import COMPANIES, TABLES, Table
 from dagster_project.landing.deliveries import IngestError
-from dagster_project.landing.file_quarantine import set_aside_files
 from dagster_project.landing.load import IngestResult, ingest_table
 from dagster_project.openlineage import OpenLineageResource, ingest_lineage, nominal_time_of
 from dagster_project.resources import Warehouse

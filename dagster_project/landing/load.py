@@ -43,12 +43,12 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from catalog.file_quarantine import SetAsideFile, set_aside
 from dagster_project.landing import read, validate
 from dagster_project.landing._sql import lit
 from dagster_project.landing.contract import ColumnType, Table
 from dagster_project.landing.contract import table as contract_table
 from dagster_project.landing.deliveries import IngestError, delivery_date, landing_files
-from dagster_project.landing.file_quarantine import SetAsideFile, set_aside
 from dagster_project.landing.suppress import suppress_erased
 
 if TYPE_CHECKING:
