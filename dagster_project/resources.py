@@ -12,8 +12,8 @@ import dagster as dg
 import duckdb
 from pydantic import PrivateAttr
 
-from catalog.settings import SettingsError, settings
 from catalog.runlock import WarehouseUnwritable, warehouse_lock
+from catalog.settings import SettingsError, settings
 
 # DuckDB's message when another process holds the database file.
 _LOCK_CONFLICT = re.compile(r"Could not set lock on file|Conflicting lock", re.IGNORECASE)

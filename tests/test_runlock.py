@@ -18,7 +18,6 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from dagster_project.resources import Warehouse
 from catalog.runlock import (
     Holder,
     WarehouseBusy,
@@ -28,6 +27,7 @@ from catalog.runlock import (
     holder_path,
     warehouse_lock,
 )
+from dagster_project.resources import Warehouse
 
 HOLDER = textwrap.dedent(
     """
