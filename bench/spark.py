@@ -6,11 +6,16 @@ project) and times the ``build_everything`` job (ingest, policy gate, ``dbt buil
 model and test, and the row checks).
 
 - **baseline**: the job on DuckDB (``DBT_TARGET=duckdb``);
-- **spark**: the same job on local Spark (``DBT_TARGET=spark``, dbt-spark session method).
+- **spark**: the same job on local Spark (``DBT_TARGET=spark``, dbt-spark session method,
+  ``local[2]``);
+- **cluster**: the same job on a Spark standalone cluster of two workers (one core each) that
+  this benchmark starts on 127.0.0.1 for the run (:mod:`dagster_project.spark_cluster`, free
+  ports, under the run's temporary directory) and stops at the end: the driver in the child
+  process, the executors and the keyed-hash UDF on the workers.
 
-Figures: medians; ``spark_over_duckdb`` is the ratio at each size, ``growth`` each target's time
-over its own time at the smallest size (how the cost grows with size). The point is that Spark
-runs the same project, not that local Spark on two cores beats DuckDB.
+Figures: medians; ``spark_over_duckdb`` and ``cluster_over_duckdb`` are the ratios at each size,
+``growth`` each target's time over its own time at the smallest size (how the cost grows with
+size). The point is that Spark runs the same project, not that Spark on two cores beats DuckDB.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import datetime as dt
 import importlib.util
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -32,10 +38,16 @@ if importlib.util.find_spec("pyspark") is None:  # `python -m bench` reports it 
 AS_OF = dt.date(2026, 11, 2)
 SIZES = (2_000, 20_000, 100_000)
 QUICK = {"sizes": (500, 2_000), "repeats": 1}
-TARGETS = ("duckdb", "spark")
+TARGETS = ("duckdb", "spark", "cluster")
 
 
-def _env(data_dir: Path, landing: Path, target: str) -> dict[str, str]:
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(data_dir: Path, landing: Path, target: str, master: str = "") -> dict[str, str]:
     env = {
         **os.environ,
         "FJORDBANK_DATA_DIR": str(data_dir),
@@ -43,11 +55,15 @@ def _env(data_dir: Path, landing: Path, target: str) -> dict[str, str]:
         "FJORDBANK_SYNTHETIC_DATA": "true",
         "FJORDBANK_PSEUDONYM_KEY": os.environ.get("FJORDBANK_PSEUDONYM_KEY", "bench-key"),
         "DAGSTER_HOME": str(data_dir / "dagster_home"),
-        "DBT_TARGET": target,
+        "DBT_TARGET": "duckdb" if target == "duckdb" else "spark",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DAGSTER_DISABLE_TELEMETRY": "true",
     }
     env.pop("FJORDBANK_WAREHOUSE", None)
+    env.pop("FJORDBANK_SPARK_METHOD", None)
+    env.pop("FJORDBANK_SPARK_MASTER", None)
+    if target == "cluster":
+        env["FJORDBANK_SPARK_MASTER"] = master
     return env
 
 
@@ -72,10 +88,10 @@ def _once() -> None:
     print(json.dumps({"setup": setup, "elapsed": elapsed}))
 
 
-def _child(data_dir: Path, landing: Path, target: str) -> dict[str, float]:
+def _child(data_dir: Path, landing: Path, target: str, master: str = "") -> dict[str, float]:
     done = subprocess.run(
         [sys.executable, "-m", "bench.spark", "--once"],
-        env=_env(data_dir, landing, target),
+        env=_env(data_dir, landing, target, master),
         capture_output=True,
         text=True,
         check=False,
@@ -87,39 +103,59 @@ def _child(data_dir: Path, landing: Path, target: str) -> dict[str, float]:
 
 
 def run(sizes: tuple[int, ...] = SIZES, repeats: int = 3) -> list[dict]:
-    from dagster_project.landing.generate import generate
+    from dagster_project.spark_cluster import Cluster, start, stop
 
     rows: list[dict] = []
     first: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="bench_spark_") as tmp:
-        for persons in sizes:
-            landing = Path(tmp) / f"landing_{persons}"
-            generate(landing, persons=persons, seed=42, as_of=AS_OF, progress=False)
-            times: dict[str, list[float]] = {t: [] for t in TARGETS}
-            setups: dict[str, list[float]] = {t: [] for t in TARGETS}
-            for r in range(repeats):
-                for target in TARGETS:  # interleaved, so drift hits both alike
-                    got = _child(Path(tmp) / f"{target}_{persons}_{r}", landing, target)
-                    times[target].append(got["elapsed"])
-                    setups[target].append(got["setup"])
-            med = {t: statistics.median(v) for t, v in times.items()}
-            for t in TARGETS:
-                first.setdefault(t, med[t])
-            rows.append(
-                {
-                    "benchmark": "spark",
-                    "persons": persons,
-                    "repeats": repeats,
-                    "duckdb_s": med["duckdb"],
-                    "spark_s": med["spark"],
-                    "spark_over_duckdb": med["spark"] / med["duckdb"],
-                    "duckdb_growth": med["duckdb"] / first["duckdb"],
-                    "spark_growth": med["spark"] / first["spark"],
-                    "duckdb_setup_s": statistics.median(setups["duckdb"]),
-                    "spark_setup_s": statistics.median(setups["spark"]),
-                }
-            )
+        cluster = Cluster(
+            root=Path(tmp) / "spark-cluster", port=_free_port(), webui_port=_free_port()
+        )
+        try:
+            start(cluster)
+            _sizes(Path(tmp), sizes, repeats, cluster.master_url, rows, first)
+        finally:
+            stop(cluster)
     return rows
+
+
+def _sizes(
+    tmp: Path, sizes: tuple[int, ...], repeats: int, master: str, rows: list[dict], first: dict
+) -> None:
+    """Per size: generate landing data, time every target ``repeats`` times, append a row."""
+    from dagster_project.landing.generate import generate
+
+    for persons in sizes:
+        landing = tmp / f"landing_{persons}"
+        generate(landing, persons=persons, seed=42, as_of=AS_OF, progress=False)
+        times: dict[str, list[float]] = {t: [] for t in TARGETS}
+        setups: dict[str, list[float]] = {t: [] for t in TARGETS}
+        for r in range(repeats):
+            for target in TARGETS:  # interleaved, so drift hits all alike
+                got = _child(tmp / f"{target}_{persons}_{r}", landing, target, master)
+                times[target].append(got["elapsed"])
+                setups[target].append(got["setup"])
+        med = {t: statistics.median(v) for t, v in times.items()}
+        for t in TARGETS:
+            first.setdefault(t, med[t])
+        rows.append(
+            {
+                "benchmark": "spark",
+                "persons": persons,
+                "repeats": repeats,
+                "duckdb_s": med["duckdb"],
+                "spark_s": med["spark"],
+                "cluster_s": med["cluster"],
+                "spark_over_duckdb": med["spark"] / med["duckdb"],
+                "cluster_over_duckdb": med["cluster"] / med["duckdb"],
+                "duckdb_growth": med["duckdb"] / first["duckdb"],
+                "spark_growth": med["spark"] / first["spark"],
+                "cluster_growth": med["cluster"] / first["cluster"],
+                "duckdb_setup_s": statistics.median(setups["duckdb"]),
+                "spark_setup_s": statistics.median(setups["spark"]),
+                "cluster_setup_s": statistics.median(setups["cluster"]),
+            }
+        )
 
 
 if __name__ == "__main__":
