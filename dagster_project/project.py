@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock
 
 from catalog.settings import REPO_ROOT, WAREHOUSE_ENV, Settings, settings
 from dagster_project.spark import (
@@ -54,24 +58,33 @@ def _dbt_project(s: Settings):
         target_path=s.dbt_target_path,
         target=s.dbt_target,
     )
-    if _manifest_stale(project.manifest_path):
-        compile_manifest(s)
+    # Every process that loads the definitions (a run, the UI's code server, the daemon's, a
+    # `dagster job launch`) may find the manifest stale at once: one compiles, the others wait
+    # for it and then read its manifest (nobody reads a manifest being written, and the
+    # compile's scratch warehouse has one writer).
+    s.dbt_target_path.mkdir(parents=True, exist_ok=True)
+    with FileLock(s.dbt_target_path / ".compile.lock", thread_local=False):
+        if _manifest_stale(project.manifest_path):
+            compile_manifest(s)
     return project
 
 
 def compile_manifest(s: Settings | None = None):
     """``dbt compile`` in-process: the manifest with every model's compiled SQL, which the
-    lineage, the policy gate and the asset metadata read. It compiles against a scratch file of
-    the warehouse's name, so relation names match and a running build keeps its lock."""
+    lineage, the policy gate and the asset metadata read. It compiles against an empty scratch
+    file of the warehouse's name, so relation names match and a running build keeps its lock;
+    one scratch folder per compile, removed after it, because dbt-duckdb keeps its connection
+    to the file open for the life of the process (a long-lived code server would otherwise lock
+    every later compile out)."""
     from catalog.manifest import compile_project
 
     s = s or settings()
     if is_spark(s.dbt_target) and spark_method() == "session":
         spark_session(s)  # dbt-spark must find the platform's session
-    scratch = s.dbt_target_path / "compile" / s.warehouse.name
-    scratch.parent.mkdir(parents=True, exist_ok=True)
+    (s.dbt_target_path / "compile").mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=s.dbt_target_path / "compile"))
     real = os.environ.get(WAREHOUSE_ENV)
-    os.environ[WAREHOUSE_ENV] = str(scratch)
+    os.environ[WAREHOUSE_ENV] = str(folder / s.warehouse.name)
     try:
         return compile_project(
             DBT_PROJECT_DIR,
@@ -84,6 +97,7 @@ def compile_manifest(s: Settings | None = None):
             os.environ.pop(WAREHOUSE_ENV, None)
         else:
             os.environ[WAREHOUSE_ENV] = real
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def dbt_executable() -> str:

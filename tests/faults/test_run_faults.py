@@ -360,6 +360,9 @@ def test_queued_runs_run_one_at_a_time_and_exclude_a_manual_run(tmp_path, landin
     home = data / "dagster_home"
     home.mkdir(parents=True)
     _write_dagster_yaml(home / "dagster.yaml")
+    # The storage first (as `make ui` / `make run` do): processes creating a fresh SQLite storage
+    # at the same moment can leave its schema table with two heads.
+    instance = dg.DagsterInstance.from_config(str(home))
     env = _env(data)
     daemon_log = tmp_path / "daemon.out"
     daemon = subprocess.Popen(
@@ -370,16 +373,16 @@ def test_queued_runs_run_one_at_a_time_and_exclude_a_manual_run(tmp_path, landin
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    instance = dg.DagsterInstance.from_config(str(home))
     try:
         for _ in range(2):
-            subprocess.run(
+            launched = subprocess.run(
                 [str(BIN / "dagster"), *LAUNCH],
                 env=env,
                 cwd=REPO,
-                check=True,
                 capture_output=True,
+                text=True,
             )
+            assert launched.returncode == 0, launched.stdout[-2000:] + launched.stderr[-3000:]
         manual = None
         seen: list[list[str]] = []
         deadline = time.monotonic() + 1800
