@@ -36,6 +36,8 @@ and quarantine tables and writes them.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +63,14 @@ METADATA_COLUMNS = (
     ("_source_file", "VARCHAR"),
     ("_source_line", "BIGINT"),
     ("_delivery_date", "DATE"),
+    ("_load_id", "BIGINT"),  # the registry's load of the file the row came from
 )
+# The registry of loaded delivery files: one row per file a table holds (see ingest_table).
+REGISTRY_TABLE = "raw_meta.loaded_files"
+# Load ids only grow (a replaced file's rows get a new one), so a model can tell new rows.
+_LOAD_IDS = "raw_meta.load_ids"
+# Bump when this module changes what a file gives in raw: every table then reloads fully.
+LOAD_CODE_VERSION = "2"
 
 # Temporary tables of one ingest run (connection-local, dropped before commit).
 _TEMP_TABLES = (*read.TEMP_TABLES, *validate.TEMP_TABLES)
@@ -83,7 +92,12 @@ class Unapplied:
 
 @dataclass(frozen=True)
 class IngestResult:
-    """What one :func:`ingest_table` run did. ``files`` is empty when nothing was delivered."""
+    """What one :func:`ingest_table` run did. ``files`` is empty when nothing was delivered.
+
+    ``rows_loaded``, ``rows_quarantined`` and ``reasons`` are the table's totals afterwards,
+    ``rows_in`` their sum plus ``rows_suppressed`` (as a full load would count them);
+    ``rows_read`` counts the records of the files read this run (``files_read``: every file on
+    a full load, only the new and changed ones on an incremental one)."""
 
     source: str
     table: str
@@ -99,6 +113,24 @@ class IngestResult:
     ignored_columns: tuple[tuple[str, str], ...] = ()
     # privacy event logs: restricting events not applied (also in UNAPPLIED_TABLE)
     unapplied: tuple[Unapplied, ...] = ()
+    full: bool = True  # the whole table was reloaded (else only the files that changed)
+    files_read: tuple[str, ...] = ()  # files (re)loaded this run
+    rows_read: int = 0  # records in the files read this run
+    files_removed: tuple[str, ...] = ()  # files whose rows left: gone, changed or tampered with
+
+
+def contract_fingerprint(contract: Table, *, allow_synthetic: bool) -> str:
+    """What decides how a file of ``contract`` loads: its contract, the raw layout, this
+    module's :data:`LOAD_CODE_VERSION` and whether synthetic identity numbers pass. A table
+    whose files were loaded under another fingerprint is reloaded fully."""
+    text = repr((contract, METADATA_COLUMNS, LOAD_CODE_VERSION, allow_synthetic))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes, read in blocks."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def ingest_table(
@@ -110,14 +142,26 @@ def ingest_table(
     allow_synthetic: bool,
     suppression: SuppressionMatcher | None = None,
     file_quarantine: Path | None = None,
+    full: bool = False,
 ) -> IngestResult:
-    """Reload ``raw_<source>.<table>`` from all delivered files; quarantine what breaks the
-    contract. Idempotent: a second run over the same files gives the same tables.
+    """Bring ``raw_<source>.<table>`` in step with the delivered files; quarantine what breaks
+    the contract. Idempotent: a second run over the same files changes nothing.
+
+    Incremental by the registry :data:`REGISTRY_TABLE` (one row per loaded file: sha256, size,
+    rows loaded and quarantined, load id, the contract fingerprint): a new file is loaded and
+    appended; a file whose sha256 changed (delivered again, or rewritten by an erasure or the
+    retention sweep) has its raw, quarantine and registry rows replaced; a file gone from the
+    landing folder has them removed; a file whose raw or quarantine row count no longer matches
+    its registry row (rows deleted in the warehouse) is reloaded. The table is reloaded from all
+    its files when ``full`` is set, when it has no registry rows or no raw table yet, or when
+    :func:`contract_fingerprint` changed. The raw table then always holds what a full load
+    would give. Every raw row carries the ``_load_id`` of its file's load (ids only grow).
 
     ``allow_synthetic`` accepts synthetic identity numbers (month + 80); only for synthetic data.
-    ``suppression``: the erasure suppression list; rows of erased persons delivered again are
-    then removed from the landing files, raw table and quarantine (:mod:`.suppress`) and counted
-    in ``rows_suppressed`` (rows in = loaded + quarantined + suppressed).
+    ``suppression``: the erasure suppression list; rows of erased persons delivered again (in
+    the files read this run) are then removed from the landing files, raw table and quarantine
+    (:mod:`.suppress`) and counted in ``rows_suppressed`` (rows in = loaded + quarantined +
+    suppressed, for the files read).
 
     A file that cannot be read raises :class:`IngestError` (one line, nothing changed), unless
     ``file_quarantine`` (a folder) is given: then a file of an ordinary table is moved there
@@ -140,12 +184,15 @@ def ingest_table(
             "files, or point FJORDBANK_LANDING_DIR at them"
         )
     events = contract.privacy_events
+    fingerprint = contract_fingerprint(contract, allow_synthetic=allow_synthetic)
     set_aside_now: list[SetAsideFile] = []
     unreadable: dict[Path, IngestError] = {}  # privacy files left in place, not loaded
     while True:
         try:
             files = [f for f in landing_files(landing_root, source, table) if f not in unreadable]
-            loaded = _load_table(conn, contract, landing_root, files, unreadable, allow_synthetic)
+            loaded = _load_table(
+                conn, contract, landing_root, files, unreadable, allow_synthetic, fingerprint, full
+            )
             break
         except IngestError as exc:
             # Each pass sets one more file aside (or leaves it unloaded), so this ends.
@@ -160,26 +207,30 @@ def ingest_table(
             else:
                 unreadable[exc.path] = exc
     suppressed = 0
-    rows_loaded, rows_quarantined = loaded.loaded, loaded.quarantined
-    if suppression is not None:
-        dropped_raw, dropped_quarantine = suppress_erased(conn, contract, landing_root, suppression)
-        rows_loaded, rows_quarantined = (
-            rows_loaded - dropped_raw,
-            rows_quarantined - dropped_quarantine,
+    if suppression is not None and loaded.read:
+        dropped_raw, dropped_quarantine = suppress_erased(
+            conn, contract, landing_root, suppression, files=None if loaded.full else loaded.read
         )
         suppressed = dropped_raw + dropped_quarantine
+        if suppressed:  # the files were rewritten: the registry follows
+            _register(conn, contract, landing_root, loaded.read, fingerprint, update=True)
+    totals = _table_totals(conn, contract)
     return IngestResult(
         source=source,
         table=table,
         files=loaded.files,
-        rows_in=loaded.rows_in,
-        rows_loaded=rows_loaded,
-        rows_quarantined=rows_quarantined,
-        reasons=dict(sorted(loaded.reasons.items())),
+        rows_in=totals[0] + totals[1] + suppressed,
+        rows_loaded=totals[0],
+        rows_quarantined=totals[1],
+        reasons=dict(sorted((loaded.reasons if loaded.full else _reasons(conn, contract)).items())),
         rows_suppressed=suppressed,
         set_aside=tuple(set_aside_now),
         ignored_columns=loaded.ignored,
         unapplied=loaded.unapplied,
+        full=loaded.full,
+        files_read=loaded.read,
+        rows_read=loaded.rows_in,
+        files_removed=loaded.removed,
     )
 
 
@@ -187,11 +238,85 @@ def ingest_table(
 class _Loaded:
     files: tuple[str, ...]
     rows_in: int
-    loaded: int
-    quarantined: int
     reasons: Counter
     ignored: tuple[tuple[str, str], ...]
     unapplied: tuple[Unapplied, ...]
+    full: bool
+    read: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    full: bool
+    read: tuple[str, ...]  # files to load
+    removed: tuple[str, ...]  # registered files whose rows go first
+
+
+def _plan(
+    conn: duckdb.DuckDBPyConnection,
+    contract: Table,
+    target: str,
+    rels: tuple[str, ...],
+    paths: dict[str, Path],
+    fingerprint: str,
+    full: bool,
+) -> _Plan:
+    """Which files to load and which registered files' rows to remove (see ingest_table)."""
+    key = [contract.source, contract.name]
+    registered = {}
+    if _exists(conn, "raw_meta", "loaded_files"):
+        registered = {
+            r[0]: r[1:]
+            for r in conn.execute(
+                f"select file, sha256, size, rows_loaded, rows_quarantined, fingerprint "
+                f'from {REGISTRY_TABLE} where source = ? and "table" = ?',
+                key,
+            ).fetchall()
+        }
+    raw_ok = _exists(conn, "raw_" + contract.source, contract.name) and "_load_id" in {
+        r[0]
+        for r in conn.execute(
+            "select column_name from information_schema.columns where table_schema = ? "
+            "and table_name = ?",
+            ["raw_" + contract.source, contract.name],
+        ).fetchall()
+    }
+    if (
+        full
+        or not registered
+        or not raw_ok
+        or any(r[4] != fingerprint for r in registered.values())
+    ):
+        return _Plan(True, rels, ())
+    raw_counts = dict(
+        conn.execute(f"select _source_file, count(*) from {target} group by 1").fetchall()
+    )
+    q_counts = dict(
+        conn.execute(
+            f'select file, count(*) from {QUARANTINE_TABLE} where source = ? and "table" = ? '
+            "group by 1",
+            key,
+        ).fetchall()
+    )
+    removed, read = [], []
+    for rel, (sha, size, n_loaded, n_quarantined, _fp) in sorted(registered.items()):
+        path = paths.get(rel)
+        if path is None:
+            removed.append(rel)  # gone from the landing folder
+        elif (
+            path.stat().st_size != size
+            or raw_counts.get(rel, 0) != n_loaded
+            or q_counts.get(rel, 0) != n_quarantined
+            or file_sha256(path) != sha
+        ):
+            removed.append(rel)  # delivered again, rewritten, or rows deleted in the warehouse
+            read.append(rel)
+    stray = set(raw_counts) - set(registered)  # raw rows of no registered file: start over
+    if stray:
+        return _Plan(True, rels, ())
+    read += [r for r in rels if r not in registered]
+    return _Plan(False, tuple(r for r in rels if r in set(read)), tuple(removed))
 
 
 def _load_table(
@@ -201,33 +326,34 @@ def _load_table(
     files: list[Path],
     unreadable: dict[Path, IngestError],
     allow_synthetic: bool,
+    fingerprint: str,
+    full: bool,
 ) -> _Loaded:
-    """Replace the raw table and the table's quarantine (and unapplied) rows by what ``files``
-    give, in one transaction; an :class:`IngestError` rolls it back."""
+    """Bring the raw table, the table's quarantine (and unapplied) rows and its registry rows in
+    step with ``files``, in one transaction; an :class:`IngestError` rolls it back."""
     source, table = contract.source, contract.name
     target = f"{_ident('raw_' + source)}.{_ident(table)}"
     rels = tuple(p.relative_to(landing_root).as_posix() for p in files)
+    paths = dict(zip(rels, files, strict=True))
     tolerant = contract.privacy_events is not None
     conn.begin()
     try:
-        _create_tables(conn, contract, target)
+        plan = _plan(conn, contract, target, rels, paths, fingerprint, full)
+        _create_tables(conn, contract, target, plan)
+        load_id = conn.execute(f"select nextval('{_LOAD_IDS}')").fetchone()[0]
         rows_in, reasons, ignored = 0, Counter(), []
-        for path, rel in zip(files, rels, strict=True):
+        for rel in plan.read:
             n, kinds, extra = _load_file(
-                conn, contract, target, path, rel, allow_synthetic, tolerant
+                conn, contract, target, paths[rel], rel, allow_synthetic, tolerant, load_id
             )
             rows_in += n
             reasons.update(kinds)
             ignored += [(rel, c) for c in extra]
-        loaded = conn.execute(f"select count(*) from {target}").fetchone()[0]
-        quarantined = conn.execute(
-            f'select count(*) from {QUARANTINE_TABLE} where source = ? and "table" = ?',
-            [source, table],
-        ).fetchone()[0]
-        if rows_in != loaded + quarantined:  # a bug, never bad input
+        loaded = _register(conn, contract, landing_root, plan.read, fingerprint)
+        if rows_in != loaded[0] + loaded[1]:  # a bug, never bad input
             raise RuntimeError(
-                f"ingest of {source}/{table} lost rows: {rows_in} in, {loaded} loaded, "
-                f"{quarantined} quarantined"
+                f"ingest of {source}/{table} lost rows: {rows_in} in, {loaded[0]} loaded, "
+                f"{loaded[1]} quarantined"
             )
         unapplied = _record_unapplied(conn, contract, landing_root, unreadable)
         if unapplied and contract.privacy_events.stop_run:
@@ -244,7 +370,117 @@ def _load_table(
     except BaseException:
         conn.rollback()
         raise
-    return _Loaded(rels, rows_in, loaded, quarantined, reasons, tuple(ignored), unapplied)
+    return _Loaded(
+        rels, rows_in, reasons, tuple(ignored), unapplied, plan.full, plan.read, plan.removed
+    )
+
+
+def _register(
+    conn: duckdb.DuckDBPyConnection,
+    contract: Table,
+    landing_root: Path,
+    rels: tuple[str, ...],
+    fingerprint: str,
+    *,
+    update: bool = False,
+) -> tuple[int, int]:
+    """Write the registry rows of ``rels`` (just loaded, or with ``update`` rewritten since)
+    from the files and the warehouse; returns the rows (loaded, quarantined) they hold."""
+    key = [contract.source, contract.name]
+    target = f"{_ident('raw_' + contract.source)}.{_ident(contract.name)}"
+    if not rels:
+        return 0, 0
+    raw = dict(
+        conn.execute(
+            f"select _source_file, count(*) from {target} where list_contains(?, _source_file) "
+            "group by 1",
+            [list(rels)],
+        ).fetchall()
+    )
+    quarantined = dict(
+        conn.execute(
+            f'select file, count(*) from {QUARANTINE_TABLE} where source = ? and "table" = ? '
+            "and list_contains(?, file) group by 1",
+            [*key, list(rels)],
+        ).fetchall()
+    )
+    ids = dict(
+        conn.execute(
+            f"select _source_file, max(_load_id) from {target} "
+            "where list_contains(?, _source_file) group by 1",
+            [list(rels)],
+        ).fetchall()
+    )
+    if update:
+        old = dict(
+            conn.execute(
+                f'select file, load_id from {REGISTRY_TABLE} where source = ? and "table" = ? '
+                "and list_contains(?, file)",
+                [*key, list(rels)],
+            ).fetchall()
+        )
+        ids = {**old, **ids}
+        conn.execute(
+            f'delete from {REGISTRY_TABLE} where source = ? and "table" = ? '
+            "and list_contains(?, file)",
+            [*key, list(rels)],
+        )
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    current = conn.execute(f"select currval('{_LOAD_IDS}')").fetchone()[0]
+    for rel in rels:
+        path = landing_root / rel
+        conn.execute(
+            f"insert into {REGISTRY_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                *key,
+                rel,
+                delivery_date(path),
+                file_sha256(path),
+                path.stat().st_size,
+                raw.get(rel, 0),
+                quarantined.get(rel, 0),
+                ids.get(rel, current),
+                now,
+                fingerprint,
+            ],
+        )
+    return sum(raw.values()), sum(quarantined.values())
+
+
+def _table_totals(conn: duckdb.DuckDBPyConnection, contract: Table) -> tuple[int, int]:
+    """The rows (raw, quarantined) the table holds."""
+    target = f"{_ident('raw_' + contract.source)}.{_ident(contract.name)}"
+    raw = conn.execute(f"select count(*) from {target}").fetchone()[0]
+    quarantined = conn.execute(
+        f'select count(*) from {QUARANTINE_TABLE} where source = ? and "table" = ?',
+        [contract.source, contract.name],
+    ).fetchone()[0]
+    return raw, quarantined
+
+
+def _reasons(conn: duckdb.DuckDBPyConnection, contract: Table) -> dict[str, int]:
+    """Reason kind -> the table's quarantined rows that name it, read off the quarantine."""
+    kinds = (
+        "list_distinct(list_filter(list_transform(string_split(reason, '; '), "
+        f"lambda x: split_part(x, ':', 1)), lambda x: regexp_full_match(x, {lit(_KINDS)})))"
+    )
+    return dict(
+        conn.execute(
+            f"select kind, count(*) from (select unnest({kinds}) as kind from {QUARANTINE_TABLE} "
+            'where source = ? and "table" = ?) group by kind',
+            [contract.source, contract.name],
+        ).fetchall()
+    )
+
+
+def _exists(conn: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    return bool(
+        conn.execute(
+            "select count(*) from information_schema.tables where table_schema = ? "
+            "and table_name = ?",
+            [schema, name],
+        ).fetchone()[0]
+    )
 
 
 # The reason kinds of a quarantine reason (``<kind>: <value> ...; <kind>: ...``), never a value.
@@ -321,24 +557,51 @@ def unapplied_events(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], l
     return out
 
 
-def _create_tables(conn: duckdb.DuckDBPyConnection, contract: Table, target: str) -> None:
-    """Replace the raw table by an empty one, drop the table's old quarantine rows."""
-    cols = [
-        f"{_ident(c.name)} {c.type.duckdb_type}{'' if c.nullable else ' NOT NULL'}"
-        for c in contract.columns
-    ]
-    cols += [f"{name} {type_} NOT NULL" for name, type_ in METADATA_COLUMNS]
-    conn.execute(f"create schema if not exists {_ident('raw_' + contract.source)}")
-    conn.execute(f"create or replace table {target} ({', '.join(cols)})")
+def _create_tables(
+    conn: duckdb.DuckDBPyConnection, contract: Table, target: str, plan: _Plan
+) -> None:
+    """Make the raw, quarantine and registry tables ready for ``plan``: on a full load an empty
+    raw table and none of the table's quarantine and registry rows; else the rows of the
+    removed files gone."""
+    key = [contract.source, contract.name]
+    conn.execute("create schema if not exists raw_meta")
+    conn.execute(f"create sequence if not exists {_LOAD_IDS}")
+    conn.execute(
+        f"create table if not exists {REGISTRY_TABLE} (source VARCHAR NOT NULL, "
+        '"table" VARCHAR NOT NULL, file VARCHAR NOT NULL, delivery_date DATE, '
+        "sha256 VARCHAR NOT NULL, size BIGINT NOT NULL, rows_loaded BIGINT NOT NULL, "
+        "rows_quarantined BIGINT NOT NULL, load_id BIGINT NOT NULL, loaded_at TIMESTAMP NOT NULL, "
+        "fingerprint VARCHAR NOT NULL)"
+    )
     conn.execute("create schema if not exists quarantine")
     conn.execute(
         f"create table if not exists {QUARANTINE_TABLE} (source VARCHAR, "
         '"table" VARCHAR, file VARCHAR, line BIGINT, reason VARCHAR, record JSON)'
     )
-    conn.execute(
-        f'delete from {QUARANTINE_TABLE} where source = ? and "table" = ?',
-        [contract.source, contract.name],
-    )
+    if plan.full:
+        cols = [
+            f"{_ident(c.name)} {c.type.duckdb_type}{'' if c.nullable else ' NOT NULL'}"
+            for c in contract.columns
+        ]
+        cols += [f"{name} {type_} NOT NULL" for name, type_ in METADATA_COLUMNS]
+        conn.execute(f"create schema if not exists {_ident('raw_' + contract.source)}")
+        conn.execute(f"create or replace table {target} ({', '.join(cols)})")
+        conn.execute(f'delete from {QUARANTINE_TABLE} where source = ? and "table" = ?', key)
+        conn.execute(f'delete from {REGISTRY_TABLE} where source = ? and "table" = ?', key)
+        return
+    if plan.removed:
+        files = [list(plan.removed)]
+        conn.execute(f"delete from {target} where list_contains(?, _source_file)", files)
+        conn.execute(
+            f'delete from {QUARANTINE_TABLE} where source = ? and "table" = ? '
+            "and list_contains(?, file)",
+            [*key, *files],
+        )
+        conn.execute(
+            f'delete from {REGISTRY_TABLE} where source = ? and "table" = ? '
+            "and list_contains(?, file)",
+            [*key, *files],
+        )
 
 
 def _drop_temp_tables(conn: duckdb.DuckDBPyConnection) -> None:
@@ -354,9 +617,10 @@ def _load_file(
     rel: str,
     allow_synthetic: bool,
     tolerate_unknown_columns: bool,
+    load_id: int,
 ) -> tuple[int, Counter, tuple[str, ...]]:
-    """Append one delivery file to the raw and quarantine tables; returns (records in the file,
-    reason kind -> rows, unknown columns ignored)."""
+    """Append one delivery file to the raw and quarantine tables, its raw rows marked
+    ``load_id``; returns (records in the file, reason kind -> rows, unknown columns ignored)."""
     date = delivery_date(path)
     delivery = read.read_delivery(conn, path, contract)
     verdict = validate.validate_delivery(
@@ -370,7 +634,7 @@ def _load_file(
         casts = ", ".join(_cast(f"c{delivery.position[c.name]}", c.type) for c in contract.columns)
         conn.execute(
             f"insert into {target} select {casts}, {lit(rel)}, _line, "
-            f"DATE {lit(date.isoformat())} from ({delivery.rows}) g "
+            f"DATE {lit(date.isoformat())}, {int(load_id)} from ({delivery.rows}) g "
             f"where not exists (from {verdict.rejected} b where b._k = g._k) order by _line"
         )
     record = ", ".join(

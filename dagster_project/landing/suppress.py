@@ -10,6 +10,7 @@ files. They are counted as suppressed, never quarantined (the quarantine would k
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -25,9 +26,13 @@ def suppress_erased(
     contract: Table,
     landing_root: Path,
     matcher: SuppressionMatcher,
+    *,
+    files: Sequence[str] | None = None,
 ) -> tuple[int, int]:
     """Drop the erased persons' rows of a freshly loaded table from its landing files, raw
-    table and quarantine rows; returns (raw rows, quarantine rows) dropped.
+    table and quarantine rows; returns (raw rows, quarantine rows) dropped. ``files`` (paths
+    relative to the landing root) limits the search to the rows of those files, the ones just
+    loaded (the erasure itself removed the rows loaded before it); None searches every row.
 
     Raises :class:`IngestError` when a landing file cannot be rewritten; the rows are then
     still deleted from the warehouse (fail closed: they reach no output), and the next ingest
@@ -41,9 +46,15 @@ def suppress_erased(
         return 0, 0
     raw = f'"raw_{source}"."{table}"'
     raw_where, q_where, params = [], [], {}
+    in_files, q_in_files, in_params = "true", "true", {}
+    if files is not None:
+        in_params = {"files": list(files)}
+        in_files, q_in_files = "list_contains($files, _source_file)", "list_contains($files, file)"
     for i, (col, domain) in enumerate(sorted(columns.items())):
         values = conn.execute(
-            f'select distinct cast("{col}" as varchar) from {raw} where "{col}" is not null'
+            f'select distinct cast("{col}" as varchar) from {raw} where "{col}" is not null '
+            f"and {in_files}",
+            in_params,
         ).fetchall()
         hit = matcher.erased(domain, [v for (v,) in values])
         if hit:
@@ -51,8 +62,8 @@ def suppress_erased(
             params[f"r{i}"] = hit
         values = conn.execute(
             f"select distinct q.record->>$c from {QUARANTINE} q where q.source = $s and "
-            'q."table" = $t and q.record->>$c is not null',
-            {"c": col, "s": source, "t": table},
+            f'q."table" = $t and q.record->>$c is not null and {q_in_files}',
+            {"c": col, "s": source, "t": table, **in_params},
         ).fetchall()
         hit = matcher.erased(domain, [v for (v,) in values])
         if hit:

@@ -1,0 +1,176 @@
+"""The registry of loaded files (raw_meta.loaded_files): the ingest reads only what changed,
+and the raw table always equals what a full load of the landing folder gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dagster_project.landing import load
+from dagster_project.landing.load import ingest_table
+from tests.test_ingest import deliver, row
+
+DAY1, DAY2, DAY3 = "2024-03-01", "2024-03-02", "2024-03-03"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    (tmp_path / "landing").mkdir()
+    return tmp_path / "landing"
+
+
+@pytest.fixture
+def conn(tmp_path: Path):
+    c = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    yield c
+    c.close()
+
+
+def ingest(conn, root, *, full=False):
+    return ingest_table(conn, "bank", "accounts", root, allow_synthetic=True, full=full)
+
+
+def state(conn) -> tuple[list[tuple], list[tuple]]:
+    """The raw rows (without the load id) and the quarantined rows of bank.accounts."""
+    raw = conn.execute(
+        "select * exclude (_load_id) from raw_bank.accounts order by _source_file, _source_line"
+    ).fetchall()
+    q = conn.execute(
+        "select file, line, reason from quarantine.rejected_rows where source = 'bank' "
+        "order by file, line"
+    ).fetchall()
+    return raw, q
+
+
+def registry(conn) -> dict[str, tuple]:
+    return {
+        r[0]: r[1:]
+        for r in conn.execute(
+            "select file, sha256, size, rows_loaded, rows_quarantined, load_id "
+            "from raw_meta.loaded_files where source = 'bank' and \"table\" = 'accounts'"
+        ).fetchall()
+    }
+
+
+def full_load_of(root: Path, tmp_path: Path) -> tuple[list[tuple], list[tuple]]:
+    """What a full load of the landing folder into a fresh warehouse gives."""
+    other = duckdb.connect(str(tmp_path / f"full{len(list(tmp_path.glob('full*')))}.duckdb"))
+    try:
+        ingest(other, root, full=True)
+        return state(other)
+    finally:
+        other.close()
+
+
+def test_a_new_file_is_loaded_once_and_an_unchanged_one_never_again(conn, root, tmp_path):
+    deliver(root, "bank", "accounts", [row("bank", "accounts", 1), row("bank", "accounts", 2)])
+    first = ingest(conn, root)
+    assert (first.full, first.files_read, first.rows_loaded) == (
+        True,
+        (f"bank/accounts/{DAY1}.csv",),
+        2,
+    )
+    reg = registry(conn)
+    assert reg[f"bank/accounts/{DAY1}.csv"][2:4] == (2, 0)
+
+    deliver(root, "bank", "accounts", [row("bank", "accounts", 3, balance="x")], day=DAY2)
+    second = ingest(conn, root)
+    assert (second.full, second.files_read) == (False, (f"bank/accounts/{DAY2}.csv",))
+    assert (second.rows_loaded, second.rows_quarantined, second.rows_read) == (2, 1, 1)
+    assert second.reasons == {"bad type balance": 1}  # as a full load counts them
+    # the first file kept its load; the new one got a later load id
+    assert registry(conn)[f"bank/accounts/{DAY1}.csv"] == reg[f"bank/accounts/{DAY1}.csv"]
+    assert registry(conn)[f"bank/accounts/{DAY2}.csv"][4] > reg[f"bank/accounts/{DAY1}.csv"][4]
+
+    third = ingest(conn, root)
+    assert (third.full, third.files_read, third.files_removed) == (False, (), ())
+    assert state(conn) == full_load_of(root, tmp_path)
+
+
+def test_a_file_delivered_again_with_new_content_replaces_its_rows(conn, root, tmp_path):
+    deliver(root, "bank", "accounts", [row("bank", "accounts", 1)])
+    deliver(root, "bank", "accounts", [row("bank", "accounts", 2, balance="x")], day=DAY2)
+    ingest(conn, root)
+    before = registry(conn)[f"bank/accounts/{DAY2}.csv"]
+
+    deliver(
+        root, "bank", "accounts", [row("bank", "accounts", 2), row("bank", "accounts", 4)], day=DAY2
+    )
+    r = ingest(conn, root)
+
+    assert (r.full, r.files_read, r.files_removed) == (
+        False,
+        (f"bank/accounts/{DAY2}.csv",),
+        (f"bank/accounts/{DAY2}.csv",),
+    )
+    after = registry(conn)[f"bank/accounts/{DAY2}.csv"]
+    assert after[0] != before[0] and after[2:4] == (2, 0) and after[4] > before[4]
+    raw, q = state(conn)
+    assert q == []  # the old quarantine row left with its file
+    assert len(raw) == 3
+    assert (raw, q) == full_load_of(root, tmp_path)
+
+
+def test_a_file_gone_from_the_landing_folder_takes_its_rows_with_it(conn, root, tmp_path):
+    deliver(root, "bank", "accounts", [row("bank", "accounts", 1)])
+    gone = deliver(root, "bank", "accounts", [row("bank", "accounts", 2, balance="x")], day=DAY2)
+    ingest(conn, root)
+    gone.unlink()
+
+    r = ingest(conn, root)
+
+    assert (r.full, r.files_read, r.files_removed) == (False, (), (f"bank/accounts/{DAY2}.csv",))
+    assert (r.rows_loaded, r.rows_quarantined) == (1, 0)
+    assert set(registry(conn)) == {f"bank/accounts/{DAY1}.csv"}
+    assert state(conn) == full_load_of(root, tmp_path)
+
+
+def test_rows_deleted_in_the_warehouse_are_noticed_and_their_file_reloaded(conn, root, tmp_path):
+    deliver(root, "bank", "accounts", [row("bank", "accounts", 1), row("bank", "accounts", 2)])
+    ingest(conn, root)
+    conn.execute("delete from raw_bank.accounts where _source_line = 2")
+
+    r = ingest(conn, root)
+
+    assert r.files_read == (f"bank/accounts/{DAY1}.csv",)
+    assert state(conn) == full_load_of(root, tmp_path)
+
+
+def test_a_changed_contract_fingerprint_reloads_the_table_fully(conn, root, monkeypatch):
+    deliver(root, "bank", "accounts", [row("bank", "accounts", 1)])
+    deliver(root, "bank", "accounts", [row("bank", "accounts", 2)], day=DAY2)
+    ingest(conn, root)
+    assert ingest(conn, root).files_read == ()
+
+    monkeypatch.setattr(load, "LOAD_CODE_VERSION", load.LOAD_CODE_VERSION + "-next")
+    r = ingest(conn, root)
+
+    assert r.full is True
+    assert r.files_read == (f"bank/accounts/{DAY1}.csv", f"bank/accounts/{DAY2}.csv")
+    fingerprints = conn.execute(
+        "select distinct fingerprint from raw_meta.loaded_files where source = 'bank'"
+    ).fetchall()
+    assert fingerprints == [(r_fp,) for r_fp in [_fingerprint()]]
+    assert ingest(conn, root).files_read == ()  # and is then incremental again
+
+
+def _fingerprint() -> str:
+    from dagster_project.landing.contract import table
+
+    return load.contract_fingerprint(table("bank", "accounts"), allow_synthetic=True)
+
+
+def test_full_reloads_every_file_and_a_failed_load_changes_nothing(conn, root, tmp_path):
+    deliver(root, "bank", "accounts", [row("bank", "accounts", 1)])
+    ingest(conn, root)
+    assert ingest(conn, root, full=True).files_read == (f"bank/accounts/{DAY1}.csv",)
+    before, reg = state(conn), registry(conn)
+
+    bad = root / "bank" / "accounts" / f"{DAY3}.csv"
+    bad.write_bytes(b"\x00\x01 not a csv\n")
+    with pytest.raises(load.IngestError):
+        ingest(conn, root)
+
+    assert (state(conn), registry(conn)) == (before, reg)
