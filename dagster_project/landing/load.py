@@ -212,8 +212,8 @@ def ingest_table(
             conn, contract, landing_root, suppression, files=None if loaded.full else loaded.read
         )
         suppressed = dropped_raw + dropped_quarantine
-        if suppressed:  # the files were rewritten: the registry follows
-            _register(conn, contract, landing_root, loaded.read, fingerprint, update=True)
+        if suppressed:  # the files were rewritten: the registry follows, same load ids
+            _register(conn, contract, landing_root, loaded.ids, fingerprint)
     totals = _table_totals(conn, contract)
     return IngestResult(
         source=source,
@@ -244,6 +244,7 @@ class _Loaded:
     full: bool
     read: tuple[str, ...]
     removed: tuple[str, ...]
+    ids: dict[str, int]  # file read -> its load id
 
 
 @dataclass(frozen=True)
@@ -340,16 +341,16 @@ def _load_table(
     try:
         plan = _plan(conn, contract, target, rels, paths, fingerprint, full)
         _create_tables(conn, contract, target, plan)
-        load_id = conn.execute(f"select nextval('{_LOAD_IDS}')").fetchone()[0]
-        rows_in, reasons, ignored = 0, Counter(), []
-        for rel in plan.read:
+        rows_in, reasons, ignored, ids = 0, Counter(), [], {}
+        for rel in plan.read:  # each file its own load id, so a model can tell its rows
+            ids[rel] = conn.execute(f"select nextval('{_LOAD_IDS}')").fetchone()[0]
             n, kinds, extra = _load_file(
-                conn, contract, target, paths[rel], rel, allow_synthetic, tolerant, load_id
+                conn, contract, target, paths[rel], rel, allow_synthetic, tolerant, ids[rel]
             )
             rows_in += n
             reasons.update(kinds)
             ignored += [(rel, c) for c in extra]
-        loaded = _register(conn, contract, landing_root, plan.read, fingerprint)
+        loaded = _register(conn, contract, landing_root, ids, fingerprint)
         if rows_in != loaded[0] + loaded[1]:  # a bug, never bad input
             raise RuntimeError(
                 f"ingest of {source}/{table} lost rows: {rows_in} in, {loaded[0]} loaded, "
@@ -371,7 +372,7 @@ def _load_table(
         conn.rollback()
         raise
     return _Loaded(
-        rels, rows_in, reasons, tuple(ignored), unapplied, plan.full, plan.read, plan.removed
+        rels, rows_in, reasons, tuple(ignored), unapplied, plan.full, plan.read, plan.removed, ids
     )
 
 
@@ -379,55 +380,37 @@ def _register(
     conn: duckdb.DuckDBPyConnection,
     contract: Table,
     landing_root: Path,
-    rels: tuple[str, ...],
+    ids: dict[str, int],
     fingerprint: str,
-    *,
-    update: bool = False,
 ) -> tuple[int, int]:
-    """Write the registry rows of ``rels`` (just loaded, or with ``update`` rewritten since)
-    from the files and the warehouse; returns the rows (loaded, quarantined) they hold."""
+    """Write the registry rows of the files ``ids`` (file -> load id), just loaded or
+    rewritten since, from the files and the warehouse; returns the rows (loaded, quarantined)
+    they hold."""
     key = [contract.source, contract.name]
     target = f"{_ident('raw_' + contract.source)}.{_ident(contract.name)}"
-    if not rels:
+    if not ids:
         return 0, 0
+    rels = [list(ids)]
     raw = dict(
         conn.execute(
             f"select _source_file, count(*) from {target} where list_contains(?, _source_file) "
             "group by 1",
-            [list(rels)],
+            rels,
         ).fetchall()
     )
     quarantined = dict(
         conn.execute(
             f'select file, count(*) from {QUARANTINE_TABLE} where source = ? and "table" = ? '
             "and list_contains(?, file) group by 1",
-            [*key, list(rels)],
+            [*key, *rels],
         ).fetchall()
     )
-    ids = dict(
-        conn.execute(
-            f"select _source_file, max(_load_id) from {target} "
-            "where list_contains(?, _source_file) group by 1",
-            [list(rels)],
-        ).fetchall()
+    conn.execute(
+        f'delete from {REGISTRY_TABLE} where source = ? and "table" = ? and list_contains(?, file)',
+        [*key, *rels],
     )
-    if update:
-        old = dict(
-            conn.execute(
-                f'select file, load_id from {REGISTRY_TABLE} where source = ? and "table" = ? '
-                "and list_contains(?, file)",
-                [*key, list(rels)],
-            ).fetchall()
-        )
-        ids = {**old, **ids}
-        conn.execute(
-            f'delete from {REGISTRY_TABLE} where source = ? and "table" = ? '
-            "and list_contains(?, file)",
-            [*key, list(rels)],
-        )
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    current = conn.execute(f"select currval('{_LOAD_IDS}')").fetchone()[0]
-    for rel in rels:
+    for rel, load_id in ids.items():
         path = landing_root / rel
         conn.execute(
             f"insert into {REGISTRY_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -439,7 +422,7 @@ def _register(
                 path.stat().st_size,
                 raw.get(rel, 0),
                 quarantined.get(rel, 0),
-                ids.get(rel, current),
+                load_id,
                 now,
                 fingerprint,
             ],
