@@ -143,8 +143,12 @@ def build_dbt_assets(project: DbtProject, catalog: Catalog) -> dg.AssetsDefiniti
             if in_spark_session(project.target):
                 yield from spark_build(context, project, translator, run_target)
             else:
+                from dagster_project.assets.ingest import full_refresh_requested
+
+                # `fjordbank run --full-refresh`: the incremental event models rebuilt in full
+                full = ["--full-refresh"] if full_refresh_requested(context.run.tags) else []
                 yield from dbt.cli(
-                    ["build", *exclude], context=context, target_path=run_target
+                    ["build", *full, *exclude], context=context, target_path=run_target
                 ).stream()
         finally:
             if (run_target / "run_results.json").exists():

@@ -36,6 +36,16 @@ from dagster_project.resources import Warehouse
 from dagster_project.spark import SparkUnavailable, is_spark, load_raw_table, spark_session
 from dagster_project.translator import column_schema_for, raw_asset_key, team
 
+# A run tagged so reloads every delivery file and rebuilds every dbt model in full
+# (`fjordbank run --full-refresh`); without it the ingest reads only the files that changed
+# (raw_meta.loaded_files) and the event models are incremental.
+FULL_REFRESH_TAG = "fjordbank/full_refresh"
+
+
+def full_refresh_requested(tags: Mapping[str, str]) -> bool:
+    """Whether a run's tags ask for a full rebuild (:data:`FULL_REFRESH_TAG` = ``true``)."""
+    return tags.get(FULL_REFRESH_TAG, "").lower() == "true"
+
 
 def _schema_for(table: Table, source_props: Mapping[str, Any] | None) -> dg.TableSchema:
     """Column schema of the raw table: the dbt source's declaration (with privacy tags) where
@@ -101,6 +111,7 @@ def build_ingest_asset(table: Table, source_props: Mapping[str, Any] | None = No
                         allow_synthetic=s.synthetic_data,
                         suppression=matcher_for(s.data_dir),  # erased persons delivered again
                         file_quarantine=s.file_quarantine_dir,
+                        full=full_refresh_requested(context.run.tags),
                     )
                     if is_spark(s.dbt_target):  # validated in DuckDB, then loaded into Spark
                         load_raw_table(spark_session(s), conn, table.source, table.name, s)
@@ -130,6 +141,12 @@ def build_ingest_asset(table: Table, source_props: Mapping[str, Any] | None = No
                 f"The outputs downstream of {table.source}.{table.name} are withheld until they "
                 "are delivered again correctly"
             )
+        context.log.info(
+            f"{table.source}/{table.name}: "
+            + ("full load" if result.full else "incremental load")
+            + f", {len(result.files_read)} of {len(result.files)} file(s) read, "
+            f"{len(result.files_removed)} file(s) whose rows were removed or replaced"
+        )
         if result.rows_quarantined:
             context.log.warning(
                 f"{table.source}/{table.name}: {result.rows_quarantined} of {result.rows_in} rows "
@@ -142,6 +159,9 @@ def build_ingest_asset(table: Table, source_props: Mapping[str, Any] | None = No
                 "rows_quarantined": result.rows_quarantined,
                 "rows_suppressed": result.rows_suppressed,  # erased persons delivered again
                 "files": dg.MetadataValue.json(list(result.files)),
+                "files_read": dg.MetadataValue.json(list(result.files_read)),
+                "files_removed": dg.MetadataValue.json(list(result.files_removed)),
+                "full_load": result.full,
                 "quarantine_reasons": dg.MetadataValue.json(dict(result.reasons)),
             }
         )
