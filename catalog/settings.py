@@ -16,9 +16,12 @@ frozen :class:`Settings`; everything else asks it instead of reading ``os.enviro
 | ``FJORDBANK_OPENLINEAGE_DAILY`` | ``false``: also rotate it on the first event of a new day |
 | ``FJORDBANK_OPENLINEAGE_KEEP`` | ``5``: rotated events files kept (the oldest are deleted) |
 | ``FJORDBANK_WAREHOUSE_WAIT``   | ``60``: seconds a run's connection retries on a held file |
+| ``FJORDBANK_DUCKDB_MEMORY_LIMIT`` | ``40%``: DuckDB's working memory on warehouse connections |
+| ``FJORDBANK_DUCKDB_THREADS``   | the machine's cores: DuckDB's threads on those connections |
 
-The last five are parsed when used (:attr:`Settings.lineage_port`,
-:attr:`Settings.openlineage_rotation`, :attr:`Settings.warehouse_wait`): a malformed value
+The last seven are parsed when used (:attr:`Settings.lineage_port`,
+:attr:`Settings.openlineage_rotation`, :attr:`Settings.warehouse_wait`,
+:attr:`Settings.duckdb_config`): a malformed value
 raises :class:`SettingsError`, one line naming the variable and what it accepts, in the
 command that needs it.
 
@@ -52,11 +55,18 @@ LINEAGE_PORT_ENV = "FJORDBANK_LINEAGE_PORT"
 OPENLINEAGE_MAX_BYTES_ENV = "FJORDBANK_OPENLINEAGE_MAX_BYTES"
 OPENLINEAGE_DAILY_ENV = "FJORDBANK_OPENLINEAGE_DAILY"
 OPENLINEAGE_KEEP_ENV = "FJORDBANK_OPENLINEAGE_KEEP"
+DUCKDB_MEMORY_LIMIT_ENV = "FJORDBANK_DUCKDB_MEMORY_LIMIT"
+DUCKDB_THREADS_ENV = "FJORDBANK_DUCKDB_THREADS"
 
 DEFAULT_LINEAGE_PORT = 3001
 DEFAULT_WAREHOUSE_WAIT = 60.0
 DEFAULT_OPENLINEAGE_MAX_BYTES = 50_000_000
 DEFAULT_OPENLINEAGE_KEEP = 5
+# DuckDB's own default is 80% of the machine's memory, which leaves nothing for the Python
+# around it (Dagster, dbt, the lineage) nor for a second process; 40% keeps a run's resident
+# peak near half the machine and spills the rest beside the warehouse file.
+DEFAULT_DUCKDB_MEMORY_LIMIT = "40%"
+_DUCKDB_MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*(%|kb|mb|gb|tb|kib|mib|gib|tib)", re.IGNORECASE)
 _SIZE = re.compile(r"(\d+)\s*(|b|kb|mb|gb|kib|mib|gib)", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9}
 _SIZE_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30}
@@ -121,6 +131,34 @@ class Settings:
     openlineage_daily_value: str = ""
     openlineage_keep_value: str = ""
     warehouse_wait_value: str = ""
+    duckdb_memory_limit_value: str = ""
+    duckdb_threads_value: str = ""
+
+    @property
+    def duckdb_config(self) -> dict[str, str | int]:
+        """DuckDB's working memory and threads on every warehouse connection of a run (the
+        ingest's, dbt's through the warehouse plugin, the checks'): ``memory_limit`` from
+        ``$FJORDBANK_DUCKDB_MEMORY_LIMIT`` (a size such as ``6GB``, or a share of the machine's
+        memory such as ``40%``, the default) and ``threads`` from ``$FJORDBANK_DUCKDB_THREADS``
+        (default: the machine's cores). What does not fit spills to ``<warehouse>.tmp`` beside
+        the warehouse file (DuckDB's default for a database file), removed when the connection
+        closes.
+
+        >>> Settings(Path("d"), Path("l"), Path("w"), False, "duckdb",
+        ...          duckdb_memory_limit_value="6GB", duckdb_threads_value="2").duckdb_config
+        {'memory_limit': '6GB', 'threads': 2}
+        """
+        raw = self.duckdb_memory_limit_value.strip() or DEFAULT_DUCKDB_MEMORY_LIMIT
+        m = _DUCKDB_MEMORY.fullmatch(raw)
+        if not m or float(m.group(1)) <= 0 or (m.group(2) == "%" and float(m.group(1)) > 95):
+            raise SettingsError(
+                f"{DUCKDB_MEMORY_LIMIT_ENV}={raw!r}: expected a size such as 6GB or 512MB, or a "
+                "share of the machine's memory from 1% to 95%"
+            )
+        threads = os.cpu_count() or 1
+        if self.duckdb_threads_value.strip():
+            threads = _whole(DUCKDB_THREADS_ENV, self.duckdb_threads_value, 1, 1024, "threads")
+        return {"memory_limit": m.group(1) + m.group(2).upper(), "threads": threads}
 
     @property
     def warehouse_wait(self) -> float:
@@ -222,4 +260,6 @@ def settings() -> Settings:
         openlineage_daily_value=env.get(OPENLINEAGE_DAILY_ENV, ""),
         openlineage_keep_value=env.get(OPENLINEAGE_KEEP_ENV, ""),
         warehouse_wait_value=env.get(WAREHOUSE_WAIT_ENV, ""),
+        duckdb_memory_limit_value=env.get(DUCKDB_MEMORY_LIMIT_ENV, ""),
+        duckdb_threads_value=env.get(DUCKDB_THREADS_ENV, ""),
     )

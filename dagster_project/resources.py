@@ -14,6 +14,7 @@ from pydantic import PrivateAttr
 
 from catalog.runlock import WarehouseUnwritable, warehouse_lock
 from catalog.settings import SettingsError, settings
+from dagster_project.warehouse_functions import apply_duckdb_settings
 
 # DuckDB's message when another process holds the database file.
 _LOCK_CONFLICT = re.compile(r"Could not set lock on file|Conflicting lock", re.IGNORECASE)
@@ -121,9 +122,15 @@ class Warehouse(dg.ConfigurableResource):
         try:
             wait = settings().warehouse_wait
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            config = settings().duckdb_config
             conn = connect_waiting(
                 self.path, read_only=read_only, wait=wait, on_wait=dg.get_dagster_logger().info
             )
+            try:
+                apply_duckdb_settings(conn, config)
+            except BaseException:
+                conn.close()
+                raise
         except (WarehouseError, SettingsError) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         except OSError as exc:

@@ -68,8 +68,29 @@ def register_functions(conn: duckdb.DuckDBPyConnection, key: bytes | None = None
     )
 
 
+def apply_duckdb_settings(conn: duckdb.DuckDBPyConnection, config: dict[str, str | int]) -> None:
+    """Set DuckDB's working memory and threads (:attr:`catalog.settings.Settings.duckdb_config`)
+    on ``conn``'s database, with ``SET`` rather than ``connect(config=...)``: DuckDB refuses a
+    second connection to an open file with another config, and a test or a shell may hold one.
+
+    >>> conn = duckdb.connect()
+    >>> apply_duckdb_settings(conn, {"memory_limit": "512MB", "threads": 1})
+    >>> conn.execute("select current_setting('threads')").fetchone()[0]
+    1
+    """
+    for name, value in config.items():
+        conn.execute(
+            f"set {name} = '{value}'" if isinstance(value, str) else f"set {name} = {value}"
+        )
+
+
 class Plugin(BasePlugin):
-    """dbt-duckdb plugin: registers the warehouse functions on each new DuckDB connection."""
+    """dbt-duckdb plugin: on each new DuckDB connection, registers the warehouse functions and
+    sets DuckDB's working memory and threads (``FJORDBANK_DUCKDB_MEMORY_LIMIT``,
+    ``FJORDBANK_DUCKDB_THREADS``; :attr:`catalog.settings.Settings.duckdb_config`)."""
 
     def configure_connection(self, conn: duckdb.DuckDBPyConnection) -> None:
+        from catalog.settings import settings
+
+        apply_duckdb_settings(conn, settings().duckdb_config)
         register_functions(conn)

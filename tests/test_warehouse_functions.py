@@ -103,3 +103,73 @@ def test_unreadable_key_file_is_one_clear_line(conn, no_key):
     no_key.mkdir(parents=True)  # a directory where the key file should be
     with pytest.raises(PseudonymKeyMissing, match=r"^cannot read the pseudonymisation key file "):
         register_functions(conn)
+
+
+# -- DuckDB's working memory and threads ------------------------------------------------------
+
+
+def _setting(conn, name: str):
+    return conn.execute(f"select current_setting('{name}')").fetchone()[0]
+
+
+def test_the_plugin_sets_the_configured_memory_limit_and_threads(monkeypatch, conn):
+    monkeypatch.setenv("FJORDBANK_PSEUDONYM_KEY", "plugin-key")
+    monkeypatch.setenv("FJORDBANK_DUCKDB_MEMORY_LIMIT", "300MB")
+    monkeypatch.setenv("FJORDBANK_DUCKDB_THREADS", "1")
+    Plugin(name="warehouse_functions", plugin_config={}).configure_connection(conn)
+    assert _setting(conn, "memory_limit") == "286.1 MiB"  # 300 MB in DuckDB's binary units
+    assert _setting(conn, "threads") == 1
+
+
+def test_the_default_memory_limit_is_a_share_of_the_machine_not_duckdbs_80_percent(
+    monkeypatch, conn
+):
+    monkeypatch.setenv("FJORDBANK_PSEUDONYM_KEY", "plugin-key")
+    monkeypatch.delenv("FJORDBANK_DUCKDB_MEMORY_LIMIT", raising=False)
+    monkeypatch.delenv("FJORDBANK_DUCKDB_THREADS", raising=False)
+    default = _setting(duckdb.connect(), "memory_limit")  # DuckDB's own: 80%
+    Plugin(name="warehouse_functions", plugin_config={}).configure_connection(conn)
+    ours = _setting(conn, "memory_limit")
+
+    def gib(text: str) -> float:
+        number, unit = text.split()
+        return float(number) * {"MiB": 1 / 1024, "GiB": 1.0, "TiB": 1024.0}[unit]
+
+    assert gib(ours) == pytest.approx(gib(default) / 2, rel=0.02)  # 40% of the machine
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("FJORDBANK_DUCKDB_MEMORY_LIMIT", "lots", "expected a size such as 6GB"),
+        ("FJORDBANK_DUCKDB_MEMORY_LIMIT", "99%", "from 1% to 95%"),
+        ("FJORDBANK_DUCKDB_MEMORY_LIMIT", "0GB", "expected a size such as 6GB"),
+        ("FJORDBANK_DUCKDB_THREADS", "0", "expected threads"),
+    ],
+)
+def test_a_malformed_duckdb_setting_is_one_line_naming_the_variable(
+    monkeypatch, variable, value, says
+):
+    from catalog.settings import SettingsError, settings
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as caught:
+        _ = settings().duckdb_config
+    message = str(caught.value)
+    assert message.startswith(f"{variable}={value!r}") and says in message
+    assert "\n" not in message
+
+
+def test_a_runs_warehouse_connection_has_the_configured_memory_limit(monkeypatch, tmp_path):
+    from dagster_project.resources import Warehouse
+
+    monkeypatch.setenv("FJORDBANK_DUCKDB_MEMORY_LIMIT", "1GiB")
+    monkeypatch.setenv("FJORDBANK_DUCKDB_THREADS", "1")
+    with Warehouse(path=str(tmp_path / "w.duckdb")).connect() as c:
+        assert (_setting(c, "memory_limit"), _setting(c, "threads")) == ("1.0 GiB", 1)
+    monkeypatch.setenv("FJORDBANK_DUCKDB_MEMORY_LIMIT", "much")
+    import dagster as dg
+
+    with pytest.raises(dg.Failure) as caught, Warehouse(path=str(tmp_path / "w.duckdb")).connect():
+        pass
+    assert "FJORDBANK_DUCKDB_MEMORY_LIMIT" in caught.value.description
