@@ -159,10 +159,18 @@ _WAIT_OPTION = click.option(
     default=None,
     help="dbt target (default: $DBT_TARGET or duckdb).",
 )
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="Reload every delivery file and rebuild every dbt model in full (default: the daily "
+    "run, which reads only new or changed files and extends the event models).",
+)
 @_WAIT_OPTION
-def run(persons: int, seed: int, target: str | None, wait: bool) -> None:
+def run(persons: int, seed: int, target: str | None, full_refresh: bool, wait: bool) -> None:
     """Generate landing data if none is there, materialise every asset, check the policy.
 
+    The daily run: the ingest reads only the delivery files it has not loaded (or that changed
+    or went), the event models take only the new rows; --full-refresh rebuilds everything.
     Holds the warehouse's writer lock throughout; prints a bar per phase and a summary; the
     full log (Dagster's and dbt's events) goes to <data dir>/logs/run-<timestamp>.log."""
     if target:
@@ -184,7 +192,7 @@ def run(persons: int, seed: int, target: str | None, wait: bool) -> None:
                 raise click.ClickException(str(exc)) from None
             click.echo("generate: done")
 
-        ok, log_file, failures = _materialise(s, "fjordbank run")
+        ok, log_file, failures = _materialise(s, "fjordbank run", full_refresh=full_refresh)
         check_rc = _policy_check(s)
         report_rc = _lineage_page(s)
         _summary(s, log_file)
@@ -325,16 +333,23 @@ def _failed(failures: list[tuple[str, str]], log_file: Path, what: str = "the Da
     raise click.ClickException(f"{what} failed; the full log: {log_file}")
 
 
-def _materialise(s: Settings, command: str) -> tuple[bool, Path, list[tuple[str, str]]]:
+def _materialise(
+    s: Settings, command: str, *, full_refresh: bool = False
+) -> tuple[bool, Path, list[tuple[str, str]]]:
     """Execute the build_everything job through Dagster, recorded in DAGSTER_HOME: a bar per
-    phase on the console, every event in the run's log file. Returns (success, log file, the
-    failed steps with their one-line reasons)."""
+    phase on the console, every event in the run's log file; ``full_refresh`` tags the run to
+    reload every file and rebuild every model. Returns (success, log file, the failed steps
+    with their one-line reasons)."""
     import dagster as dg
 
+    from dagster_project.assets.ingest import FULL_REFRESH_TAG
     from dagster_project.definitions import defs
     from dagster_project.progress import KEEP_RUN_LOGS, RunProgress, log_file_for, prune_run_logs
 
-    click.echo("materialising every asset through Dagster (job build_everything) ...")
+    click.echo(
+        "materialising every asset through Dagster (job build_everything"
+        + (", full refresh) ..." if full_refresh else ") ...")
+    )
     log_file = log_file_for(s.data_dir)
     prune_run_logs(log_file.parent, keep=KEEP_RUN_LOGS - 1)  # and this run's makes 20
     job = defs().resolve_job_def("build_everything")
@@ -347,7 +362,10 @@ def _materialise(s: Settings, command: str) -> tuple[bool, Path, list[tuple[str,
                 instance=instance,
                 raise_on_error=False,
                 run_config={"loggers": {"fjordbank_progress": {}}},
-                tags={"fjordbank/command": command},
+                tags={
+                    "fjordbank/command": command,
+                    **({FULL_REFRESH_TAG: "true"} if full_refresh else {}),
+                },
             )
             failures = list(progress.failures)
     if not failures and not result.success:

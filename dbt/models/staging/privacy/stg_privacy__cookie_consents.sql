@@ -1,5 +1,10 @@
+{{ incremental_events() }}
+
 with delivered as (
     select * from {{ source('privacy', 'cookie_consents') }}
+    {% if is_incremental() %}
+    {{ new_rows_only() }}
+    {% endif %}
 ),
 
 renamed as (
@@ -7,7 +12,8 @@ renamed as (
         visitor_id,
         event_time,
         marketing_cookies,
-        _delivery_date as delivered_on
+        _delivery_date as delivered_on,
+        _load_id
     from delivered
 )
 

@@ -1,5 +1,10 @@
+{{ incremental_events() }}
+
 with delivered as (
     select * from {{ source('privacy', 'group_sharing_consents') }}
+    {% if is_incremental() %}
+    {{ new_rows_only() }}
+    {% endif %}
 ),
 
 renamed as (
@@ -8,7 +13,8 @@ renamed as (
         event_time,
         consent,
         channel,
-        _delivery_date as delivered_on
+        _delivery_date as delivered_on,
+        _load_id
     from delivered
 )
 

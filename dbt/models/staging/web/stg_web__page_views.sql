@@ -1,5 +1,10 @@
+{{ incremental_events(unique_key='view_id') }}
+
 with delivered as (
     select * from {{ source('web', 'page_views') }}
+    {% if is_incremental() %}
+    {{ new_rows_only() }}
+    {% endif %}
 ),
 
 latest as (
@@ -14,7 +19,8 @@ renamed as (
         ip_address,
         page_path,
         viewed_at,
-        _delivery_date as delivered_on
+        _delivery_date as delivered_on,
+        _load_id
     from latest
 )
 
