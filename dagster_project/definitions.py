@@ -4,10 +4,9 @@ import functools
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from catalog.settings import settings
-from dagster_project.assets.dbt import build_dbt_assets
+from dagster_project.assets.dbt import DbtCoreCliResource, build_dbt_assets
 from dagster_project.assets.erasure import build_erasure_asset
 from dagster_project.assets.ingest import build_ingest_assets
 from dagster_project.assets.sweep import build_sweep_asset
@@ -42,7 +41,7 @@ def defs() -> dg.Definitions:
         jobs=[build_everything, daily_run, marketing_refresh],
         schedules=[daily_build],
         resources={
-            "dbt": DbtCliResource(
+            "dbt": DbtCoreCliResource(
                 project_dir=project, target=s.dbt_target, dbt_executable=dbt_executable()
             ),
             "warehouse": Warehouse(path=str(s.warehouse)),

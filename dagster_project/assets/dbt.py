@@ -1,11 +1,15 @@
 """The dbt models, seeds and tests as Dagster assets and checks, behind the policy gate."""
 
 import datetime as dt
+import importlib.metadata
 import json
+import sys
+from functools import cached_property
 from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from packaging.version import Version
 
 from catalog.loader import Catalog
 from catalog.openlineage import policy_verdict_facet
@@ -15,6 +19,32 @@ from dagster_project.project import DBT_PROJECT_DIR, failure_lines, run_dbt
 from dagster_project.resources import Warehouse
 from dagster_project.spark import is_spark, spark_method
 from dagster_project.translator import FjordbankTranslator
+
+
+class DbtCoreCliResource(DbtCliResource):
+    """dagster-dbt's dbt CLI resource without two start-up costs it pays before every ``dbt
+    build``, which this project does not need:
+
+    * the dbt version, which dagster-dbt reads by running ``dbt --version`` (a second dbt
+      start-up, a few seconds, and a request to PyPI for the latest dbt-core and each adapter):
+      for the dbt beside this Python (``project.dbt_executable``) it is the installed dbt-core's;
+      any other executable is still asked;
+    * a dbt Core adapter built in this process (the profile, the project and every macro loaded),
+      which dagster-dbt only uses to fetch row counts or column metadata after the build: the
+      assets ask for neither (``fetch_row_counts`` / ``fetch_column_metadata``).
+
+    Everything else (the arguments, the environment, the event stream) is dagster-dbt's.
+    ``tests/test_dbt_resource.py`` fails if dagster-dbt renames the two members overridden here.
+    """
+
+    @cached_property
+    def _cli_version(self) -> Version:
+        if Path(self.dbt_executable) == Path(sys.executable).with_name("dbt"):
+            return Version(importlib.metadata.version("dbt-core"))
+        return super()._cli_version
+
+    def _initialize_dbt_core_adapter(self, args):
+        return None
 
 
 def policy_gate(catalog: Catalog) -> None:
@@ -126,7 +156,7 @@ def build_dbt_assets(project: DbtProject, catalog: Catalog) -> dg.AssetsDefiniti
     )
     def fjordbank_dbt(
         context: dg.AssetExecutionContext,
-        dbt: DbtCliResource,
+        dbt: DbtCoreCliResource,
         warehouse: Warehouse,
         openlineage: OpenLineageResource,
     ):
