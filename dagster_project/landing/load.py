@@ -1,15 +1,18 @@
-"""Loading a landing table: every delivery file into ``raw_<source>.<table>``, rejects quarantined.
+"""Loading a landing table: its delivery files into ``raw_<source>.<table>``, rejects quarantined.
 
-A pure library (no Dagster): :func:`ingest_table` reloads one landing table from all its delivery
-files ``<landing root>/<source>/<table>/<YYYY-MM-DD>.csv`` (LANDING.md) into
+A pure library (no Dagster): :func:`ingest_table` brings one landing table in step with its
+delivery files ``<landing root>/<source>/<table>/<YYYY-MM-DD>.csv`` (LANDING.md) in
 ``raw_<source>.<table>``: the contract's columns in contract order, typed by
 :attr:`ColumnType.duckdb_type`, then the :data:`METADATA_COLUMNS` ``_source_file`` (path relative
-to the landing root), ``_source_line`` (1-based physical line; the header is line 1) and
-``_delivery_date``. Every row that breaks the contract goes to :data:`QUARANTINE_TABLE` instead,
-with its file, line, all its problems in ``reason`` and the row as delivered in ``record``; rows
-in = rows loaded + rows quarantined, per file read. The raw table and the table's quarantine rows
-are replaced in one transaction, so a file that cannot be read at all (:class:`IngestError`)
-leaves both as they were; given a ``file_quarantine`` folder, the ingest instead sets such a file
+to the landing root), ``_source_line`` (1-based physical line; the header is line 1),
+``_delivery_date`` and ``_load_id``. Every row that breaks the contract goes to
+:data:`QUARANTINE_TABLE` instead, with its file, line, all its problems in ``reason`` and the row
+as delivered in ``record``; rows in = rows loaded + rows quarantined, per file read. The registry
+:data:`REGISTRY_TABLE` remembers each file loaded (sha256, size, rows, load id, the contract
+fingerprint), so only new, changed and removed files are read or dropped; the raw table always
+holds what a full load would give. The raw, quarantine and registry rows of a table change in
+one transaction, so a file that cannot be read at all (:class:`IngestError`) leaves them as they
+were; given a ``file_quarantine`` folder, the ingest instead sets such a file
 of an ordinary table aside there (:mod:`.file_quarantine`) and loads the others, and leaves such
 a file of a privacy event log in place and records it in :data:`UNAPPLIED_TABLE` with the
 restricting rows it rejected (LANDING.md: privacy events are never lost quietly).

@@ -58,6 +58,11 @@
     {%- if existing is none -%}
         {% do return(false) %}
     {%- endif -%}
+    {#- built before it was incremental (a view, or a table without load ids): rebuild -#}
+    {%- if not existing.is_table or '_load_id' not in (
+        adapter.get_columns_in_relation(existing) | map(attribute='name') | list) -%}
+        {% do return(true) %}
+    {%- endif -%}
     {%- set registry = adapter.get_relation(
         database=this.database, schema='raw_meta', identifier='loaded_files') -%}
     {%- if registry is none or (model.sources | length) != 1 -%}

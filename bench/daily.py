@@ -1,0 +1,218 @@
+"""The incremental daily run vs a full rebuild, on the same data after one more delivery day.
+
+For each size: generate landing data once and build the platform on it (untimed), then add one
+more day's delivery of every table (``dagster_project/landing/daily.py``: 1 % of the latest
+delivery's records delivered again, plus a consent withdrawal, an objection and an erasure
+request). Per repeat, two copies of that data dir (warehouse, landing, registry, dbt target):
+- **daily**: the ``build_everything`` job as ``fjordbank run`` starts it (the ingest reads only
+  the new and changed files, the event models take only the new rows);
+- **full**: the same job tagged as ``fjordbank run --full-refresh`` (every file reloaded, every
+  model rebuilt in full);
+each executed by Dagster in a child process and timed around the job, as bench/materialise.py
+times it. ``ratio`` = median daily / median full (target: <= 0.2 at 1,000,000 persons);
+``outputs_equal``: every table of the two warehouses (raw, quarantine and every dbt model; the
+load ids aside) holds the same rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+AS_OF = dt.date(2026, 11, 2)
+NEXT_DAY = AS_OF + dt.timedelta(days=1)
+QUICK = {"sizes": (2_000,), "repeats": 1}
+
+
+def _env(data_dir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "FJORDBANK_DATA_DIR": str(data_dir),
+        "FJORDBANK_LANDING_DIR": str(data_dir / "landing"),
+        "FJORDBANK_WAREHOUSE": str(data_dir / "warehouse.duckdb"),
+        "FJORDBANK_SYNTHETIC_DATA": "true",
+        "FJORDBANK_PSEUDONYM_KEY": os.environ.get("FJORDBANK_PSEUDONYM_KEY", "bench-key"),
+        "OPENLINEAGE_DISABLED": os.environ.get("OPENLINEAGE_DISABLED", "true"),
+        "DAGSTER_HOME": str(data_dir / "dagster_home"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DAGSTER_DISABLE_TELEMETRY": "true",
+    }
+
+
+def _job_once(full: bool) -> None:
+    """Child process: load the Definitions, then time the build_everything job."""
+    import dagster as dg
+
+    from dagster_project.assets.ingest import FULL_REFRESH_TAG
+    from dagster_project.definitions import defs
+
+    job = defs().resolve_job_def("build_everything")
+    home = Path(os.environ["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with dg.DagsterInstance.get() as instance:
+        t0 = time.perf_counter()
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            tags={FULL_REFRESH_TAG: "true"} if full else {},
+        )
+        elapsed = time.perf_counter() - t0
+    if not result.success:
+        raise SystemExit("build_everything failed")
+    print(json.dumps({"elapsed": elapsed}))
+
+
+def _run_job(data_dir: Path, *, full: bool) -> float:
+    args = [sys.executable, "-m", "bench.daily", "--job-once", *(["--full"] if full else [])]
+    proc = subprocess.run(args, env=_env(data_dir), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"Dagster run failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])["elapsed"]
+
+
+def tables_differing(a: Path, b: Path) -> list[str]:
+    """The tables of warehouse ``a`` and ``b`` (but the load registry) whose rows differ, the
+    ``_load_id`` columns aside; a table only one of them has counts as differing."""
+    import duckdb
+
+    conn = duckdb.connect()
+    try:
+        conn.execute(f"attach '{a}' as a (read_only)")
+        conn.execute(f"attach '{b}' as b (read_only)")
+        listed = (
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = ? and table_type = 'BASE TABLE' and table_schema <> 'raw_meta'"
+        )
+        in_a = set(conn.execute(listed, ["a"]).fetchall())
+        in_b = set(conn.execute(listed, ["b"]).fetchall())
+        differing = [f"{s}.{t}" for s, t in sorted(in_a ^ in_b)]
+        for schema, name in sorted(in_a & in_b):
+            cols = [
+                c
+                for (c,) in conn.execute(
+                    "select column_name from information_schema.columns where table_catalog = 'a' "
+                    "and table_schema = ? and table_name = ? order by ordinal_position",
+                    [schema, name],
+                ).fetchall()
+                if c != "_load_id"
+            ]
+            select = ", ".join(f'"{c}"' for c in cols)
+            rel = f'"{schema}"."{name}"'
+            diff = conn.execute(
+                f"select count(*) from ((select {select} from a.{rel} except all "
+                f"select {select} from b.{rel}) union all (select {select} from b.{rel} "
+                f"except all select {select} from a.{rel}))"
+            ).fetchone()[0]
+            if diff:
+                differing.append(f"{schema}.{name}")
+        return differing
+    finally:
+        conn.close()
+
+
+def _next_day(data_dir: Path) -> None:
+    """The next day's delivery, with a withdrawal, an objection and an erasure request."""
+    import duckdb
+
+    from dagster_project.landing.daily import next_delivery
+
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as conn:
+        consenting, objector, erased = (
+            r[0]
+            for r in conn.execute(
+                "select national_id from main.group_customer_register "
+                "except select national_id from raw_risk.default_cases "
+                "except select national_id from raw_risk.fraud_cases order by 1 limit 3"
+            ).fetchall()
+        )
+    later = f"{NEXT_DAY.isoformat()}T08:00:00+01:00"
+    next_delivery(
+        data_dir / "landing",
+        NEXT_DAY,
+        every=100,
+        extra={
+            ("privacy", "group_sharing_consents"): [
+                {
+                    "national_id": consenting,
+                    "event_time": later,
+                    "consent": "withdrawn",
+                    "channel": "online_bank",
+                }
+            ],
+            ("privacy", "objections"): [
+                {
+                    "national_id": objector,
+                    "scope": "direct_marketing",
+                    "event_time": later,
+                    "action": "object",
+                }
+            ],
+            ("privacy", "erasure_requests"): [
+                {"request_id": "BENCH-1", "national_id": erased, "received_at": later}
+            ],
+        },
+    )
+
+
+def run(sizes: tuple[int, ...] = (100_000, 1_000_000), repeats: int = 3) -> list[dict]:
+    from dagster_project.landing.generate import generate
+
+    rows = []
+    for persons in sizes:
+        reps = repeats if persons < 1_000_000 else max(1, min(repeats, 2))
+        with tempfile.TemporaryDirectory(prefix="fjordbank-bench-daily-") as tmp:
+            root = Path(tmp)
+            base = root / "base"
+            generate(base / "landing", persons=persons, seed=42, as_of=AS_OF, progress=False)
+            _run_job(base, full=False)  # yesterday's build
+            _next_day(base)
+            daily_times, full_times, equal = [], [], None
+            for i in range(reps):
+                daily, full = root / f"daily{i}", root / f"full{i}"
+                shutil.copytree(base, daily)
+                shutil.copytree(base, full)
+                daily_times.append(_run_job(daily, full=False))
+                full_times.append(_run_job(full, full=True))
+                if i == 0:
+                    differing = tables_differing(
+                        daily / "warehouse.duckdb", full / "warehouse.duckdb"
+                    )
+                    equal = not differing
+                    if differing:
+                        print(f"  tables differing: {', '.join(differing)}", flush=True)
+                shutil.rmtree(daily)
+                shutil.rmtree(full)
+            d, f = statistics.median(daily_times), statistics.median(full_times)
+            rows.append(
+                {
+                    "benchmark": "daily",
+                    "case": f"{persons:,} persons, one more delivery per table",
+                    "median_s": d,
+                    "baseline": "full rebuild (--full-refresh) of the same data",
+                    "baseline_median_s": f,
+                    "ratio": d / f,
+                    "outputs_equal": equal,
+                    "repeats": reps,
+                    "daily_s": [round(t, 1) for t in daily_times],
+                    "full_s": [round(t, 1) for t in full_times],
+                }
+            )
+    return rows
+
+
+if __name__ == "__main__":
+    if "--job-once" in sys.argv:
+        _job_once(full="--full" in sys.argv)
+    else:
+        quick = "--quick" in sys.argv
+        for r in run(**(QUICK if quick else {})):
+            print(r)
