@@ -15,7 +15,16 @@ import time
 
 from catalog.settings import settings
 
-BENCHMARKS = ("generator", "materialise", "lineage", "lineage_corpus", "policy", "spark", "rights")
+BENCHMARKS = (
+    "generator",
+    "materialise",
+    "daily",
+    "lineage",
+    "lineage_corpus",
+    "policy",
+    "spark",
+    "rights",
+)
 
 
 def median_time(fn, repeats: int) -> tuple[float, list[float]]:
