@@ -55,6 +55,10 @@ CONF_ENV = "FJORDBANK_SPARK_CONF"
 QUARANTINE_TABLE = "quarantine.rejected_rows"
 
 _sessions: dict[Path, SparkSession] = {}
+# The Hive metastore of the process's first session: Spark's Hive client and Derby stay bound to
+# it for the life of the JVM (a later session with another metastore sees the first one's
+# databases and fails to create tables in them), so a process serves one data dir.
+_bound_metastore: list[Path] = []
 
 
 class SparkUnavailable(RuntimeError):
@@ -146,7 +150,13 @@ def spark_session(s: Settings | None = None) -> SparkSession:
     key = s.spark_warehouse_dir
     if key in _sessions:
         return _sessions[key]
-    for other in list(_sessions.values()):  # another data dir (tests): one Spark per process
+    if _bound_metastore and _bound_metastore[0] != s.spark_metastore_dir:
+        raise SparkUnavailable(
+            f"this process already ran Spark on the metastore {_bound_metastore[0]}, and Spark's "
+            f"Hive client stays bound to it; run the data dir {s.data_dir} in a new process "
+            "(make test-spark runs each test module in its own)"
+        )
+    for other in list(_sessions.values()):  # stopped: a session of this data dir again
         other.stop()
     _sessions.clear()
     active = SparkSession.getActiveSession()
@@ -162,6 +172,8 @@ def spark_session(s: Settings | None = None) -> SparkSession:
     for name, value in conf.items():
         builder = builder.config(name, value)
     session = builder.enableHiveSupport().getOrCreate()
+    if not _bound_metastore:
+        _bound_metastore.append(s.spark_metastore_dir)
     session.sparkContext.setLogLevel("ERROR")
     register_functions(session)
     _sessions[key] = session

@@ -72,7 +72,10 @@ def test_raw_columns_get_spark_types():
     for t in TABLES:  # every contract type has one
         for c in t.columns:
             assert spark_type(c.type.duckdb_type)
-    assert [spark_type(ty) for _, ty in METADATA_COLUMNS] == ["STRING", "BIGINT", "DATE"]
+    want = {"VARCHAR": "STRING", "BIGINT": "BIGINT", "DATE": "DATE"}
+    assert [spark_type(ty) for _, ty in METADATA_COLUMNS] == [
+        want[ty] for _, ty in METADATA_COLUMNS
+    ]
 
 
 def test_check_queries_are_transpiled_to_spark_sql():
@@ -92,3 +95,17 @@ def test_spark_session_refuses_a_cluster_method_in_one_line(data_dir, monkeypatc
         spark_session(settings())
     assert "\n" not in str(exc.value)
     assert is_spark("spark") and not is_spark("duckdb")
+
+
+def test_a_second_data_dir_in_one_process_is_refused_in_one_line(data_dir, monkeypatch, tmp_path):
+    pytest.importorskip("pyspark", reason="the spark extra is not installed")
+    import dagster_project.spark as spark
+
+    first = tmp_path.parent / "first-data" / "spark-metastore"
+    monkeypatch.setattr(spark, "_bound_metastore", [first])
+    monkeypatch.setattr(spark, "_sessions", {})
+    with pytest.raises(SparkUnavailable) as exc:
+        spark_session(settings())
+    message = str(exc.value)
+    assert "\n" not in message
+    assert str(first) in message and f"run the data dir {data_dir} in a new process" in message
