@@ -220,10 +220,11 @@ def test_ingest_lineage_around_a_real_ingest(isolated_openlineage_env, tmp_path)
     assert quarantine["outputFacets"]["outputStatistics"]["rowCount"] == 1
     assert raw["facets"]["ownership"]["owners"][0]["name"] == "company:Fjordbank ASA"
     assert raw["facets"]["documentation"]["description"] == "Daily login counts per channel."
-    assert [f["name"] for f in raw["facets"]["schema"]["fields"]][-3:] == [
+    assert [f["name"] for f in raw["facets"]["schema"]["fields"]][-4:] == [
         "_source_file",
         "_source_line",
         "_delivery_date",
+        "_load_id",
     ]
     assert raw["facets"]["dataQualityAssertions"]["assertions"][0] | {"params": {}} == {
         "assertion": "no_quarantined_rows",
