@@ -18,9 +18,8 @@ from click.testing import CliRunner
 from catalog.erasure.suppression import Suppression, SuppressionMatcher, suppression_path
 from catalog.pseudonym import hmac_sha256_hex
 from dagster_project.landing.load import ingest_table
+from tests.whole_run import AS_OF, KEY, generated_platform, run_build_everything
 
-KEY = b"test-key"
-AS_OF = dt.date(2026, 11, 2)
 NID_A, NID_B = "02016126007", "31129956715"  # valid, not synthetic
 HEADER = "national_id,scope,event_time,action"
 
@@ -108,17 +107,6 @@ def test_catalog_erase_rejects_bad_input_in_one_line(tmp_path, monkeypatch):
 # -- slow: end to end -----------------------------------------------------------------------------
 
 
-def _run() -> dg.ExecuteInProcessResult:
-    from dagster_project.definitions import defs
-
-    with dg.DagsterInstance.ephemeral() as instance:
-        return (
-            defs()
-            .resolve_job_def("build_everything")
-            .execute_in_process(instance=instance, raise_on_error=False)
-        )
-
-
 def _customers(settings) -> dict[str, dict[str, str]]:
     """national_id -> the bank customer row (as delivered)."""
     out = {}
@@ -203,23 +191,12 @@ def _assert_gone(settings, nid: str, customer, receipt: dict) -> None:
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
-    from dagster_project.landing.generate import generate
-
     root = tmp_path_factory.mktemp("erasure")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FJORDBANK_DATA_DIR", str(root / "data"))
-        mp.setenv("FJORDBANK_SYNTHETIC_DATA", "true")
-        mp.setenv("FJORDBANK_PSEUDONYM_KEY", KEY.decode())
-        mp.setenv("OPENLINEAGE_DISABLED", "true")
-        from catalog.settings import settings
-
-        s = settings()
-        generate(s.landing_dir, persons=1000, seed=5, as_of=AS_OF, progress=False)
+    with generated_platform(root, persons=1000, seed=5) as s:
         with open(next((s.landing_dir / "privacy" / "erasure_requests").glob("*.csv"))) as f:
             requests = list(csv.DictReader(f))
-        customers = _customers(s)
-        first = _run()
-        assert first.success
+        customers = _customers(s)  # before the first run carries out the requests
+        assert run_build_everything().success
         yield s, requests, customers
 
 
@@ -293,7 +270,7 @@ def test_catalog_erase_survives_a_rebuild_and_a_redelivery(platform):
     assert done.exit_code == 0, done.output
     receipt = _receipt(s, "T-1")
     assert receipt["derived"]["tables"]  # register, marts ... rebuilt by the next build
-    assert _run().success
+    assert run_build_everything().success
     _assert_gone(s, nid, customer, receipt)
     access = runner.invoke(main, ["access", nid, "--manifest", manifest])
     assert access.exit_code == 1, access.output
@@ -305,7 +282,7 @@ def test_catalog_erase_survives_a_rebuild_and_a_redelivery(platform):
     path = s.landing_dir / "bank" / "customers" / f"{day}.csv"
     header = ",".join(customer)
     path.write_text(header + "\n" + ",".join(customer.values()) + "\n", encoding="utf-8")
-    result = _run()
+    result = run_build_everything()
     assert result.success
     suppressed = [
         m.event_specific_data.materialization.metadata.get("rows_suppressed")

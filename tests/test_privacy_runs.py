@@ -12,60 +12,29 @@ import duckdb
 import pytest
 
 from catalog.pseudonym import hmac_sha256_hex
+from tests.whole_run import (
+    AS_OF,
+    KEY,
+    MARKETING,
+    check_evaluations,
+    generated_platform,
+    query,
+    run_build_everything,
+)
 
 KEY_CONTEXT = "model_development:"
 
 pytestmark = pytest.mark.slow
 
-AS_OF = dt.date(2026, 11, 2)
-KEY = b"test-key"
-MARKETING = (
-    "marketing_scoring_features",
-    "marketing_propensity_scores",
-    "marketing_campaign_audience",
-    "marketing_social_matching_audience",
-)
-
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
-    from dagster_project.landing.generate import generate
-
-    root = tmp_path_factory.mktemp("privacy_runs")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FJORDBANK_DATA_DIR", str(root / "data"))
-        mp.setenv("FJORDBANK_SYNTHETIC_DATA", "true")
-        mp.setenv("FJORDBANK_PSEUDONYM_KEY", KEY.decode())
-        mp.setenv("OPENLINEAGE_DISABLED", "true")
-        from catalog.settings import settings
-
-        generate(settings().landing_dir, persons=600, seed=11, as_of=AS_OF, progress=False)
-        yield settings()
-
-
-def _run() -> dg.ExecuteInProcessResult:
-    from dagster_project.definitions import defs
-
-    with dg.DagsterInstance.ephemeral() as instance:
-        return (
-            defs()
-            .resolve_job_def("build_everything")
-            .execute_in_process(instance=instance, raise_on_error=False)
-        )
+    with generated_platform(tmp_path_factory.mktemp("privacy_runs"), persons=600, seed=11) as s:
+        yield s
 
 
 def _checks(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], bool]:
-    out = {}
-    for e in result.all_events:
-        if e.event_type_value == "ASSET_CHECK_EVALUATION":
-            d = e.asset_check_evaluation_data
-            out[(d.asset_key.to_user_string(), d.check_name)] = d.passed
-    return out
-
-
-def _query(settings, sql: str, *params) -> list[tuple]:
-    with duckdb.connect(str(settings.warehouse)) as conn:
-        return conn.execute(sql, params).fetchall()
+    return {key: e.passed for key, e in check_evaluations(result).items()}
 
 
 def _append(settings, source: str, table: str, header: str, rows: list[str]) -> None:
@@ -75,7 +44,7 @@ def _append(settings, source: str, table: str, header: str, rows: list[str]) -> 
 
 
 def test_withdrawal_and_objection_reach_every_output_in_the_next_run(platform):
-    first = _run()
+    first = run_build_everything()
     assert first.success
     checks = _checks(first)
     assert checks[("marketing_scoring_features", "no_unconsented_investment_values")]
@@ -87,34 +56,34 @@ def test_withdrawal_and_objection_reach_every_output_in_the_next_run(platform):
     assert checks[("marketing_propensity_scores", "scored_today")]
 
     # A consenting investor with a securities feature today ...
-    investor_pid = _query(
+    investor_pid = query(
         platform,
         "select person_id from main.marketing_scoring_features "
         "where securities_value_band is not null order by person_id limit 1",
     )[0][0]
     # ... and a person in every marketing output.
     in_all = " intersect ".join(f"select person_id from main.{m}" for m in MARKETING)
-    marketed_pid = _query(
+    marketed_pid = query(
         platform,
         f"select person_id from ({in_all}) where person_id <> ? order by 1 limit 1",
         investor_pid,
     )[0][0]
     nid = {
         hmac_sha256_hex(n, KEY): n
-        for (n,) in _query(platform, "select national_id from main.group_customer_register")
+        for (n,) in query(platform, "select national_id from main.group_customer_register")
     }
     investor, marketed = nid[investor_pid], nid[marketed_pid]
     assert investor != marketed
     # ... and a third person in the model-development data set.
     pseudonyms = {
-        r[0] for r in _query(platform, "select pseudonym from main.model_development_dataset")
+        r[0] for r in query(platform, "select pseudonym from main.model_development_dataset")
     }
     developed_pid = next(
         p
         for p in sorted(nid)
         if p not in (investor_pid, marketed_pid)
         and _pseudonym(p) in pseudonyms
-        and _query(
+        and query(
             platform, "select count(*) from main.marketing_scoring_features where person_id = ?", p
         )
         == [(1,)]
@@ -141,11 +110,11 @@ def test_withdrawal_and_objection_reach_every_output_in_the_next_run(platform):
         ],
     )
 
-    second = _run()
+    second = run_build_everything()
     assert second.success
     assert all(_checks(second).values())
     # The withdrawn investor keeps no securities or funds value in any marketing output.
-    assert _query(
+    assert query(
         platform,
         "select count(*) from main.marketing_scoring_features where person_id = ? "
         "and (securities_value_band is not null or fund_value_band is not null)",
@@ -153,23 +122,23 @@ def test_withdrawal_and_objection_reach_every_output_in_the_next_run(platform):
     ) == [(0,)]
     # The objector is gone from every marketing output.
     for model in MARKETING:
-        rows = _query(
+        rows = query(
             platform, f"select count(*) from main.{model} where person_id = ?", marketed_pid
         )
         assert rows == [(0,)], model
     # ... and stays in the register (customer administration is not marketing).
-    assert _query(
+    assert query(
         platform,
         "select count(*) from main.group_customer_register where person_id = ?",
         marketed_pid,
     ) == [(1,)]
     # The model-development objector is gone from the data set, and only from it.
-    assert _query(
+    assert query(
         platform,
         "select count(*) from main.model_development_dataset where pseudonym = ?",
         _pseudonym(developed_pid),
     ) == [(0,)]
-    assert _query(
+    assert query(
         platform,
         "select count(*) from main.marketing_scoring_features where person_id = ?",
         developed_pid,
@@ -191,7 +160,7 @@ def test_row_checks_fail_on_rows_that_break_the_policy(platform):
     from dagster_project.warehouse_functions import register_functions
 
     if not platform.warehouse.exists():
-        assert _run().success
+        assert run_build_everything().success
     catalog = catalog_view(dbt_project().manifest_path)
     planned = plan_row_checks(
         catalog.graph,

@@ -18,76 +18,40 @@ import datetime as dt
 import json
 
 import dagster as dg
-import duckdb
 import pytest
 
 from catalog.pseudonym import hmac_sha256_hex
+from tests.whole_run import (
+    AS_OF,
+    KEY,
+    MARKETING,
+    check_evaluations,
+    generated_platform,
+    query,
+    run_build_everything,
+)
 
 pytestmark = pytest.mark.slow
 
-AS_OF = dt.date(2026, 11, 2)
-KEY = b"test-key"
-MARKETING = (
-    "marketing_scoring_features",
-    "marketing_propensity_scores",
-    "marketing_campaign_audience",
-    "marketing_social_matching_audience",
-)
 # Outputs no objection or consent governs: never withheld.
 UNGOVERNED = ("group_customer_register",)
 
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
-    from dagster_project.landing.generate import generate
-
     root = tmp_path_factory.mktemp("landing_faults")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FJORDBANK_DATA_DIR", str(root / "data"))
-        mp.setenv("FJORDBANK_SYNTHETIC_DATA", "true")
-        mp.setenv("FJORDBANK_PSEUDONYM_KEY", KEY.decode())
-        mp.setenv("OPENLINEAGE_DISABLED", "true")
-        from catalog.settings import settings
-
-        generate(settings().landing_dir, persons=400, seed=11, as_of=AS_OF, progress=False)
-        first = _run()
-        assert first.success
-        yield settings()
-
-
-def _run() -> dg.ExecuteInProcessResult:
-    from dagster_project.definitions import defs
-
-    with dg.DagsterInstance.ephemeral() as instance:
-        return (
-            defs()
-            .resolve_job_def("build_everything")
-            .execute_in_process(instance=instance, raise_on_error=False)
-        )
-
-
-def _checks(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
-    return {
-        (d.asset_key.to_user_string(), d.check_name): d
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
-        for d in [e.asset_check_evaluation_data]
-    }
+    with generated_platform(root, persons=400, seed=11, first_run=True) as s:
+        yield s
 
 
 def _materialised(result: dg.ExecuteInProcessResult) -> set[str]:
     return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
 
 
-def _query(settings, sql: str, *params) -> list[tuple]:
-    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
-        return conn.execute(sql, params).fetchall()
-
-
 def _relations(settings) -> set[str]:
     return {
         r[0]
-        for r in _query(
+        for r in query(
             settings, "select table_name from information_schema.tables where table_schema='main'"
         )
     }
@@ -103,10 +67,10 @@ def test_an_extra_column_does_not_hide_an_objection_and_a_bad_customers_file_is_
     platform,
 ):
     in_all = " intersect ".join(f"select person_id from main.{m}" for m in MARKETING)
-    person_id = _query(platform, f"select person_id from ({in_all}) order by 1 limit 1")[0][0]
+    person_id = query(platform, f"select person_id from ({in_all}) order by 1 limit 1")[0][0]
     nid = next(
         n
-        for (n,) in _query(platform, "select national_id from main.group_customer_register")
+        for (n,) in query(platform, "select national_id from main.group_customer_register")
         if hmac_sha256_hex(n, KEY) == person_id
     )
     later = "2026-11-03T08:00:00+01:00"
@@ -125,18 +89,18 @@ def test_an_extra_column_does_not_hide_an_objection_and_a_bad_customers_file_is_
     header, _, rest = good.partition(b"\n")
     bad = header + b"\n" + rest.replace(b",", b",\x00", 1)
     bad_customers = _deliver(platform, "bank", "customers", 1, bad)
-    loaded_before = _query(platform, "select count(*) from raw_bank.customers")[0][0]
+    loaded_before = query(platform, "select count(*) from raw_bank.customers")[0][0]
 
-    result = _run()
+    result = run_build_everything()
 
     assert result.success
-    checks = _checks(result)
+    checks = check_evaluations(result)
     # The objection is applied from its contract columns; the extra column is reported.
     for model in MARKETING:
-        assert _query(
+        assert query(
             platform, f"select count(*) from main.{model} where person_id = ?", person_id
         ) == [(0,)], model
-    assert _query(
+    assert query(
         platform,
         "select count(*) from raw_privacy.objections where national_id = ? and _source_file = ?",
         nid,
@@ -153,7 +117,7 @@ def test_an_extra_column_does_not_hide_an_objection_and_a_bad_customers_file_is_
     meta = json.loads(held.with_name(held.name + ".json").read_text())
     assert meta["original_path"] == str(bad_customers)
     assert "NUL bytes" in meta["reason"] and meta["sha256"]
-    assert _query(platform, "select count(*) from raw_bank.customers")[0][0] == loaded_before
+    assert query(platform, "select count(*) from raw_bank.customers")[0][0] == loaded_before
     set_aside = checks[("raw_bank/customers", "no_files_set_aside")]
     assert not set_aside.passed and set_aside.severity == dg.AssetCheckSeverity.WARN
     assert bad_customers.name in set_aside.description and "NUL bytes" in set_aside.description
@@ -194,10 +158,10 @@ def test_an_unreadable_objections_file_withholds_the_outputs_it_governs(platform
         "object\nBjørn,direct_marketing,2026-11-04T08:00:00+01:00,object\n".encode("latin-1"),
     )
 
-    result = _run()
+    result = run_build_everything()
 
     assert result.success  # the rest of the group's build went on
-    checks = _checks(result)
+    checks = check_evaluations(result)
     blocking = checks[("raw_privacy/objections", "restricting_events_applied")]
     assert not blocking.passed and blocking.severity == dg.AssetCheckSeverity.ERROR
     rel = bad.relative_to(platform.landing_dir).as_posix()
@@ -238,10 +202,10 @@ def test_the_objections_delivered_again_correctly_publish_the_outputs_again(plat
     assert bad.exists()  # left by the test before
     bad.write_text("national_id,scope,event_time,action\n", encoding="utf-8")
 
-    result = _run()
+    result = run_build_everything()
 
     assert result.success
-    checks = _checks(result)
+    checks = check_evaluations(result)
     assert checks[("raw_privacy/objections", "restricting_events_applied")].passed
     assert {*MARKETING, *UNGOVERNED} <= _materialised(result) & _relations(platform)
     assert all(d.passed for (_, name), d in checks.items() if name == "no_objectors")
