@@ -24,7 +24,12 @@ from dagster_project.landing.contract import CONTRACT
 from dagster_project.project import DBT_PROJECT_DIR
 
 KEY = "test-key"
-METADATA = {"_source_file": "varchar", "_source_line": "bigint", "_delivery_date": "date"}
+METADATA = {
+    "_source_file": "varchar",
+    "_source_line": "bigint",
+    "_delivery_date": "date",
+    "_load_id": "bigint",
+}
 
 # Keys of the banking extensions (PRIVACY.md, catalog/taxonomy_extensions.yml) the tags may use.
 EXTENSION_CATEGORIES = {
