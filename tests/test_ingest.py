@@ -5,9 +5,8 @@ Every test writes its own small CSV files under ``tmp_path`` and a DuckDB file n
 
 from __future__ import annotations
 
-import dataclasses
-
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
