@@ -134,8 +134,15 @@ def _new_log_lines(data: Path, before: list[Path]) -> list[str]:
     return new[-1].read_text().splitlines() if new else []
 
 
+# Bookkeeping that differs between equal warehouses: load ids come from a sequence (a killed
+# run's transaction rolls back, its sequence values do not), load times from the clock.
+BOOKKEEPING = {"_load_id"}
+REGISTRY_BOOKKEEPING = {"load_id", "loaded_at"}  # of raw_meta.loaded_files
+
+
 def table_hashes(warehouse: Path) -> dict[str, str]:
-    """A content hash per base table (rows sorted, so order does not count)."""
+    """A content hash per base table (rows sorted, so order does not count), the load ids and
+    load times left out."""
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         tables = conn.execute(
             "select table_schema, table_name from information_schema.tables "
@@ -143,7 +150,30 @@ def table_hashes(warehouse: Path) -> dict[str, str]:
         ).fetchall()
         hashes = {}
         for schema, name in tables:
-            rows = conn.execute(f'select * from "{schema}"."{name}"').fetchall()
+            left_out = BOOKKEEPING | (
+                REGISTRY_BOOKKEEPING if (schema, name) == ("raw_meta", "loaded_files") else set()
+            )
+            every = [
+                c
+                for (c,) in conn.execute(
+                    "select column_name from information_schema.columns where table_schema = ? "
+                    "and table_name = ? order by ordinal_position",
+                    [schema, name],
+                ).fetchall()
+            ]
+            columns = [c for c in every if c not in left_out]
+            if schema.startswith("raw_") and "_load_id" in every:
+                # the ids left out of the hashes still agree: every raw row's load id is its
+                # file's in the registry
+                (strays,) = conn.execute(
+                    f'select count(*) from "{schema}"."{name}" t anti join '
+                    "raw_meta.loaded_files r on r.source = ? and r.\"table\" = ? "
+                    "and r.file = t._source_file and r.load_id = t._load_id",
+                    [schema.removeprefix("raw_"), name],
+                ).fetchone()
+                assert strays == 0, f"{schema}.{name}: {strays} rows whose load is not registered"
+            select = ", ".join(f'"{c}"' for c in columns)
+            rows = conn.execute(f'select {select} from "{schema}"."{name}"').fetchall()
             text = "\n".join(sorted(repr(r) for r in rows))
             hashes[f"{schema}.{name}"] = hashlib.sha256(text.encode()).hexdigest()
     return hashes
