@@ -2,20 +2,40 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from catalog.manifest import Manifest, compile_project
+from catalog.settings import WAREHOUSE_ENV
 from dagster_project.project import DBT_PROJECT_DIR
 
 
 @pytest.fixture(scope="session")
 def real_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Manifest, Path]:
-    """The real dbt project's manifest and the path of its manifest.json (slow: ~20 s)."""
+    """The real dbt project's manifest and the path of its manifest.json (slow: ~20 s),
+    compiled against an empty scratch warehouse: a warehouse where the incremental models are
+    built (a developer's ``data/``, an earlier test's run) would make dbt's own manifest.json the
+    ``is_incremental()`` branch, which a ``--manifest`` command refuses without its project."""
     target = tmp_path_factory.mktemp("real_project_target")
-    manifest = compile_project(DBT_PROJECT_DIR, target_path=target)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(WAREHOUSE_ENV, str(target / "scratch" / "warehouse.duckdb"))
+        (target / "scratch").mkdir()
+        manifest = compile_project(DBT_PROJECT_DIR, target_path=target)
     return manifest, target / "manifest.json"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _environment_restored_after_each_module() -> Iterator[None]:
+    """A whole-platform run exports the settings dbt's profile reads into ``os.environ``
+    (``dagster_project.project.export_dbt_environment``), as a run's process should; between
+    test modules that would point the next module's settings at the last one's warehouse."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 # --doctest-modules (pyproject.toml) would import every conftest.py as a module of its own, and

@@ -697,6 +697,26 @@ class ProjectOracle:
         return "; ".join(parts)
 
 
+def _compile_from_scratch(compile_project, project_dir: Path, target: Path):
+    """The project compiled against an empty scratch warehouse: the oracle runs every model
+    from nothing, so an incremental model needs its full-build branch in the manifest.json the
+    workers read (a built warehouse, a developer's ``data/`` or one an earlier test exported,
+    would make it the ``is_incremental()`` branch, which reads the model itself)."""
+    from catalog.settings import WAREHOUSE_ENV
+
+    scratch = target / "scratch" / "warehouse.duckdb"
+    scratch.parent.mkdir(parents=True, exist_ok=True)
+    before = os.environ.get(WAREHOUSE_ENV)
+    os.environ[WAREHOUSE_ENV] = str(scratch)
+    try:
+        return compile_project(project_dir, target_path=target)
+    finally:
+        if before is None:
+            os.environ.pop(WAREHOUSE_ENV, None)
+        else:
+            os.environ[WAREHOUSE_ENV] = before
+
+
 def project_oracle(
     project_dir: Path,
     work: Path,
@@ -711,7 +731,7 @@ def project_oracle(
     from dagster_project.landing.generate import generate
 
     t0 = time.perf_counter()
-    manifest = compile_project(project_dir, target_path=work / "target")
+    manifest = _compile_from_scratch(compile_project, project_dir, work / "target")
     graph = build_project_graph(manifest, dialect=manifest.adapter_type or "duckdb")
     landing = work / "landing"
     if not landing.exists():
@@ -1978,7 +1998,7 @@ def run_oracle(
     from dagster_project.landing.generate import generate
 
     target = work / "target"
-    manifest = compile_project(project_dir, target_path=target)
+    manifest = _compile_from_scratch(compile_project, project_dir, target)
     landing = work / "landing"
     if not landing.exists():
         generate(landing, persons=persons, seed=7, as_of=dt.date(2026, 11, 2), progress=False)
