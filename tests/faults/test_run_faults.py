@@ -167,7 +167,7 @@ def table_hashes(warehouse: Path) -> dict[str, str]:
                 # file's in the registry
                 (strays,) = conn.execute(
                     f'select count(*) from "{schema}"."{name}" t anti join '
-                    "raw_meta.loaded_files r on r.source = ? and r.\"table\" = ? "
+                    'raw_meta.loaded_files r on r.source = ? and r."table" = ? '
                     "and r.file = t._source_file and r.load_id = t._load_id",
                     [schema.removeprefix("raw_"), name],
                 ).fetchone()
