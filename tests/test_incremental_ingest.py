@@ -138,6 +138,40 @@ def test_rows_deleted_in_the_warehouse_are_noticed_and_their_file_reloaded(conn,
     assert state(conn) == full_load_of(root, tmp_path)
 
 
+def test_a_purged_file_is_not_read_again_and_the_raw_table_equals_a_full_load(conn, root, tmp_path):
+    """An erasure or a retention sweep rewrites a landing file and deletes its rows in the
+    warehouse in one purge; the registry row follows, so the next ingest reads nothing."""
+    from catalog.retention.purge import PurgeTarget, purge
+
+    rows = [row("bank", "accounts", n) for n in (1, 2, 3)]
+    rows[2]["balance"] = "x"  # quarantined: its line moves up too
+    deliver(root, "bank", "accounts", rows)
+    deliver(root, "bank", "accounts", [row("bank", "accounts", 4)], day=DAY2)
+    ingest(conn, root)
+    before = registry(conn)
+    first = f"bank/accounts/{DAY1}.csv"
+    gone = conn.execute(
+        "select account_no from raw_bank.accounts where _source_file = ? and _source_line = 2",
+        [first],
+    ).fetchone()[0]
+
+    purge(
+        conn,
+        root,
+        [PurgeTarget("bank", "accounts", raw_where="t.account_no = $a", params={"a": gone})],
+        apply=True,
+    )
+
+    after = registry(conn)
+    data = (root / first).read_bytes()
+    assert after[first][:4] == (load.file_sha256(root / first), len(data), 1, 1)
+    assert after[first][4] == before[first][4]  # the same load
+    assert after[f"bank/accounts/{DAY2}.csv"] == before[f"bank/accounts/{DAY2}.csv"]
+    r = ingest(conn, root)
+    assert (r.files_read, r.files_removed) == ((), ())
+    assert state(conn) == full_load_of(root, tmp_path)
+
+
 def test_a_changed_contract_fingerprint_reloads_the_table_fully(conn, root, monkeypatch):
     deliver(root, "bank", "accounts", [row("bank", "accounts", 1)])
     deliver(root, "bank", "accounts", [row("bank", "accounts", 2)], day=DAY2)

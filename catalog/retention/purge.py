@@ -12,8 +12,11 @@ the landing zone (the README gives the measured cost). A file is written aside a
 ``.<name>.purge-tmp`` (which the ingest ignores), flushed to disk and renamed over the original;
 every byte of the records kept is unchanged (header, quoting, line endings, records spanning
 lines). A file left with no records keeps its header: an empty delivery is still a delivery.
-The remaining raw and quarantine rows of a rewritten file are renumbered to their new lines, so
-the warehouse stays in step with the files and a second purge needs no ingest between.
+The remaining raw and quarantine rows of a rewritten file are renumbered to their new lines, and
+the file's row in the ingest's registry (:data:`REGISTRY`: checksum, size, rows) follows the
+rewrite with its load id kept, so the warehouse stays in step with the files: a second purge
+needs no ingest between, and the next ingest reads none of the rewritten files again. Records
+are found with numpy over the mapped file (:mod:`.records`), not line by line in Python.
 
 Fails closed: before anything changes, each file to rewrite is scanned and its records must be
 exactly the raw and quarantine rows that name it; otherwise :class:`PurgeError` (one line: the
@@ -23,6 +26,7 @@ file changed since the last ingest; ingest first). Deleted values are never logg
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -31,9 +35,15 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
+from catalog.retention.records import Records, file_records
+
 QUARANTINE = "quarantine.rejected_rows"
+# The ingest's registry of loaded delivery files (dagster_project/landing/load.py): a rewritten
+# file's row follows the rewrite, so the next ingest does not read the file again.
+REGISTRY = "raw_meta.loaded_files"
 _TMP_SUFFIX = ".purge-tmp"
 
 
@@ -149,6 +159,7 @@ def purge(
             _renumber(conn, plan)
         for plan in plans:
             plan.write_aside()
+            _reregister(conn, plan)
         for plan in plans:
             plan.replace()
         _drop_hits(conn, hits_per_target)
@@ -226,30 +237,43 @@ def _drop_hits(conn: duckdb.DuckDBPyConnection, hits: list[tuple[Any, str | None
 
 @dataclass
 class _FilePlan:
-    """One landing file to rewrite: its records, which to delete, the lines after."""
+    """One landing file to rewrite: which records to delete, the byte ranges kept, and the
+    records that move up (start lines old -> new)."""
 
     target: PurgeTarget
     rel: str
     path: Path
-    pieces: list[bytes]  # physical lines, each with its newline (the last may have none)
-    starts: list[int]  # 1-based line each data record starts on, ascending
-    spans: list[int]  # physical lines of each record
     delete: set[int]  # start lines of the records to delete
+    kept: list[tuple[int, int]]  # byte ranges of the file left, in order
+    stat: tuple[int, int]  # (size, mtime_ns) when planned: the file must not change before
+    moves: tuple[np.ndarray, np.ndarray]
     tmp: Path | None = None
-
-    def kept_bytes(self) -> bytes:
-        drop: set[int] = set()
-        for start, span in zip(self.starts, self.spans, strict=True):
-            if start in self.delete:
-                drop.update(range(start, start + span))
-        return b"".join(p for i, p in enumerate(self.pieces, start=1) if i not in drop)
+    sha256: str = ""
+    size: int = 0
 
     def write_aside(self) -> None:
+        """Write the kept bytes to a hidden file beside the original, flushed to disk."""
         self.tmp = self.path.with_name("." + self.path.name + _TMP_SUFFIX)
-        with open(self.tmp, "wb") as f:
-            f.write(self.kept_bytes())
-            f.flush()
-            os.fsync(f.fileno())
+        digest, size = hashlib.sha256(), 0
+        with open(self.path, "rb") as src, open(self.tmp, "wb") as out:
+            st = os.fstat(src.fileno())
+            if (st.st_size, st.st_mtime_ns) != self.stat:
+                raise PurgeError(
+                    f"{self.path}: the file changed while it was purged; run the ingest, then "
+                    "purge again"
+                )
+            for begin, end in self.kept:
+                src.seek(begin)
+                left = end - begin
+                while left:
+                    chunk = src.read(min(left, 1 << 23))
+                    digest.update(chunk)
+                    out.write(chunk)
+                    left -= len(chunk)
+                    size += len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        self.sha256, self.size = digest.hexdigest(), size
 
     def replace(self) -> None:
         assert self.tmp is not None
@@ -277,83 +301,58 @@ def _plan_file(
             f"{path}: the warehouse holds rows of this delivery but the file is gone; "
             "run the ingest first"
         )
-    pieces, starts, spans = scan_records(path.read_bytes())
-    held: set[int] = set()
+    st = path.stat()
+    records = file_records(path)
+    held = [np.zeros(0, np.int64)]
     if _exists(conn, "raw_" + target.source, target.table):
-        held.update(
-            line
-            for (line,) in conn.execute(
-                f"select _source_line from {_raw(target)} where _source_file = $f", {"f": rel}
-            ).fetchall()
+        held.append(
+            conn.execute(
+                f"select _source_line as line from {_raw(target)} where _source_file = $f",
+                {"f": rel},
+            ).fetchnumpy()["line"]
         )
     if _exists(conn, "quarantine", "rejected_rows"):
-        held.update(
-            line
-            for (line,) in conn.execute(
+        held.append(
+            conn.execute(
                 f'select line from {QUARANTINE} where source = $s and "table" = $t and file = $f',
                 {"f": rel, "s": target.source, "t": target.table},
-            ).fetchall()
+            ).fetchnumpy()["line"]
         )
-    if held != set(starts) or not delete <= held:
+    lines = np.sort(np.concatenate([np.asarray(h, np.int64) for h in held]))
+    lines = lines[np.concatenate(([True], lines[1:] != lines[:-1]))] if len(lines) else lines
+    wanted = np.fromiter(delete, np.int64, len(delete))
+    if not np.array_equal(lines, records.starts) or not np.isin(wanted, lines).all():
         raise PurgeError(
             f"{path}: the file changed since the last ingest (its records are not the "
             "warehouse's rows of it); run the ingest first, then purge again"
         )
-    return _FilePlan(target, rel, path, pieces, starts, spans, set(delete))
+    return _FilePlan(
+        target,
+        rel,
+        path,
+        set(delete),
+        records.kept_ranges(delete),
+        (st.st_size, st.st_mtime_ns),
+        records.moves(delete),
+    )
 
 
-def scan_records(data: bytes) -> tuple[list[bytes], list[int], list[int]]:
-    """A CSV file's physical lines (each with its newline) and its data records: the 1-based
-    line each starts on and how many physical lines it spans (a quoted field may hold
-    newlines). Line 1 is the header; empty lines between records are no records.
+def scan_records(data: bytes) -> tuple[list[int], list[int]]:
+    """A CSV file's data records: the 1-based line each starts on and how many physical lines
+    it spans (:class:`~catalog.retention.records.Records`).
 
-    >>> _, starts, spans = scan_records(b'a,b\\n1,"x\\ny"\\n\\n2,z\\n')
-    >>> starts, spans
+    >>> scan_records(b'a,b\\n1,"x\\ny"\\n\\n2,z\\n')
     ([2, 5], [2, 1])
     """
-    pieces = data.split(b"\n")
-    if pieces and pieces[-1] == b"":
-        pieces.pop()
-        pieces = [p + b"\n" for p in pieces]
-    else:
-        pieces = [p + b"\n" for p in pieces[:-1]] + pieces[-1:]
-    starts: list[int] = []
-    spans: list[int] = []
-    if b'"' not in data:  # the common case: one record per non-empty line
-        for i, p in enumerate(pieces[1:], start=2):
-            if p.strip(b"\r\n"):
-                starts.append(i)
-                spans.append(1)
-        return pieces, starts, spans
-    in_quotes = pieces[0].count(b'"') % 2 == 1 if pieces else False
-    start = 0
-    for i, p in enumerate(pieces[1:], start=2):
-        if not in_quotes:
-            if not p.strip(b"\r\n"):
-                continue
-            start = i
-        in_quotes ^= p.count(b'"') % 2 == 1
-        if not in_quotes:
-            starts.append(start)
-            spans.append(i - start + 1)
-    if in_quotes:  # an unterminated quote: the rest is one (broken) record
-        starts.append(start)
-        spans.append(len(pieces) - start + 1)
-    return pieces, starts, spans
+    records = Records(data)
+    return records.starts.tolist(), records.spans.tolist()
 
 
 def _renumber(conn: duckdb.DuckDBPyConnection, plan: _FilePlan) -> None:
     """Move the file's remaining raw and quarantine rows to the lines they have after the
     rewrite (each loses the lines of the deleted records before it)."""
-    old, new = [], []
-    shift = 0
-    for start, span in zip(plan.starts, plan.spans, strict=True):
-        if start in plan.delete:
-            shift += span
-        elif shift:
-            old.append(start)
-            new.append(start - shift)
-    if not old:
+    old, new = plan.moves
+    if not len(old):
         return
     moves = pa.table({"old": pa.array(old, pa.int64()), "new": pa.array(new, pa.int64())})
     conn.register("_purge_moves", moves)
@@ -374,6 +373,39 @@ def _renumber(conn: duckdb.DuckDBPyConnection, plan: _FilePlan) -> None:
         )
     finally:
         conn.unregister("_purge_moves")
+
+
+def _reregister(conn: duckdb.DuckDBPyConnection, plan: _FilePlan) -> None:
+    """The registry row of a rewritten file follows it (checksum, size, rows), keeping its
+    load id: the warehouse already holds exactly the file's remaining records, so the next
+    ingest has nothing to read. Without a registry row, nothing to do."""
+    if not _exists(conn, "raw_meta", "loaded_files"):
+        return
+    source, table = plan.target.source, plan.target.table
+    raw = 0
+    if _exists(conn, "raw_" + source, table):
+        raw = conn.execute(
+            f"select count(*) from {_raw(plan.target)} where _source_file = $f", {"f": plan.rel}
+        ).fetchall()[0][0]
+    quarantined = 0
+    if _exists(conn, "quarantine", "rejected_rows"):
+        quarantined = conn.execute(
+            f'select count(*) from {QUARANTINE} where source = $s and "table" = $t and file = $f',
+            {"f": plan.rel, "s": source, "t": table},
+        ).fetchall()[0][0]
+    conn.execute(
+        f"update {REGISTRY} set sha256 = $sha, size = $size, rows_loaded = $raw, "
+        f'rows_quarantined = $q where source = $s and "table" = $t and file = $f',
+        {
+            "sha": plan.sha256,
+            "size": plan.size,
+            "raw": raw,
+            "q": quarantined,
+            "s": source,
+            "t": table,
+            "f": plan.rel,
+        },
+    )
 
 
 def _ident(name: str) -> str:

@@ -40,8 +40,8 @@ from catalog.retention.purge import (
     PurgeResult,
     PurgeTarget,
     purge,
-    scan_records,
 )
+from catalog.retention.records import file_records
 from catalog.retention.report import table_exists
 
 Resync = Callable[[str, str], None]
@@ -94,8 +94,7 @@ def out_of_step(
         seen.add(rel)
         if rel in held and not exact:
             continue
-        _, starts, _ = scan_records(path.read_bytes())
-        if set(starts) != held.get(rel, set()):
+        if set(file_records(path).starts.tolist()) != held.get(rel, set()):
             bad.append(rel)
     bad += sorted(set(held) - seen)
     return bad
