@@ -41,9 +41,11 @@ import pyarrow as pa
 from catalog.retention.records import Records, file_records
 
 QUARANTINE = "quarantine.rejected_rows"
-# The ingest's registry of loaded delivery files (dagster_project/landing/load.py): a rewritten
-# file's row follows the rewrite, so the next ingest does not read the file again.
+# The ingest's registry of loaded delivery files and the sequence of its load ids (one home for
+# both; dagster_project/landing/load.py writes them): a rewritten file's row follows the rewrite
+# under a new load id, so the next ingest does not read the file again.
 REGISTRY = "raw_meta.loaded_files"
+LOAD_IDS = "raw_meta.load_ids"
 _TMP_SUFFIX = ".purge-tmp"
 
 
@@ -376,35 +378,37 @@ def _renumber(conn: duckdb.DuckDBPyConnection, plan: _FilePlan) -> None:
 
 
 def _reregister(conn: duckdb.DuckDBPyConnection, plan: _FilePlan) -> None:
-    """The registry row of a rewritten file follows it (checksum, size, rows), keeping its
-    load id: the warehouse already holds exactly the file's remaining records, so the next
-    ingest has nothing to read. Without a registry row, nothing to do."""
+    """The registry row of a rewritten file follows it (checksum, size, rows): the warehouse
+    already holds exactly the file's remaining records, so the next ingest has nothing to read.
+    The file's rows get a new load id, as a reload would give them: a model that keeps load ids
+    (the incremental event models) sees that a file it holds rows of was rewritten, and is
+    rebuilt without the rows deleted here. Without a registry row, nothing to do."""
     if not _exists(conn, "raw_meta", "loaded_files"):
         return
     source, table = plan.target.source, plan.target.table
+    key = {"s": source, "t": table, "f": plan.rel}
+    if not conn.execute(
+        f'select count(*) from {REGISTRY} where source = $s and "table" = $t and file = $f', key
+    ).fetchall()[0][0]:
+        return
+    load_id = conn.execute(f"select nextval('{LOAD_IDS}')").fetchall()[0][0]
     raw = 0
     if _exists(conn, "raw_" + source, table):
         raw = conn.execute(
-            f"select count(*) from {_raw(plan.target)} where _source_file = $f", {"f": plan.rel}
+            f"update {_raw(plan.target)} set _load_id = $id where _source_file = $f",
+            {"f": plan.rel, "id": load_id},
         ).fetchall()[0][0]
     quarantined = 0
     if _exists(conn, "quarantine", "rejected_rows"):
         quarantined = conn.execute(
             f'select count(*) from {QUARANTINE} where source = $s and "table" = $t and file = $f',
-            {"f": plan.rel, "s": source, "t": table},
+            key,
         ).fetchall()[0][0]
     conn.execute(
         f"update {REGISTRY} set sha256 = $sha, size = $size, rows_loaded = $raw, "
-        f'rows_quarantined = $q where source = $s and "table" = $t and file = $f',
-        {
-            "sha": plan.sha256,
-            "size": plan.size,
-            "raw": raw,
-            "q": quarantined,
-            "s": source,
-            "t": table,
-            "f": plan.rel,
-        },
+        "rows_quarantined = $q, load_id = $id, loaded_at = now()::timestamp "
+        'where source = $s and "table" = $t and file = $f',
+        {**key, "sha": plan.sha256, "size": plan.size, "raw": raw, "q": quarantined, "id": load_id},
     )
 
 

@@ -49,6 +49,8 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from catalog.file_quarantine import SetAsideFile, set_aside
+from catalog.retention.purge import LOAD_IDS, REGISTRY
+from catalog.retention.purge import QUARANTINE as QUARANTINE_TABLE
 from dagster_project.landing import read, validate
 from dagster_project.landing._sql import lit
 from dagster_project.landing.contract import ColumnType, Table
@@ -59,7 +61,6 @@ from dagster_project.landing.suppress import suppress_erased
 if TYPE_CHECKING:
     from catalog.erasure.suppression import SuppressionMatcher
 
-QUARANTINE_TABLE = "quarantine.rejected_rows"
 # Privacy events the last ingest could not apply (file, line, reason kinds; never a value).
 UNAPPLIED_TABLE = "quarantine.unapplied_events"
 METADATA_COLUMNS = (
@@ -69,9 +70,9 @@ METADATA_COLUMNS = (
     ("_load_id", "BIGINT"),  # the registry's load of the file the row came from
 )
 # The registry of loaded delivery files: one row per file a table holds (see ingest_table).
-REGISTRY_TABLE = "raw_meta.loaded_files"
+REGISTRY_TABLE = REGISTRY
 # Load ids only grow (a replaced file's rows get a new one), so a model can tell new rows.
-_LOAD_IDS = "raw_meta.load_ids"
+_LOAD_IDS = LOAD_IDS
 # Bump when this module changes what a file gives in raw: every table then reloads fully.
 LOAD_CODE_VERSION = "2"
 
@@ -214,9 +215,8 @@ def ingest_table(
         dropped_raw, dropped_quarantine = suppress_erased(
             conn, contract, landing_root, suppression, files=None if loaded.full else loaded.read
         )
+        # the files rewritten: the purge moved their registry rows along (new load ids)
         suppressed = dropped_raw + dropped_quarantine
-        if suppressed:  # the files were rewritten: the registry follows, same load ids
-            _register(conn, contract, landing_root, loaded.ids, fingerprint)
     totals = _table_totals(conn, contract)
     return IngestResult(
         source=source,
@@ -386,9 +386,10 @@ def _register(
     ids: dict[str, int],
     fingerprint: str,
 ) -> tuple[int, int]:
-    """Write the registry rows of the files ``ids`` (file -> load id), just loaded or
-    rewritten since, from the files and the warehouse; returns the rows (loaded, quarantined)
-    they hold."""
+    """Write the registry rows of the files ``ids`` (file -> load id) just loaded, from the
+    files and the warehouse; returns the rows (loaded, quarantined) they hold. (A file the
+    purge rewrites afterwards, an erasure, a sweep or the suppression list, has its row moved
+    along by the purge: ``catalog.retention.purge``.)"""
     key = [contract.source, contract.name]
     target = f"{_ident('raw_' + contract.source)}.{_ident(contract.name)}"
     if not ids:
