@@ -19,6 +19,9 @@ from catalog.openlineage.dbt_nodes import DBT_RESOURCES
 
 __all__ = ["dbt_test_assertions"]
 
+# dbt/tests/generic/columns_not_null.sql: not_null of many columns in one query.
+COLUMNS_NOT_NULL = "columns_not_null"
+
 
 def dbt_test_assertions(
     manifest_json: Mapping[str, Any], run_results: Mapping[str, Any]
@@ -28,7 +31,8 @@ def dbt_test_assertions(
     ``assertion`` is the generic test (``not_null``, ``accepted_values``; ``custom_sql`` for a
     singular test), ``name`` the test node, ``success`` whether it passed (a ``warn`` found
     issues, so it is False with severity ``warn``), ``column`` the tested column if any.
-    Skipped tests are left out."""
+    A ``columns_not_null`` test that passed gives a ``not_null`` assertion per column it
+    tested. Skipped tests are left out."""
     nodes = manifest_json.get("nodes") or {}
     out: dict[str, list[Assertion]] = {}
     for result in run_results.get("results") or []:
@@ -48,14 +52,26 @@ def dbt_test_assertions(
         if target is None:
             continue
         metadata = props.get("test_metadata") or {}
-        column = props.get("column_name") or (metadata.get("kwargs") or {}).get("column_name")
+        kwargs = metadata.get("kwargs") or {}
+        column = props.get("column_name") or kwargs.get("column_name")
         severity = (props.get("config") or {}).get("severity")
+        severity = str(status if status == "warn" else severity or "").lower() or None
+        assertion = metadata.get("name") or "custom_sql"
+        if assertion == COLUMNS_NOT_NULL and status == "pass":
+            # the set-based not_null of many columns passed: each column's not_null holds
+            out.setdefault(target, []).extend(
+                Assertion("not_null", True, column=c, severity=severity, name=props.get("name"))
+                for c in kwargs.get("columns") or []
+            )
+            continue
+        # (one that failed stays one assertion: which columns hold nulls is in its result
+        # rows, not in the run results)
         out.setdefault(target, []).append(
             Assertion(
-                assertion=metadata.get("name") or "custom_sql",
+                assertion=assertion,
                 success=status == "pass",
                 column=column or None,
-                severity=str(status if status == "warn" else severity or "").lower() or None,
+                severity=severity,
                 name=props.get("name"),
             )
         )
