@@ -14,8 +14,10 @@ every byte of the records kept is unchanged (header, quoting, line endings, reco
 lines). A file left with no records keeps its header: an empty delivery is still a delivery.
 The remaining raw and quarantine rows of a rewritten file are renumbered to their new lines, and
 the file's row in the ingest's registry (:data:`REGISTRY`: checksum, size, rows) follows the
-rewrite with its load id kept, so the warehouse stays in step with the files: a second purge
-needs no ingest between, and the next ingest reads none of the rewritten files again. Records
+rewrite under a new load id (its remaining raw rows take it too, as a reload would give them),
+so the warehouse stays in step with the files: a second purge needs no ingest between, the next
+ingest reads none of the rewritten files again, and the incremental models that keep load ids
+see the change and rebuild. Records
 are found with numpy over the mapped file (:mod:`.records`), not line by line in Python.
 
 Fails closed: before anything changes, each file to rewrite is scanned and its records must be
