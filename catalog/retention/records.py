@@ -8,10 +8,10 @@ Here every step is a vectorised pass over the bytes (newlines, carriage returns 
 are located in blocks, so the extra memory is a small multiple of the number of lines, never of
 the file's size), and a file is mapped, not read, by :func:`file_records`.
 
-The rules are the ingest's (LANDING.md): line 1 is the header; a record starts on a line that is
-outside quotes and not empty (an empty line holds nothing but ``\\r`` and ``\\n``); it ends on
-the first line after which the double quotes seen since the start of the file are even again; an
-unterminated quote makes the rest of the file one record.
+The rules are those of the line numbers the ingest gives rows: line 1 is the header; a record
+starts on a line that is outside quotes and not empty (an empty line holds nothing but ``\\r``
+and ``\\n``); it ends on the first line after which the double quotes seen since the start of
+the file are even again; an unterminated quote makes the rest of the file one record.
 
 >>> r = Records(b'h\\r\\n1,"a\\r\\nb"\\r\\n\\r\\n2,c')
 >>> r.starts.tolist(), r.spans.tolist(), r.lines
