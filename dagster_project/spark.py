@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import sqlglot
 
 from catalog.pseudonym import HMAC_FUNCTION, hmac_sha256_hex, require_key
+from catalog.retention.purge import QUARANTINE as QUARANTINE_TABLE
 from catalog.settings import Settings, settings
 from dagster_project.landing.contract import table as contract_table
 
@@ -52,7 +53,6 @@ SPARK_TARGET = "spark"
 METHOD_ENV = "FJORDBANK_SPARK_METHOD"
 MASTER_ENV = "FJORDBANK_SPARK_MASTER"
 CONF_ENV = "FJORDBANK_SPARK_CONF"
-QUARANTINE_TABLE = "quarantine.rejected_rows"
 
 _sessions: dict[Path, SparkSession] = {}
 # The Hive metastore of the process's first session: Spark's Hive client and Derby stay bound to

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from catalog.manifest import Manifest, compile_project
-from catalog.settings import WAREHOUSE_ENV
 from dagster_project.project import DBT_PROJECT_DIR
+from tests.lineage.soundness import compile_from_scratch
 
 
 @pytest.fixture(scope="session")
@@ -20,10 +20,7 @@ def real_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Manifest, Pa
     built (a developer's ``data/``, an earlier test's run) would make dbt's own manifest.json the
     ``is_incremental()`` branch, which a ``--manifest`` command refuses without its project."""
     target = tmp_path_factory.mktemp("real_project_target")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(WAREHOUSE_ENV, str(target / "scratch" / "warehouse.duckdb"))
-        (target / "scratch").mkdir()
-        manifest = compile_project(DBT_PROJECT_DIR, target_path=target)
+    manifest = compile_from_scratch(compile_project, DBT_PROJECT_DIR, target)
     return manifest, target / "manifest.json"
 
 

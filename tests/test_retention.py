@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from catalog.cli import main as catalog_main
 from catalog.manifest import Manifest
 from catalog.retention import RetentionError, load_declarations
-from catalog.retention.purge import PurgeError, PurgeTarget, purge, scan_records
+from catalog.retention.purge import PurgeError, PurgeTarget, purge
+from catalog.retention.records import Records
 from catalog.retention.sweep import expired_left, sweep
 from dagster_project.landing.load import ingest_table
 
@@ -282,7 +283,8 @@ def test_purge_fails_closed_when_a_file_changed_since_the_ingest(zone):
 
 
 def test_scan_records_spans_quoted_newlines_and_skips_empty_lines():
-    assert scan_records(b'h\r\n1,"a\r\nb"\r\n\r\n2,c') == ([2, 5], [2, 1])
+    r = Records(b'h\r\n1,"a\r\nb"\r\n\r\n2,c')
+    assert (r.starts.tolist(), r.spans.tolist()) == ([2, 5], [2, 1])
 
 
 # -- the sweep ---------------------------------------------------------------------------------

@@ -27,10 +27,9 @@ from catalog.openlineage.run_events import stable_run_id, start_and_end
 from catalog.openlineage.run_facets import dagster_engine_version, job_facets, run_facets
 from catalog.openlineage.timestamps import Timestamp, iso_timestamp
 from catalog.openlineage.verdict import PolicyVerdictRunFacet
+from catalog.retention.purge import QUARANTINE as QUARANTINE_TABLE
 
 __all__ = ["QUARANTINE_TABLE", "ingest_events"]
-
-QUARANTINE_TABLE = "quarantine.rejected_rows"
 
 
 def ingest_events(

@@ -40,7 +40,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from catalog.retention.records import Records, file_records
+from catalog.retention.records import file_records
 
 QUARANTINE = "quarantine.rejected_rows"
 # The ingest's registry of loaded delivery files and the sequence of its load ids (one home for
@@ -339,17 +339,6 @@ def _plan_file(
         (st.st_size, st.st_mtime_ns),
         records.moves(delete),
     )
-
-
-def scan_records(data: bytes) -> tuple[list[int], list[int]]:
-    """A CSV file's data records: the 1-based line each starts on and how many physical lines
-    it spans (:class:`~catalog.retention.records.Records`).
-
-    >>> scan_records(b'a,b\\n1,"x\\ny"\\n\\n2,z\\n')
-    ([2, 5], [2, 1])
-    """
-    records = Records(data)
-    return records.starts.tolist(), records.spans.tolist()
 
 
 def _renumber(conn: duckdb.DuckDBPyConnection, plan: _FilePlan) -> None:

@@ -49,8 +49,9 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from catalog.file_quarantine import SetAsideFile, set_aside
-from catalog.retention.purge import LOAD_IDS, REGISTRY
+from catalog.retention.purge import LOAD_IDS as _LOAD_IDS
 from catalog.retention.purge import QUARANTINE as QUARANTINE_TABLE
+from catalog.retention.purge import REGISTRY as REGISTRY_TABLE
 from dagster_project.landing import read, validate
 from dagster_project.landing._sql import lit
 from dagster_project.landing.contract import ColumnType, Table
@@ -69,10 +70,9 @@ METADATA_COLUMNS = (
     ("_delivery_date", "DATE"),
     ("_load_id", "BIGINT"),  # the registry's load of the file the row came from
 )
-# The registry of loaded delivery files: one row per file a table holds (see ingest_table).
-REGISTRY_TABLE = REGISTRY
-# Load ids only grow (a replaced file's rows get a new one), so a model can tell new rows.
-_LOAD_IDS = LOAD_IDS
+# REGISTRY_TABLE, the registry of loaded delivery files, has one row per file a table holds
+# (see ingest_table); _LOAD_IDS only grow (a replaced or rewritten file's rows get a new one), so
+# a model can tell new rows.
 # Bump when this module changes what a file gives in raw: every table then reloads fully.
 LOAD_CODE_VERSION = "2"
 

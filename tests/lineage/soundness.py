@@ -697,11 +697,12 @@ class ProjectOracle:
         return "; ".join(parts)
 
 
-def _compile_from_scratch(compile_project, project_dir: Path, target: Path):
-    """The project compiled against an empty scratch warehouse: the oracle runs every model
-    from nothing, so an incremental model needs its full-build branch in the manifest.json the
-    workers read (a built warehouse, a developer's ``data/`` or one an earlier test exported,
-    would make it the ``is_incremental()`` branch, which reads the model itself)."""
+def compile_from_scratch(compile_project, project_dir: Path, target: Path):
+    """The project compiled against an empty scratch warehouse (for the oracle and the tests'
+    ``real_project`` fixture): the oracle runs every model from nothing, so an incremental model
+    needs its full-build branch in the manifest.json the workers read (a built warehouse, a
+    developer's ``data/`` or one an earlier test exported, would make it the ``is_incremental()``
+    branch, which reads the model itself)."""
     from catalog.settings import WAREHOUSE_ENV
 
     scratch = target / "scratch" / "warehouse.duckdb"
@@ -731,7 +732,7 @@ def project_oracle(
     from dagster_project.landing.generate import generate
 
     t0 = time.perf_counter()
-    manifest = _compile_from_scratch(compile_project, project_dir, work / "target")
+    manifest = compile_from_scratch(compile_project, project_dir, work / "target")
     graph = build_project_graph(manifest, dialect=manifest.adapter_type or "duckdb")
     landing = work / "landing"
     if not landing.exists():
@@ -1998,7 +1999,7 @@ def run_oracle(
     from dagster_project.landing.generate import generate
 
     target = work / "target"
-    manifest = _compile_from_scratch(compile_project, project_dir, target)
+    manifest = compile_from_scratch(compile_project, project_dir, target)
     landing = work / "landing"
     if not landing.exists():
         generate(landing, persons=persons, seed=7, as_of=dt.date(2026, 11, 2), progress=False)

@@ -22,19 +22,18 @@ tested as (
     {%- endfor %}
 )
 
-select
-    tested.column_name,
-    case tested.column_name
-    {%- for column in columns %}
-        when '{{ column }}' then null_counts.null_rows_{{ loop.index }}
-    {%- endfor %}
-    end as null_rows
-from tested
-cross join null_counts
-where case tested.column_name
-    {%- for column in columns %}
-        when '{{ column }}' then null_counts.null_rows_{{ loop.index }}
-    {%- endfor %}
-    end > 0
+select column_name, null_rows
+from (
+    select
+        tested.column_name,
+        case tested.column_name
+        {%- for column in columns %}
+            when '{{ column }}' then null_counts.null_rows_{{ loop.index }}
+        {%- endfor %}
+        end as null_rows
+    from tested
+    cross join null_counts
+) as per_column
+where null_rows > 0
 
 {% endtest %}
