@@ -90,3 +90,31 @@ def hasher(key: bytes) -> Callable[[str], str]:
 def hmac_sha256_hex(value: str | None, key: bytes) -> str | None:
     """The pseudonym of one value under ``key``: what :data:`HMAC_FUNCTION` returns for it."""
     return None if value is None else hasher(key)(value)
+
+
+_BLOCK = 64  # SHA-256's block size in bytes (RFC 2104's B)
+
+
+def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
+    """HMAC-SHA256's inner and outer padded keys for ``key`` (RFC 2104: a key longer than a
+    block is hashed first, then zero-filled to a block and XORed with 0x36 and 0x5c)."""
+    if len(key) > _BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(_BLOCK, b"\0")
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
+
+def duckdb_keyed_hash(expr: str, ipad: str = "$hmac_ipad", opad: str = "$hmac_opad") -> str:
+    """DuckDB SQL for the pseudonym of the VARCHAR ``expr``, computed by DuckDB's own SHA-256
+    over all values at once: ``sha256(opad || sha256(ipad || text))``. The padded keys
+    (:func:`hmac_pads`) are bound as BLOB parameters named by ``ipad`` and ``opad``, so the key
+    is in no SQL text. For the platform's own bulk work (the suppression at ingest); dbt's
+    models keep :data:`HMAC_FUNCTION`, whose registration holds the key.
+
+    >>> import duckdb
+    >>> ipad, opad = hmac_pads(b"example")
+    >>> sql = f"select {duckdb_keyed_hash('$v')}"
+    >>> duckdb.execute(sql, {"v": "a", "hmac_ipad": ipad, "hmac_opad": opad}).fetchone()[0][:16]
+    '4a7e52deba0676d4'
+    """
+    return f"sha256({opad} || unhex(sha256({ipad} || encode({expr}))))"

@@ -173,3 +173,45 @@ def test_a_runs_warehouse_connection_has_the_configured_memory_limit(monkeypatch
     with pytest.raises(dg.Failure) as caught, Warehouse(path=str(tmp_path / "w.duckdb")).connect():
         pass
     assert "FJORDBANK_DUCKDB_MEMORY_LIMIT" in caught.value.description
+
+
+def test_duckdb_keyed_hash_is_hmac_for_any_key_and_text(conn):
+    """The suppression's SQL HMAC (DuckDB's own SHA-256, padded keys as parameters) gives
+    Python's ``hmac`` value for keys shorter than, as long as and longer than a block, and for
+    empty, ASCII, Nordic, emoji and long texts."""
+    import random
+
+    from catalog.pseudonym import duckdb_keyed_hash, hmac_pads
+
+    rng = random.Random(7)
+    alphabet = "abc019 -æøåÆØÅé€\u0000\U0001f600"
+    texts = ["", "02016126007", "æøå", "x" * 200] + [
+        "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 80))) for _ in range(300)
+    ]
+    for key in (b"k", b"k1" * 32, b"k" * 65, bytes(rng.randrange(256) for _ in range(200))):
+        ipad, opad = hmac_pads(key)
+        got = conn.execute(
+            f"select v, {duckdb_keyed_hash('v')} from unnest($texts::varchar[]) t(v)",
+            {"texts": texts, "hmac_ipad": ipad, "hmac_opad": opad},
+        ).fetchall()
+        assert got == [(t, _expected(t, key)) for t in texts], key
+        assert key not in duckdb_keyed_hash("v").encode()  # the key is bound, never in the SQL
+
+
+def test_suppression_finds_exactly_the_erased_values_in_sql(conn):
+    from catalog.erasure.suppression import Suppression, SuppressionMatcher
+
+    key = b"suppression-key"
+    erased = ["02016126007", "æøå-1"]
+    s = Suppression()
+    s.add({}, {"national:nid": {_expected(v, key) for v in erased}, "other": {"ff"}})
+    matcher = SuppressionMatcher(s, key)
+    conn.execute(
+        "create table t as select * from (values ('02016126007'), ('31129956715'), "
+        "('æøå-1'), ('æøå-1'), (null)) v(id)"
+    )
+    query = "select id from t where id <> $skip"
+    assert matcher.erased_values(conn, "national:nid", query, {"skip": "x"}) == sorted(erased)
+    assert matcher.erased_values(conn, "national:nid", query, {"skip": "æøå-1"}) == [erased[0]]
+    assert matcher.erased_values(conn, "other", query, {"skip": "x"}) == []
+    assert matcher.erased_values(conn, "unknown", query, {"skip": "x"}) == []

@@ -29,9 +29,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from catalog.erasure.errors import ErasureError
+
+if TYPE_CHECKING:
+    import duckdb
 
 SUPPRESSION_FILE = Path("privacy") / "erasure" / "suppressed.json"
 _VERSION = 1
@@ -121,12 +124,35 @@ class SuppressionMatcher:
     def columns_for(self, source: str, table: str) -> dict[str, str]:
         return self.suppression.columns_for(source, table)
 
-    def erased(self, domain: str, values: list[str]) -> list[str]:
-        """The values (of one identifier domain) that belong to an erased person."""
-        from catalog.pseudonym import hasher
+    def erased_values(
+        self,
+        conn: duckdb.DuckDBPyConnection,
+        domain: str,
+        query: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> list[str]:
+        """The values of ``query`` (one VARCHAR column) that belong to an erased person of
+        ``domain``, sorted. DuckDB hashes every value (:func:`catalog.pseudonym.
+        duckdb_keyed_hash`) and joins them with the list's hashes; the key is bound as
+        parameters. ``params`` are the query's own (no name may start with ``suppression_``)."""
+        from catalog.pseudonym import duckdb_keyed_hash, hmac_pads
 
-        keyed = hasher(self.key)
-        return [v for v in values if self.suppression.matches(domain, keyed(v))]
+        hashes = sorted(self.suppression.hashes.get(domain, ()))
+        if not hashes:
+            return []
+        ipad, opad = hmac_pads(self.key)
+        rows = conn.execute(
+            f"select distinct v from ({query}) s(v) where v is not null and "
+            f"{duckdb_keyed_hash('v', '$suppression_ipad', '$suppression_opad')} "
+            "in (select unnest($suppression_hashes)) order by v",
+            {
+                **(params or {}),
+                "suppression_ipad": ipad,
+                "suppression_opad": opad,
+                "suppression_hashes": hashes,
+            },
+        ).fetchall()
+        return [v for (v,) in rows]
 
 
 def matcher_for(data_dir: Path) -> SuppressionMatcher | None:

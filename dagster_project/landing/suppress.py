@@ -2,10 +2,11 @@
 
 After a table is loaded, the values of its identifier columns (as the erasure suppression list,
 :mod:`catalog.erasure.suppression`, names them) are hashed with the pseudonymisation key and
-compared with the erased persons' keyed hashes. The rows that match leave every place at once,
-through the purge engine (:func:`catalog.retention.purge.purge`): the landing file is rewritten
-without them, and the raw and quarantine rows go, so the warehouse stays in step with the
-files. They are counted as suppressed, never quarantined (the quarantine would keep them).
+compared with the erased persons' keyed hashes, both in DuckDB. The rows that match leave every
+place at once, through the purge engine (:func:`catalog.retention.purge.purge`): the landing
+file is rewritten without them, and the raw and quarantine rows go, so the warehouse stays in
+step with the files. They are counted as suppressed, never quarantined (the quarantine would
+keep them).
 """
 
 from __future__ import annotations
@@ -51,21 +52,22 @@ def suppress_erased(
         in_params = {"files": list(files)}
         in_files, q_in_files = "list_contains($files, _source_file)", "list_contains($files, file)"
     for i, (col, domain) in enumerate(sorted(columns.items())):
-        values = conn.execute(
-            f'select distinct cast("{col}" as varchar) from {raw} where "{col}" is not null '
-            f"and {in_files}",
+        hit = matcher.erased_values(
+            conn,
+            domain,
+            f'select cast("{col}" as varchar) from {raw} where {in_files}',
             in_params,
-        ).fetchall()
-        hit = matcher.erased(domain, [v for (v,) in values])
+        )
         if hit:
             raw_where.append(f'list_contains($r{i}, cast(t."{col}" as varchar))')
             params[f"r{i}"] = hit
-        values = conn.execute(
-            f"select distinct q.record->>$c from {QUARANTINE} q where q.source = $s and "
-            f'q."table" = $t and q.record->>$c is not null and {q_in_files}',
+        hit = matcher.erased_values(
+            conn,
+            domain,
+            f"select q.record->>$c from {QUARANTINE} q where q.source = $s and "
+            f'q."table" = $t and {q_in_files}',
             {"c": col, "s": source, "t": table, **in_params},
-        ).fetchall()
-        hit = matcher.erased(domain, [v for (v,) in values])
+        )
         if hit:
             q_where.append(f"list_contains($q{i}, q.record->>'{col}')")
             params[f"q{i}"] = hit
