@@ -68,6 +68,33 @@ def register_functions(conn: duckdb.DuckDBPyConnection, key: bytes | None = None
     )
 
 
+def register_native_hmac(conn: duckdb.DuckDBPyConnection, key: bytes | None = None) -> None:
+    """Define :data:`HMAC_FUNCTION` on ``conn`` as a temporary SQL macro computed by DuckDB's
+    own SHA-256 (:func:`catalog.pseudonym.duckdb_keyed_hash`), the padded keys held in session
+    variables set through bound parameters (never in SQL text). Same values as
+    :func:`register_functions`, NULL in NULL out, about twice as fast and on every core: for the
+    platform's own queries over millions of rows on a connection of its own (the row checks). A
+    temporary macro lives on its connection only, not on cursors made from it; dbt's
+    connections keep the registered function.
+
+    >>> conn = duckdb.connect()
+    >>> register_native_hmac(conn, key=b"example")
+    >>> conn.execute("select fjordbank_hmac_sha256('a')").fetchall()[0][0][:16]
+    '4a7e52deba0676d4'
+    """
+    from catalog.pseudonym import duckdb_keyed_hash, hmac_pads
+
+    ipad, opad = hmac_pads(require_key(key))
+    conn.execute("set variable fjordbank_hmac_ipad = $1", [ipad])
+    conn.execute("set variable fjordbank_hmac_opad = $1", [opad])
+    body = duckdb_keyed_hash(
+        "cast(v as varchar)",
+        "getvariable('fjordbank_hmac_ipad')",
+        "getvariable('fjordbank_hmac_opad')",
+    )
+    conn.execute(f"create or replace temp macro {HMAC_FUNCTION}(v) as {body}")
+
+
 def apply_duckdb_settings(conn: duckdb.DuckDBPyConnection, config: dict[str, str | int]) -> None:
     """Set DuckDB's working memory and threads (:attr:`catalog.settings.Settings.duckdb_config`)
     on ``conn``'s database, with ``SET`` rather than ``connect(config=...)``: DuckDB refuses a

@@ -215,3 +215,29 @@ def test_suppression_finds_exactly_the_erased_values_in_sql(conn):
     assert matcher.erased_values(conn, "national:nid", query, {"skip": "æøå-1"}) == [erased[0]]
     assert matcher.erased_values(conn, "other", query, {"skip": "x"}) == []
     assert matcher.erased_values(conn, "unknown", query, {"skip": "x"}) == []
+
+
+def test_native_hmac_macro_gives_the_udf_values_and_keeps_null(conn):
+    """The row checks' macro (DuckDB's own SHA-256) and the registered function agree on every
+    value, NULL stays NULL, and the key is in no catalogued SQL of the connection."""
+    from dagster_project.warehouse_functions import register_native_hmac
+
+    key = b"k1" * 40  # longer than a block: hashed first, as HMAC does
+    values = ["02016126007", "æøå", "", None, "x" * 300]
+    reference = duckdb.connect()
+    register_functions(reference, key=key)
+    register_native_hmac(conn, key=key)
+    query = f"select v, {HMAC_FUNCTION}(v) from unnest(?::varchar[]) t(v) order by v"
+    assert conn.execute(query, [values]).fetchall() == reference.execute(query, [values]).fetchall()
+    assert conn.execute(f"select {HMAC_FUNCTION}(42)").fetchone()[0] == _expected("42", key)
+    from catalog.pseudonym import hmac_pads
+
+    (macro,) = conn.execute(
+        "select macro_definition from duckdb_functions() where function_name = ?",
+        [HMAC_FUNCTION],
+    ).fetchone()
+    assert "getvariable" in macro
+    for secret in (key, *hmac_pads(key)):
+        assert secret.hex() not in macro.lower() and repr(secret)[2:20] not in macro
+    with pytest.raises(PseudonymKeyMissing):
+        register_native_hmac(conn, key=b"")
