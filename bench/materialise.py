@@ -191,7 +191,8 @@ def run(sizes: tuple[int, ...] = SIZES, repeats: int = 3) -> list[dict]:
 
     rows = []
     for persons in sizes:
-        reps = repeats if persons < 1_000_000 else max(1, min(repeats, 2 if persons < 10**7 else 1))
+        # the large sizes run fewer times: twice at a million persons, once at ten million
+        reps = min(repeats, 1 if persons >= 10_000_000 else 2 if persons >= 1_000_000 else repeats)
         with tempfile.TemporaryDirectory(prefix="fjordbank-bench-") as tmp:
             root = Path(tmp)
             landing = root / "landing"
