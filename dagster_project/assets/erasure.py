@@ -17,16 +17,18 @@ built: a request is never lost quietly (LANDING.md). Logs and metadata hold coun
 ids, never an identity number.
 """
 
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from catalog.erasure.errors import ErasureError
-from catalog.erasure.receipt import RECEIPTS_DIR
+from catalog.erasure.receipt import RECEIPTS_DIR, Receipt
 from catalog.erasure.suppression import matcher_for, suppression_path
 from catalog.pseudonym import PseudonymKeyMissing, pseudonym_key
 from catalog.retention import RetentionError
-from catalog.settings import settings
+from catalog.settings import Settings, settings
 from dagster_project.assets.sweep import SWEEP_KEY
 from dagster_project.catalog_view import catalog_view
 from dagster_project.landing.contract import TABLES
@@ -35,6 +37,67 @@ from dagster_project.landing.load import ingest_table
 from dagster_project.resources import Warehouse
 
 ERASURE_KEY = dg.AssetKey(["privacy_erasure"])
+
+
+def carry_out_erasures(
+    conn: duckdb.DuckDBPyConnection,
+    manifest_path: Path,
+    *,
+    s: Settings | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> list[Receipt]:
+    """Carry out every pending erasure request on ``conn`` (steps 1 to 3 above); returns the
+    receipts written. Raises ErasureError, IngestError, RetentionError or PseudonymKeyMissing,
+    one line each, when a request cannot be carried out (those before it stay done)."""
+    from catalog.erasure.engine import erase
+    from catalog.erasure.requests import pending_requests, still_pending
+
+    s = s or settings()
+    receipts: list[Receipt] = []
+    matcher = matcher_for(s.data_dir)
+
+    def ingest(source: str, table: str) -> None:
+        ingest_table(
+            conn,
+            source,
+            table,
+            s.landing_dir,
+            allow_synthetic=s.synthetic_data,
+            suppression=matcher,
+            file_quarantine=s.file_quarantine_dir,  # a bad file is set aside
+        )
+
+    ingest("privacy", "erasure_requests")
+    requests = pending_requests(conn)
+    if not requests:
+        return receipts
+    for t in TABLES:
+        ingest(t.source, t.name)
+    catalog = catalog_view(manifest_path)
+    key = pseudonym_key()
+    for request in requests:
+        if not still_pending(conn, request.request_id):
+            continue  # carried out with an earlier request of the same person
+        receipt = erase(
+            catalog,
+            conn,
+            s.landing_dir,
+            request.national_id,
+            key=key,
+            allow_synthetic=s.synthetic_data,
+            apply=True,
+            receipts_dir=s.data_dir / RECEIPTS_DIR,
+            suppression_file=suppression_path(s.data_dir),
+            request_id=request.request_id,
+            received_at=request.received_at,
+            file_quarantine=s.file_quarantine_dir,  # the person's set-aside lines
+        )
+        receipts.append(receipt)
+        log(
+            f"erasure request {request.request_id}: {receipt.rows_removed} rows removed, "
+            f"{receipt.rows_kept} kept under a legal hold; receipt {receipt.path}"
+        )
+    return receipts
 
 
 def build_erasure_asset(manifest_path: Path) -> dg.AssetsDefinition:
@@ -51,56 +114,9 @@ def build_erasure_asset(manifest_path: Path) -> dg.AssetsDefinition:
         ),
     )
     def privacy_erasure(context: dg.AssetExecutionContext, warehouse: Warehouse):
-        from catalog.erasure.engine import erase
-        from catalog.erasure.requests import pending_requests, still_pending
-
-        s = settings()
-        receipts = []
         try:
             with warehouse.connect() as conn:
-                matcher = matcher_for(s.data_dir)
-
-                def ingest(source: str, table: str) -> None:
-                    ingest_table(
-                        conn,
-                        source,
-                        table,
-                        s.landing_dir,
-                        allow_synthetic=s.synthetic_data,
-                        suppression=matcher,
-                        file_quarantine=s.file_quarantine_dir,  # a bad file is set aside
-                    )
-
-                ingest("privacy", "erasure_requests")
-                requests = pending_requests(conn)
-                if requests:
-                    for t in TABLES:
-                        ingest(t.source, t.name)
-                    catalog = catalog_view(manifest_path)
-                    key = pseudonym_key()
-                for request in requests:
-                    if not still_pending(conn, request.request_id):
-                        continue  # carried out with an earlier request of the same person
-                    receipt = erase(
-                        catalog,
-                        conn,
-                        s.landing_dir,
-                        request.national_id,
-                        key=key,
-                        allow_synthetic=s.synthetic_data,
-                        apply=True,
-                        receipts_dir=s.data_dir / RECEIPTS_DIR,
-                        suppression_file=suppression_path(s.data_dir),
-                        request_id=request.request_id,
-                        received_at=request.received_at,
-                        file_quarantine=s.file_quarantine_dir,  # the person's set-aside lines
-                    )
-                    receipts.append(receipt)
-                    context.log.info(
-                        f"erasure request {request.request_id}: {receipt.rows_removed} rows "
-                        f"removed, {receipt.rows_kept} kept under a legal hold; receipt "
-                        f"{receipt.path}"
-                    )
+                receipts = carry_out_erasures(conn, manifest_path, log=context.log.info)
         except (ErasureError, IngestError, RetentionError, PseudonymKeyMissing) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         return dg.MaterializeResult(
