@@ -1,21 +1,26 @@
 """Full materialisation through Dagster vs. the same work done directly in one DuckDB connection.
 
-For each size: generate landing data once, then per repeat (an empty warehouse each time)
-- **dagster**: the `build_everything` job executed by Dagster in a child process (ingest assets,
-  then `dbt build` of every seed, model and test through dagster-dbt), timed around the job
-  (the Definitions load, which compiles the manifest when the project changed, is not timed;
-  neither is the baseline's compile). Every repeat uses the same warehouse path and data
-  directory, as daily runs do, so dbt reuses its partial parse after the first repeat;
-- **baseline**: one DuckDB connection that runs the same ingest library on the same files, loads
-  the seeds, then executes dbt's compiled SQL of every model (``create view/table as``) in
-  dependency order and every compiled test query.
+For each size: generate landing data once, then per repeat, each side from the same start (an
+empty warehouse, the landing zone as generated, no suppression list or receipts of an earlier
+repeat: :func:`_fresh_start`)
+- **dagster**: the `build_everything` job executed by Dagster in a child process (the erasure
+  requests delivered carried out, ingest assets, then `dbt build` of every seed, model and test
+  through dagster-dbt, then the blocking row checks), timed around the job (the Definitions
+  load, which compiles the manifest when the project changed, is not timed; neither is the
+  baseline's compile). Every repeat uses the same warehouse path and data directory, as daily
+  runs do, so dbt reuses its partial parse after the first repeat;
+- **baseline**: one DuckDB connection that does the same work with the same library calls: the
+  erasure requests carried out, the ingest of every table, the seeds loaded, dbt's compiled SQL
+  of every model (``create view/table as``) executed in dependency order and every compiled test
+  query, then the row checks' queries.
 
 The ratio dagster/baseline is the orchestration overhead (targets: <= 2 at 100,000 persons,
-<= 1.2 at 1,000,000 and <= 1.3 at 10,000,000). Both sides run in a child process of their own,
+<= 1.2 at 1,000,000 and <= 1.3 at 10,000,000); each row also gives both sides' seconds per
+phase (erasures, ingest, build, checks). Both sides run in a child process of their own,
 which reports its peak resident memory (``getrusage``: the larger of the process's own peak and
 that of the largest child it waited for, i.e. dbt's process): the platform runs DuckDB with the
 memory limit and threads of :attr:`catalog.settings.Settings.duckdb_config`, the baseline with
-DuckDB's defaults. Warehouses are deleted after each repeat (at 10,000,000 persons each takes
+DuckDB's defaults. Warehouses are deleted after each run (at 10,000,000 persons each takes
 several GB beside the 11 GB of landing files).
 """
 
@@ -74,16 +79,45 @@ def _dagster_once() -> None:
         t0 = time.perf_counter()
         result = job.execute_in_process(instance=instance, raise_on_error=False)
         elapsed = time.perf_counter() - t0
-    if not result.success:
-        raise SystemExit("build_everything failed")
-    print(json.dumps({"elapsed": elapsed, "peak_mb": _peak_mb()}))
+        if not result.success:
+            raise SystemExit("build_everything failed")
+        phases = _step_phases(instance, result.run_id)
+    print(json.dumps({"elapsed": elapsed, "phases": phases, "peak_mb": _peak_mb()}))
+
+
+def _step_phases(instance, run_id: str) -> dict[str, float]:
+    """Seconds per phase of a run, from its steps' start and end events: the erasures, the
+    ingest steps, the dbt build and the row checks (each check is a step of its own); the rest
+    of the run's time is Dagster's between the steps."""
+    import dagster as dg
+
+    from dagster_project.assets.erasure import ERASURE_KEY
+
+    start: dict[str, float] = {}
+    phases = dict.fromkeys(("erasures", "ingest", "build", "checks"), 0.0)
+    for entry in instance.all_logs(run_id):
+        ev, step = entry.dagster_event, entry.step_key
+        if ev is None or step is None:
+            continue
+        if ev.event_type == dg.DagsterEventType.STEP_START:
+            start[step] = entry.timestamp
+        elif ev.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+            if step == ERASURE_KEY.to_python_identifier():
+                phase = "erasures"
+            elif step.startswith("raw_"):
+                phase = "ingest"
+            elif "dbt" in step:
+                phase = "build"
+            else:
+                phase = "checks"
+            phases[phase] += entry.timestamp - start.pop(step)
+    return phases
 
 
 def _baseline_once(manifest_path: str, landing: str, warehouse: str) -> None:
     """Child process: the baseline, timed; prints its time and peak memory."""
-    manifest = json.loads(Path(manifest_path).read_text())
-    elapsed = _baseline(manifest, Path(landing), Path(warehouse))
-    print(json.dumps({"elapsed": elapsed, "peak_mb": _peak_mb()}))
+    timed = _baseline(Path(manifest_path), Path(landing), Path(warehouse))
+    print(json.dumps({**timed, "peak_mb": _peak_mb()}))
 
 
 def _child(args: list[str], env: dict[str, str], what: str) -> dict:
@@ -117,14 +151,32 @@ def _compile_target(data_dir: Path) -> Path:
     return data_dir / "bench_compile"
 
 
-def _baseline(manifest: dict, landing: Path, warehouse: Path) -> float:
-    """Ingest + seeds + compiled models + compiled tests in one DuckDB connection."""
+def _baseline(manifest_path: Path, landing: Path, warehouse: Path) -> dict[str, float]:
+    """The job's work in one DuckDB connection, by phase: the erasure requests (the library
+    call the erasure asset makes), the ingest of every table, the seeds, compiled models and
+    compiled tests, then the blocking row checks' queries (planned as the platform plans
+    them)."""
     import duckdb
 
+    from catalog.erasure.suppression import matcher_for
+    from catalog.settings import settings
+    from dagster_project.assets.erasure import carry_out_erasures
+    from dagster_project.catalog_view import catalog_view
+    from dagster_project.checks import plan_row_checks
     from dagster_project.landing.contract import TABLES
     from dagster_project.landing.load import ingest_table
-    from dagster_project.warehouse_functions import register_functions
+    from dagster_project.translator import asset_key_for
+    from dagster_project.warehouse_functions import register_functions, register_native_hmac
 
+    s = settings()
+    manifest = json.loads(manifest_path.read_text())
+    catalog = catalog_view(manifest_path)
+    checks = plan_row_checks(
+        catalog.graph,
+        catalog.tags,
+        catalog.policy,
+        asset_key_for=lambda uid: asset_key_for(catalog.graph, uid),
+    )
     nodes = {**manifest["nodes"]}
     order = TopologicalSorter(
         {
@@ -132,11 +184,28 @@ def _baseline(manifest: dict, landing: Path, warehouse: Path) -> float:
             for uid, n in nodes.items()
         }
     ).static_order()
+    phases: dict[str, float] = {}
     t0 = time.perf_counter()
+
+    def lap(phase: str) -> None:
+        phases[phase] = time.perf_counter() - t0 - sum(phases.values())
+
     conn = duckdb.connect(str(warehouse))
     register_functions(conn)
+    carry_out_erasures(conn, manifest_path, s=s)
+    lap("erasures")
+    suppression = matcher_for(s.data_dir)
     for t in TABLES:
-        ingest_table(conn, t.source, t.name, landing, allow_synthetic=True)
+        ingest_table(
+            conn,
+            t.source,
+            t.name,
+            landing,
+            allow_synthetic=True,
+            suppression=suppression,
+            file_quarantine=s.file_quarantine_dir,
+        )
+    lap("ingest")
     for uid in order:
         n = nodes[uid]
         kind, mat = n["resource_type"], n["config"].get("materialized")
@@ -155,8 +224,14 @@ def _baseline(manifest: dict, landing: Path, warehouse: Path) -> float:
             conn.execute(f"create or replace {what} {rel} as {n['compiled_code']}")
         elif kind == "test":
             conn.execute(f"select count(*) from ({n['compiled_code']}) t").fetchone()
+    lap("build")
+    register_native_hmac(conn)
+    for check in checks:
+        if conn.execute(check.sql).fetchone()[0]:
+            raise RuntimeError(f"baseline: row check {check.name} on {check.model} fails")
+    lap("checks")
     conn.close()
-    return time.perf_counter() - t0
+    return {"elapsed": time.perf_counter() - t0, "phases": phases}
 
 
 def _compile(data_dir: Path, landing: Path, warehouse: Path) -> None:
@@ -186,6 +261,28 @@ def _compile(data_dir: Path, landing: Path, warehouse: Path) -> None:
     )
 
 
+def _fresh_start(delivered: Path, landing: Path, data_dir: Path, warehouse: Path) -> None:
+    """The same starting point for every run of either side: an empty warehouse, the landing
+    zone as generated (hard links: the sweep and the erasures write a changed file aside and
+    rename it over the old one, so the generated files are never written to) and no state of
+    an earlier run's erasures and sweep (suppression list, receipts, set-aside files, reports,
+    lineage events). dbt's target (its partial parse) and Dagster's storage stay, as in
+    production."""
+    shutil.rmtree(warehouse.parent, ignore_errors=True)
+    warehouse.parent.mkdir(parents=True)
+    shutil.rmtree(landing, ignore_errors=True)
+    shutil.copytree(delivered, landing, copy_function=os.link)
+    for state in ("privacy", "quarantine", "reports", "openlineage"):
+        shutil.rmtree(data_dir / state, ignore_errors=True)
+
+
+def _median_phases(runs: list[dict]) -> dict[str, float]:
+    return {
+        phase: round(statistics.median(r["phases"][phase] for r in runs), 1)
+        for phase in runs[0]["phases"]
+    }
+
+
 def run(sizes: tuple[int, ...] = SIZES, repeats: int = 3) -> list[dict]:
     from dagster_project.landing.generate import generate
 
@@ -195,9 +292,10 @@ def run(sizes: tuple[int, ...] = SIZES, repeats: int = 3) -> list[dict]:
         reps = min(repeats, 1 if persons >= 10_000_000 else 2 if persons >= 1_000_000 else repeats)
         with tempfile.TemporaryDirectory(prefix="fjordbank-bench-") as tmp:
             root = Path(tmp)
-            landing = root / "landing"
-            generate(landing, persons=persons, seed=42, as_of=AS_OF, progress=False)
+            delivered = root / "delivered"
+            generate(delivered, persons=persons, seed=42, as_of=AS_OF, progress=False)
             data_dir = root / "data"
+            landing = root / "landing"
             os.environ.update(_env(data_dir, landing, root / "warmup" / "warehouse.duckdb"))
             dagster, base = [], []
             # One warehouse path for every repeat, emptied before each: a daily run reuses its
@@ -205,17 +303,17 @@ def run(sizes: tuple[int, ...] = SIZES, repeats: int = 3) -> list[dict]:
             # holds that path) is unchanged. A new path per repeat made every repeat parse the
             # project in full, which production does only after a change to the project.
             wh = root / "dagster" / "warehouse.duckdb"
+            bw = root / "baseline" / "warehouse.duckdb"
             for i in range(reps):
-                shutil.rmtree(wh.parent, ignore_errors=True)
-                wh.parent.mkdir(parents=True)
+                _fresh_start(delivered, landing, data_dir, wh)
                 dagster.append(_run_dagster(data_dir, landing, wh))
                 if i == 0:
                     _compile(data_dir, landing, wh)
-                shutil.rmtree(wh.parent, ignore_errors=True)
-                bw = root / "baseline" / "warehouse.duckdb"
-                bw.parent.mkdir(parents=True)
+                shutil.rmtree(wh.parent, ignore_errors=True)  # disk: several GB at 10M persons
+                _fresh_start(delivered, landing, data_dir, bw)
                 base.append(_run_baseline(data_dir, landing, bw))
-                shutil.rmtree(bw.parent, ignore_errors=True)
+            shutil.rmtree(wh.parent, ignore_errors=True)
+            shutil.rmtree(bw.parent, ignore_errors=True)
             d = statistics.median(r["elapsed"] for r in dagster)
             b = statistics.median(r["elapsed"] for r in base)
             d_mb = max(r["peak_mb"] for r in dagster)
@@ -234,6 +332,8 @@ def run(sizes: tuple[int, ...] = SIZES, repeats: int = 3) -> list[dict]:
                     "peak_mb": round(d_mb),
                     "baseline_peak_mb": round(b_mb),
                     "peak_ratio": d_mb / b_mb,
+                    "phases_s": _median_phases(dagster),
+                    "baseline_phases_s": _median_phases(base),
                 }
             )
     return rows
