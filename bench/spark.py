@@ -1,11 +1,11 @@
 """The full build on local Spark against the same build on DuckDB, at growing sizes, in one run.
 
-For each size (default 100,000 and 1,000,000 persons, one repeat each): generate landing data once; then per repeat and
-target, a child process with a fresh data dir and a hard-linked copy of the generated landing
-zone (each run carries out the delivered erasure requests) loads the Definitions (for Spark this
-starts the local session and compiles the project) and times the ``build_everything`` job
-(erasures, ingest, policy gate, ``dbt build`` of every seed, model and test, and the row
-checks).
+For each size (default 100,000 and 1,000,000 persons, one repeat each): generate landing data once;
+then per repeat and target, a child process with a fresh data dir and a hard-linked copy of the
+generated landing zone (each run carries out the delivered erasure requests) loads the Definitions
+(for Spark this starts the local session and compiles the project) and times the
+``build_everything`` job (erasures, ingest, policy gate, ``dbt build`` of every seed, model and
+test, and the row checks).
 
 - **baseline**: the job on DuckDB (``DBT_TARGET=duckdb``);
 - **spark**: the same job on local Spark (``DBT_TARGET=spark``, dbt-spark session method,

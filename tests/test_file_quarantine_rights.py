@@ -18,11 +18,13 @@ from click.testing import CliRunner
 
 from catalog import file_quarantine as fq
 from catalog.cli import main as catalog_main
-from catalog.erasure.engine import erase
+from catalog.erasure.engine import ErasureOrder, erase, erase_all
+from catalog.erasure.errors import ErasureError
 from catalog.loader import load_catalog
 from catalog.manifest import load_manifest
 from catalog.reports.access import access_report
 from catalog.retention import load_declarations
+from catalog.retention import purge as purge_module
 from catalog.retention.report import retention_rows
 from catalog.retention.sweep import expired_left, sweep, write_report
 
@@ -297,6 +299,64 @@ def test_erasure_cuts_exactly_the_persons_lines_and_counts_them(platform):
     assert row[1] == [2]  # B's line, one line up now
     entry = next(e for e in fq.set_aside_files(folder) if e.file == files["accounts"])
     assert fq.find_lines(entry, {A, "C1001"}) == []
+
+
+def test_two_persons_erased_together_cut_from_one_file_in_one_rewrite(platform, monkeypatch):
+    """erase_all: A's and B's lines of the same set-aside file in one cut (cutting A's first
+    would move B's line up: two separate cuts by the old line numbers would cut the wrong
+    line), a landing file holding both rewritten once, the receipts each person's own counts
+    (those of erasing them alone), and an invalid order among them stopping both before
+    anything changes."""
+    data, catalog, warehouse, folder, files = platform
+    landing_file = data / "landing" / "bank" / "customers" / "2026-01-01.csv"
+    before = {k: p.read_bytes() for k, p in files.items()}
+    landing_before = landing_file.read_bytes()
+    alone = {nid: _erase(platform, nid, apply=False).to_json()["removed"] for nid in (A, B)}
+
+    def erase_both(*orders: ErasureOrder):
+        with duckdb.connect(str(warehouse)) as conn:
+            return erase_all(
+                catalog,
+                conn,
+                data / "landing",
+                list(orders),
+                key=b"test-key",
+                allow_synthetic=False,
+                apply=True,
+                receipts_dir=data / "receipts",
+                suppression_file=data / "suppressed.json",
+                file_quarantine=folder,
+            )
+
+    with pytest.raises(ErasureError):
+        erase_both(ErasureOrder(A, "ra"), ErasureOrder("12345678901", "rx"))
+    assert {k: p.read_bytes() for k, p in files.items()} == before
+    assert landing_file.read_bytes() == landing_before
+    assert not (data / "suppressed.json").exists() and not (data / "receipts").exists()
+
+    rewrites: list[Path] = []
+    write_aside = purge_module._FilePlan.write_aside
+
+    def counted(plan):
+        rewrites.append(plan.path)
+        write_aside(plan)
+
+    monkeypatch.setattr(purge_module._FilePlan, "write_aside", counted)
+    receipts = erase_both(ErasureOrder(A, "ra"), ErasureOrder(B, "rb"))
+    assert [r.request_id for r in receipts] == ["ra", "rb"]
+    assert [r.to_json()["removed"] for r in receipts] == [alone[A], alone[B]]
+    lines = fq.split_lines(before["accounts"])
+    cut = {*PERSON_A_LINES, 3}  # B's C1002 on line 3
+    expected = b"".join(p for i, p in enumerate(lines, start=1) if i not in cut)
+    assert files["accounts"].read_bytes() == expected
+    meta = json.loads(fq.meta_path(files["accounts"]).read_text())
+    assert [e["lines_removed"] for e in meta["erasures"]] == [5]  # one cut, both persons
+    assert landing_file.read_bytes() == b"national_id,customer_no\n"  # both records gone
+    assert rewrites == [landing_file]  # once for both persons
+    with duckdb.connect(str(warehouse)) as conn:
+        assert conn.execute("select count(*) from raw_bank.customers").fetchone() == (0,)
+    for nid in (A, B):
+        assert _set_aside_tables(_report(platform, nid)) == {}
 
 
 # -- retention ---------------------------------------------------------------------------------

@@ -18,6 +18,14 @@
    then are the person's erasure requests themselves removed (a request is never lost before its
    receipt exists). Without ``apply`` nothing changes and the receipt is a preview.
 
+Several persons (:func:`erase_all`, a run's delivered requests) are each found and planned on
+their own, their rows counted for their receipts from the warehouse (:func:`~catalog.retention.
+purge.count`); then every file is checked once against the warehouse for all of them, and steps
+3's suppression, purge, set-aside cut, receipts and request rows each happen once for all: a
+landing file with records of five persons is read twice and rewritten once, not ten and five
+times. The purge must remove exactly what was counted, table by table, or the erasure fails
+before any receipt is written.
+
 The set-aside delivery files (the file quarantine, :mod:`catalog.file_quarantine`) are searched
 too (:meth:`~catalog.reports.access.search.Search.search_set_aside`: the lines holding the
 person's identity number or one of their customer numbers of the file's company). After the
@@ -47,7 +55,7 @@ from catalog.national_id import InvalidNationalId, check_national_id
 from catalog.pseudonym import hasher
 from catalog.reports.access.errors import AccessError
 from catalog.reports.access.search import Search
-from catalog.retention.purge import PurgeError, PurgeResult, PurgeTarget, purge
+from catalog.retention.purge import PurgeError, PurgeResult, PurgeTarget, count, purge
 
 REQUESTS_TABLE = ("privacy", "erasure_requests")
 EXIT_DONE, EXIT_NOTHING_HELD, EXIT_INVALID = 0, 1, 2
@@ -93,6 +101,31 @@ def _keys_predicate(alias: str, file_col: str, line_col: str, param: str) -> str
     return f"list_contains(${param}, {alias}.{file_col} || ':' || {alias}.{line_col})"
 
 
+@dataclass(frozen=True)
+class ErasureOrder:
+    """One person to erase: the identity number and the request it comes from."""
+
+    national_id: str
+    request_id: str | None = None
+    received_at: str | None = None
+
+
+@dataclass
+class _PersonPlan:
+    """Everything found and planned for one person before anything changes."""
+
+    order: ErasureOrder
+    nid: str
+    request_id: str
+    search: Search
+    targets: list[PurgeTarget]
+    request_targets: list[PurgeTarget]
+    set_aside: dict[str, list[tuple[fq.SetAsideFile, list[int]]]]
+    columns: dict[str, dict[str, str]]
+    hashes: dict[str, set[str]]
+    receipt: Receipt
+
+
 def erase(
     catalog: Catalog,
     conn: duckdb.DuckDBPyConnection,
@@ -115,44 +148,144 @@ def erase(
     Raises :class:`ErasureError` (one line) for an invalid number or request id, a warehouse out
     of step with the landing files, or anything that stops the search; nothing was removed then.
     """
-    try:
-        nid = check_national_id(national_id, allow_synthetic=allow_synthetic)
-    except InvalidNationalId as e:
-        raise ErasureError(str(e)) from None
+    order = ErasureOrder(national_id, request_id, received_at)
+    return erase_all(
+        catalog,
+        conn,
+        landing_root,
+        [order],
+        key=key,
+        allow_synthetic=allow_synthetic,
+        apply=apply,
+        receipts_dir=receipts_dir,
+        suppression_file=suppression_file,
+        now=now,
+        file_quarantine=file_quarantine,
+    )[0]
+
+
+def erase_all(
+    catalog: Catalog,
+    conn: duckdb.DuckDBPyConnection,
+    landing_root: Path,
+    orders: list[ErasureOrder],
+    *,
+    key: bytes,
+    allow_synthetic: bool,
+    apply: bool,
+    receipts_dir: Path,
+    suppression_file: Path,
+    now: dt.datetime | None = None,
+    file_quarantine: Path | None = None,
+) -> list[Receipt]:
+    """Erase (``apply``) or preview several persons at once: each is found and planned on its
+    own, then every landing file, raw table and set-aside file involved is purged once for all
+    of them (a file holding records of five persons is read and rewritten once, not five
+    times). Returns one receipt per person, in the order given; an order whose request the
+    erasure of an earlier order's person covers (the same person asked twice) gets none.
+
+    All or nothing up to the purge: an invalid number or request id, a search that cannot run
+    or a landing file out of step with the warehouse raises :class:`ErasureError` (one line)
+    before anything changes for any of them. Then, as for one person: the suppression list
+    first, the purge, the set-aside files, the receipts, and only then the request rows.
+    """
     if not key:
         raise ErasureError("no pseudonymisation key: the erasure needs it to find keyed ids")
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
-    today = now.date()
-    request_id = request_id or f"manual-{now.strftime('%Y%m%dT%H%M%SZ')}"
-    Receipt.check_request_id(request_id)
     holds = load_holds(catalog.manifest)
-    keyed = hasher(key)
+    people: list[_PersonPlan] = []
+    covered: set[str] = set()
+    for order in orders:
+        if order.request_id is not None and order.request_id in covered:
+            continue  # the same person's earlier request erases this one's row too
+        person = _plan_person(
+            catalog, conn, order, key, holds, now, apply, allow_synthetic, file_quarantine
+        )
+        covered |= {person.request_id, *person.receipt.requests_covered}
+        people.append(person)
+    if not people:
+        return []
+    targets = _merged([t for p in people for t in p.targets])
+    request_targets = _merged([t for p in people for t in p.request_targets])
+    try:
+        # every file checked against the warehouse before the suppression list changes
+        expected = purge(conn, landing_root, [*targets, *request_targets], apply=False)
+    except PurgeError as e:
+        raise ErasureError(str(e)) from None
+    if not apply:
+        return [p.receipt for p in people]
+    suppression = Suppression.load(suppression_file)
+    for p in people:
+        suppression.add(p.columns, p.hashes)
+    suppression.save(suppression_file)
+    try:
+        done = purge(conn, landing_root, targets, apply=True)
+    except PurgeError as e:
+        raise ErasureError(f"{e} (the persons are on the suppression list already)") from None
+    if any(done.tables[t.key] != expected.tables[t.key] for t in targets):
+        raise ErasureError(
+            "the purge removed other rows than it planned (the warehouse changed during the "
+            "erasure?); the persons are on the suppression list already: erase again"
+        )
+    _erase_set_aside(
+        [p.search for p in people], _merged_set_aside(people), holds, file_quarantine, now
+    )
+    for p in people:
+        p.receipt.carried_out_at = now.isoformat()
+        p.receipt.path = write_receipt(p.receipt, receipts_dir)
+    if request_targets:
+        try:
+            purge(conn, landing_root, request_targets, apply=True)
+        except PurgeError as e:
+            raise ErasureError(
+                f"erasure done and receipts written, but the request rows were not removed: {e}"
+            ) from None
+    return [p.receipt for p in people]
 
+
+def _plan_person(
+    catalog: Catalog,
+    conn: duckdb.DuckDBPyConnection,
+    order: ErasureOrder,
+    key: bytes,
+    holds: dict[str, Hold],
+    now: dt.datetime,
+    apply: bool,
+    allow_synthetic: bool,
+    file_quarantine: Path | None,
+) -> _PersonPlan:
+    """Find one person and plan their erasure; changes nothing."""
+    try:
+        nid = check_national_id(order.national_id, allow_synthetic=allow_synthetic)
+    except InvalidNationalId as e:
+        raise ErasureError(str(e)) from None
+    request_id = order.request_id or f"manual-{now.strftime('%Y%m%dT%H%M%SZ')}"
+    Receipt.check_request_id(request_id)
+    keyed = hasher(key)
     search = PersonSearch(catalog, conn, key, nid)
     try:
         search.run()
         search.search_set_aside(file_quarantine)
     except AccessError as e:
         raise ErasureError(f"cannot search the warehouse for the person: {e}") from None
-
     plans, derived = _plan(catalog, search)
-    targets, request_targets, kept = _targets(conn, plans, holds, today)
+    targets, request_targets, kept = _targets(conn, plans, holds, now.date())
     set_aside, set_aside_kept = _set_aside_plan(search, holds)
     kept += set_aside_kept
     covered = sorted(set().union(*(p.request_ids for p in plans.values())) - {request_id})
     try:
-        preview = purge(conn, landing_root, [*targets, *request_targets], apply=False)
+        # counted from the warehouse's rows (the files are checked once for every person)
+        removed = count(conn, [*targets, *request_targets])
     except PurgeError as e:
         raise ErasureError(str(e)) from None
     columns, hashes = _suppression_entries(catalog, search, holds, keyed)
-
     receipt = Receipt(
         request_id=request_id,
         keyed_hash=keyed(nid),
-        received_at=received_at or now.isoformat(),
-        carried_out_at=now.isoformat() if apply else None,
+        received_at=order.received_at or now.isoformat(),
+        carried_out_at=None,
         applied=apply,
-        removed=_with_set_aside(_counts(preview), set_aside),
+        removed=_with_set_aside(_counts(removed), set_aside),
         derived=derived,
         kept=kept,
         holds={h.table: h.to_json() for h in holds.values()},
@@ -165,28 +298,67 @@ def erase(
         requests_covered=covered,
         notes=[n for n in search.notes if not any(v in n for v in _values(search))],
     )
-    if not apply:
-        return receipt
-    suppression = Suppression.load(suppression_file)
-    suppression.add(columns, hashes)
-    suppression.save(suppression_file)
-    try:
-        done = purge(conn, landing_root, targets, apply=True)
-    except PurgeError as e:
-        raise ErasureError(f"{e} (the person is on the suppression list already)") from None
-    _erase_set_aside(search, set_aside, holds, file_quarantine, now)
-    receipt.removed = _with_set_aside(
-        _counts(done, requests=preview, request_targets=request_targets), set_aside
+    return _PersonPlan(
+        order,
+        nid,
+        request_id,
+        search,
+        targets,
+        request_targets,
+        set_aside,
+        columns,
+        hashes,
+        receipt,
     )
-    receipt.path = write_receipt(receipt, receipts_dir)
-    if request_targets:
-        try:
-            purge(conn, landing_root, request_targets, apply=True)
-        except PurgeError as e:
-            raise ErasureError(
-                f"erasure done and receipt written, but the request rows were not removed: {e}"
-            ) from None
-    return receipt
+
+
+def _merged(targets: list[PurgeTarget]) -> list[PurgeTarget]:
+    """One target per table for several persons' targets: the union of their rows' places.
+    Their predicates are the same per table (the keys predicate, and a legal hold's expiry)."""
+    merged: dict[str, PurgeTarget] = {}
+    for t in targets:
+        m = merged.get(t.key)
+        if m is None:
+            merged[t.key] = PurgeTarget(
+                t.source, t.table, t.raw_where, t.quarantine_where, dict(t.params)
+            )
+            continue
+        params = dict(m.params)
+        for where, param, mine in (
+            (t.raw_where, "raw_keys", m.raw_where),
+            (t.quarantine_where, "quarantine_keys", m.quarantine_where),
+        ):
+            if where is None:
+                continue
+            if mine is not None and mine != where:
+                raise ErasureError(
+                    f"{t.key}: two persons' purge predicates differ; erase them one by one"
+                )
+            params[param] = sorted({*params.get(param, ()), *t.params[param]})
+        merged[t.key] = PurgeTarget(
+            t.source,
+            t.table,
+            m.raw_where or t.raw_where,
+            m.quarantine_where or t.quarantine_where,
+            params,
+        )
+    return list(merged.values())
+
+
+def _merged_set_aside(
+    people: list[_PersonPlan],
+) -> dict[str, list[tuple[fq.SetAsideFile, list[int]]]]:
+    """The set-aside lines to cut, per table, one entry per file for every person (cutting
+    one person's lines renumbers the file: every person's lines must go in one cut)."""
+    by_file: dict[Path, tuple[str, fq.SetAsideFile, set[int]]] = {}
+    for p in people:
+        for name, files in p.set_aside.items():
+            for entry, lines in files:
+                by_file.setdefault(entry.file, (name, entry, set()))[2].update(lines)
+    out: dict[str, list[tuple[fq.SetAsideFile, list[int]]]] = defaultdict(list)
+    for name, entry, lines in by_file.values():
+        out[name].append((entry, sorted(lines)))
+    return dict(out)
 
 
 def _set_aside_plan(
@@ -226,14 +398,14 @@ def _with_set_aside(
 
 
 def _erase_set_aside(
-    search: Search,
+    searches: list[Search],
     set_aside: dict[str, list[tuple[fq.SetAsideFile, list[int]]]],
     holds: dict[str, Hold],
     folder: Path | None,
     now: dt.datetime,
 ) -> None:
-    """Cut the person's lines out of the set-aside files, then prove none is left outside a
-    held table's files (:class:`ErasureError` otherwise, before the receipt is written)."""
+    """Cut the persons' lines out of the set-aside files, then prove none is left outside a
+    held table's files (:class:`ErasureError` otherwise, before the receipts are written)."""
     try:
         for files in set_aside.values():
             for entry, lines in files:
@@ -242,15 +414,16 @@ def _erase_set_aside(
             entry.file
             for entry in fq.set_aside_files(folder)
             if entry.table_name not in holds
+            for search in searches
             for values in search.set_aside_identifiers(entry.source).values()
             if fq.find_lines(entry, values)
         ]
     except fq.FileQuarantineError as e:
-        raise ErasureError(f"{e} (the person is on the suppression list already)") from None
+        raise ErasureError(f"{e} (the persons are on the suppression list already)") from None
     if left:
         raise ErasureError(
-            f"{left[0]}: the person's identifiers are still in this set-aside file after the "
-            "erasure (it changed meanwhile?); erase again"
+            f"{left[0]}: an erased person's identifiers are still in this set-aside file after "
+            "the erasure (it changed meanwhile?); erase again"
         )
 
 

@@ -1,7 +1,7 @@
 """The erasure requests delivered in ``privacy.erasure_requests`` and not yet carried out.
 
 A request's row is removed (landing file and raw table) right after its receipt is written
-(:func:`catalog.erasure.engine.erase`), so every row still in ``raw_privacy.erasure_requests``
+(:func:`catalog.erasure.engine.erase_all`), so every row still in ``raw_privacy.erasure_requests``
 is pending. The request row keeps the identity number only until then: the receipt proves the
 erasure with the keyed hash instead.
 """
@@ -35,12 +35,3 @@ def pending_requests(conn: duckdb.DuckDBPyConnection) -> list[Request]:
         "order by received_at, request_id"
     ).fetchall()
     return [Request(str(r), str(n), t.isoformat()) for r, n, t in rows]
-
-
-def still_pending(conn: duckdb.DuckDBPyConnection, request_id: str) -> bool:
-    """Whether the request's row is still there (an earlier erasure may have carried it out)."""
-    return bool(
-        conn.execute(
-            f"select count(*) from {REQUESTS_RELATION} where request_id = ?", [request_id]
-        ).fetchone()[0]
-    )

@@ -131,17 +131,7 @@ def purge(
         counts = result.tables.setdefault(target.key, PlaceCounts())
         raw_hits, q_hits = _match(conn, target)
         hits_per_target.append((target, raw_hits, q_hits))
-        lines: dict[str, set[int]] = defaultdict(set)
-        for hits in (raw_hits, q_hits):
-            if hits is None:
-                continue
-            n = conn.execute(f"select count(*) from {hits}").fetchone()[0]
-            if hits == raw_hits:
-                counts.raw += n
-            else:
-                counts.quarantine += n
-            for file, line in conn.execute(f"select file, line from {hits}").fetchall():
-                lines[file].add(line)
+        lines = _lines_hit(conn, raw_hits, q_hits, counts)
         for rel in sorted(lines):
             plan = _plan_file(conn, landing_root, target, rel, lines[rel])
             counts.landing += len(plan.delete)
@@ -176,7 +166,43 @@ def purge(
     return result
 
 
+def count(conn: duckdb.DuckDBPyConnection, targets: Iterable[PurgeTarget]) -> PurgeResult:
+    """What ``purge(..., apply=False)`` counts, from the warehouse's rows alone: the landing
+    records and files are those the matched rows name, and no file is read or checked (a purge
+    checks them). Raises :class:`PurgeError` when a predicate does not run."""
+    result = PurgeResult(applied=False)
+    for target in targets:
+        counts = result.tables.setdefault(target.key, PlaceCounts())
+        raw_hits, q_hits = _match(conn, target)
+        try:
+            lines = _lines_hit(conn, raw_hits, q_hits, counts)
+        finally:
+            _drop_hits(conn, [(target, raw_hits, q_hits)])
+        counts.landing += sum(len(v) for v in lines.values())
+        counts.files_rewritten += len(lines)
+    return result
+
+
 # -- matching -------------------------------------------------------------------------------------
+
+
+def _lines_hit(
+    conn: duckdb.DuckDBPyConnection, raw_hits: str | None, q_hits: str | None, counts: PlaceCounts
+) -> dict[str, set[int]]:
+    """The landing records (start lines per file) of the matched raw and quarantine rows;
+    adds the rows to ``counts``."""
+    lines: dict[str, set[int]] = defaultdict(set)
+    for hits in (raw_hits, q_hits):
+        if hits is None:
+            continue
+        n = conn.execute(f"select count(*) from {hits}").fetchone()[0]
+        if hits == raw_hits:
+            counts.raw += n
+        else:
+            counts.quarantine += n
+        for file, line in conn.execute(f"select file, line from {hits}").fetchall():
+            lines[file].add(line)
+    return lines
 
 
 def _raw(target: PurgeTarget) -> str:

@@ -8,9 +8,11 @@ built, and the outputs are rebuilt from what remains:
    holds only requests not yet carried out);
 2. when there are any, every landing table is ingested first (the suppression list applied), so
    the warehouse is in step with the landing files the purge rewrites;
-3. each request is carried out by :func:`catalog.erasure.engine.erase` (landing records, raw and
-   quarantine rows and the person's lines of set-aside files removed, legal holds kept, identifiers
-   suppressed, receipt written, then the request row removed).
+3. the requests are carried out together by :func:`catalog.erasure.engine.erase_all` (each
+   person found and planned on their own, then every file and table purged once for all of
+   them: landing records, raw and quarantine rows and the persons' lines of set-aside files
+   removed, legal holds kept, identifiers suppressed, a receipt per request written, then the
+   request rows removed).
 
 An erasure that cannot be carried out fails the asset, so nothing downstream is ingested or
 built: a request is never lost quietly (LANDING.md). Logs and metadata hold counts and request
@@ -48,12 +50,12 @@ def carry_out_erasures(
 ) -> list[Receipt]:
     """Carry out every pending erasure request on ``conn`` (steps 1 to 3 above); returns the
     receipts written. Raises ErasureError, IngestError, RetentionError or PseudonymKeyMissing,
-    one line each, when a request cannot be carried out (those before it stay done)."""
-    from catalog.erasure.engine import erase
-    from catalog.erasure.requests import pending_requests, still_pending
+    one line each, when the requests cannot be carried out (none is, when a person cannot be
+    found or a file is out of step: see :func:`~catalog.erasure.engine.erase_all`)."""
+    from catalog.erasure.engine import ErasureOrder, erase_all
+    from catalog.erasure.requests import pending_requests
 
     s = s or settings()
-    receipts: list[Receipt] = []
     matcher = matcher_for(s.data_dir)
 
     def ingest(source: str, table: str) -> None:
@@ -70,31 +72,24 @@ def carry_out_erasures(
     ingest("privacy", "erasure_requests")
     requests = pending_requests(conn)
     if not requests:
-        return receipts
+        return []
     for t in TABLES:
         ingest(t.source, t.name)
-    catalog = catalog_view(manifest_path)
-    key = pseudonym_key()
-    for request in requests:
-        if not still_pending(conn, request.request_id):
-            continue  # carried out with an earlier request of the same person
-        receipt = erase(
-            catalog,
-            conn,
-            s.landing_dir,
-            request.national_id,
-            key=key,
-            allow_synthetic=s.synthetic_data,
-            apply=True,
-            receipts_dir=s.data_dir / RECEIPTS_DIR,
-            suppression_file=suppression_path(s.data_dir),
-            request_id=request.request_id,
-            received_at=request.received_at,
-            file_quarantine=s.file_quarantine_dir,  # the person's set-aside lines
-        )
-        receipts.append(receipt)
+    receipts = erase_all(
+        catalog_view(manifest_path),
+        conn,
+        s.landing_dir,
+        [ErasureOrder(r.national_id, r.request_id, r.received_at) for r in requests],
+        key=pseudonym_key(),
+        allow_synthetic=s.synthetic_data,
+        apply=True,
+        receipts_dir=s.data_dir / RECEIPTS_DIR,
+        suppression_file=suppression_path(s.data_dir),
+        file_quarantine=s.file_quarantine_dir,  # the persons' set-aside lines
+    )
+    for receipt in receipts:
         log(
-            f"erasure request {request.request_id}: {receipt.rows_removed} rows removed, "
+            f"erasure request {receipt.request_id}: {receipt.rows_removed} rows removed, "
             f"{receipt.rows_kept} kept under a legal hold; receipt {receipt.path}"
         )
     return receipts
