@@ -353,8 +353,14 @@ def plan_row_checks(
         else:
             # A pseudonym no person of the sources has means the declared key is wrong: it
             # would hide every objector, so such rows count as offending too.
-            persons = f"select {key_sql} from ({_all_persons_sql(graph, tags, config)}) p"
-            where = f'o."{column}" in ({objectors}) or o."{column}" not in ({persons})'
+            persons = f"select {key_sql} as k from ({_all_persons_sql(graph, tags, config)}) p"
+            # `not in (subquery)` as `is not null and not exists`: the same rows (the persons'
+            # pseudonyms are never null), but Spark plans `not in` as a nested-loop join (null
+            # semantics) and `not exists` as a hash anti join, as DuckDB does both
+            where = (
+                f'o."{column}" in ({objectors}) or (o."{column}" is not null and not exists '
+                f'(select 1 from ({persons}) persons where persons.k = o."{column}"))'
+            )
             how = f" (rows keyed by their pseudonym column {column}; one of no person counts too)"
         checks.append(
             RowCheck(

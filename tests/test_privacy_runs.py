@@ -294,6 +294,14 @@ def test_row_checks_fail_on_rows_that_break_the_policy(platform):
             [_pseudonym("not-a-person")],
         )
         assert offending(*md) == 2
+        # a null pseudonym is left to the model's not-null test, as `not in` left it before
+        # the check said `not exists` (Spark's plan for `not in` is a nested-loop join)
+        conn.execute(
+            "insert into main.model_development_dataset (pseudonym, extracted_on)"
+            " values (null, current_date)"
+        )
+        assert offending(*md) == 2
+        conn.execute("delete from main.model_development_dataset where pseudonym is null")
 
         # A stale score and a small statistics cell.
         conn.execute(
