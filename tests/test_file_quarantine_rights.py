@@ -330,6 +330,8 @@ def test_two_persons_erased_together_cut_from_one_file_in_one_rewrite(platform, 
 
     with pytest.raises(ErasureError):
         erase_both(ErasureOrder(A, "ra"), ErasureOrder("12345678901", "rx"))
+    with pytest.raises(ErasureError, match=r"request id manual-.* is given to two persons"):
+        erase_both(ErasureOrder(A), ErasureOrder(B))  # both default to manual-<time>
     assert {k: p.read_bytes() for k, p in files.items()} == before
     assert landing_file.read_bytes() == landing_before
     assert not (data / "suppressed.json").exists() and not (data / "receipts").exists()

@@ -205,6 +205,11 @@ def erase_all(
         people.append(person)
     if not people:
         return []
+    ids = [p.request_id for p in people]
+    if twice := sorted({i for i in ids if ids.count(i) > 1}):
+        raise ErasureError(
+            f"request id {twice[0]} is given to two persons; give each order its own request id"
+        )
     targets = _merged([t for p in people for t in p.targets])
     request_targets = _merged([t for p in people for t in p.request_targets])
     try:
