@@ -312,8 +312,7 @@ def run(sizes: tuple[int, ...] = SIZES, repeats: int = 3) -> list[dict]:
                 shutil.rmtree(wh.parent, ignore_errors=True)  # disk: several GB at 10M persons
                 _fresh_start(delivered, landing, data_dir, bw)
                 base.append(_run_baseline(data_dir, landing, bw))
-            shutil.rmtree(wh.parent, ignore_errors=True)
-            shutil.rmtree(bw.parent, ignore_errors=True)
+                shutil.rmtree(bw.parent, ignore_errors=True)
             d = statistics.median(r["elapsed"] for r in dagster)
             b = statistics.median(r["elapsed"] for r in base)
             d_mb = max(r["peak_mb"] for r in dagster)
