@@ -158,13 +158,12 @@ def _baseline(manifest_path: Path, landing: Path, warehouse: Path) -> dict[str, 
     them)."""
     import duckdb
 
-    from catalog.erasure.suppression import matcher_for
     from catalog.settings import settings
     from dagster_project.assets.erasure import carry_out_erasures
+    from dagster_project.assets.sweep import resync_with_ingest
     from dagster_project.catalog_view import catalog_view
     from dagster_project.checks import plan_row_checks
     from dagster_project.landing.contract import TABLES
-    from dagster_project.landing.load import ingest_table
     from dagster_project.translator import asset_key_for
     from dagster_project.warehouse_functions import register_functions, register_native_hmac
 
@@ -194,17 +193,9 @@ def _baseline(manifest_path: Path, landing: Path, warehouse: Path) -> dict[str, 
     register_functions(conn)
     carry_out_erasures(conn, manifest_path, s=s)
     lap("erasures")
-    suppression = matcher_for(s.data_dir)
+    ingest = resync_with_ingest(conn, s)  # as the ingest assets: suppression, file quarantine
     for t in TABLES:
-        ingest_table(
-            conn,
-            t.source,
-            t.name,
-            landing,
-            allow_synthetic=True,
-            suppression=suppression,
-            file_quarantine=s.file_quarantine_dir,
-        )
+        ingest(t.source, t.name)
     lap("ingest")
     for uid in order:
         n = nodes[uid]

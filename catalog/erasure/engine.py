@@ -114,8 +114,6 @@ class ErasureOrder:
 class _PersonPlan:
     """Everything found and planned for one person before anything changes."""
 
-    order: ErasureOrder
-    nid: str
     request_id: str
     search: Search
     targets: list[PurgeTarget]
@@ -304,8 +302,6 @@ def _plan_person(
         notes=[n for n in search.notes if not any(v in n for v in _values(search))],
     )
     return _PersonPlan(
-        order,
-        nid,
         request_id,
         search,
         targets,
@@ -571,14 +567,6 @@ def _suppression_entries(
     return dict(columns), hashes
 
 
-def _counts(
-    result: PurgeResult,
-    requests: PurgeResult | None = None,
-    request_targets: list[PurgeTarget] | None = None,
-) -> dict[str, dict[str, int]]:
-    """Counts per table and place; the requests' from ``requests`` (removed after the receipt)."""
-    out = {name: c.to_json() for name, c in sorted(result.tables.items())}
-    for t in request_targets or ():
-        assert requests is not None
-        out[t.key] = requests.tables[t.key].to_json()
-    return dict(sorted(out.items()))
+def _counts(result: PurgeResult) -> dict[str, dict[str, int]]:
+    """Counts per table and place."""
+    return {name: c.to_json() for name, c in sorted(result.tables.items())}

@@ -27,15 +27,14 @@ import duckdb
 
 from catalog.erasure.errors import ErasureError
 from catalog.erasure.receipt import RECEIPTS_DIR, Receipt
-from catalog.erasure.suppression import matcher_for, suppression_path
+from catalog.erasure.suppression import suppression_path
 from catalog.pseudonym import PseudonymKeyMissing, pseudonym_key
 from catalog.retention import RetentionError
 from catalog.settings import Settings, settings
-from dagster_project.assets.sweep import SWEEP_KEY
+from dagster_project.assets.sweep import SWEEP_KEY, resync_with_ingest
 from dagster_project.catalog_view import catalog_view
 from dagster_project.landing.contract import TABLES
 from dagster_project.landing.deliveries import IngestError
-from dagster_project.landing.load import ingest_table
 from dagster_project.resources import Warehouse
 
 ERASURE_KEY = dg.AssetKey(["privacy_erasure"])
@@ -56,18 +55,7 @@ def carry_out_erasures(
     from catalog.erasure.requests import pending_requests
 
     s = s or settings()
-    matcher = matcher_for(s.data_dir)
-
-    def ingest(source: str, table: str) -> None:
-        ingest_table(
-            conn,
-            source,
-            table,
-            s.landing_dir,
-            allow_synthetic=s.synthetic_data,
-            suppression=matcher,
-            file_quarantine=s.file_quarantine_dir,  # a bad file is set aside
-        )
+    ingest = resync_with_ingest(conn, s)  # the suppression list applied, bad files set aside
 
     ingest("privacy", "erasure_requests")
     requests = pending_requests(conn)
