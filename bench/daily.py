@@ -13,6 +13,9 @@ each executed by Dagster in a child process and timed around the job, as bench/m
 times it. ``ratio`` = median daily / median full (target: <= 0.2 at 1,000,000 persons);
 ``outputs_equal``: every table of the two warehouses (raw, quarantine and every dbt model; the
 load ids aside) holds the same rows.
+``phases_s`` and ``full_phases_s``: each side's median seconds per phase (the erasure step, the
+ingest steps, the dbt build, the row checks), from the run's step events, as bench/materialise.py
+splits its runs.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench.materialise import median_phases, step_phases
 
 AS_OF = dt.date(2026, 11, 2)
 NEXT_DAY = AS_OF + dt.timedelta(days=1)
@@ -67,17 +72,19 @@ def _job_once(full: bool) -> None:
             tags={FULL_REFRESH_TAG: "true"} if full else {},
         )
         elapsed = time.perf_counter() - t0
-    if not result.success:
-        raise SystemExit("build_everything failed")
-    print(json.dumps({"elapsed": elapsed}))
+        if not result.success:
+            raise SystemExit("build_everything failed")
+        phases = step_phases(instance, result.run_id)
+    print(json.dumps({"elapsed": elapsed, "phases": phases}))
 
 
-def _run_job(data_dir: Path, *, full: bool) -> float:
+def _run_job(data_dir: Path, *, full: bool) -> dict:
+    """The job in a child process: its seconds (``elapsed``) and seconds per phase."""
     args = [sys.executable, "-m", "bench.daily", "--job-once", *(["--full"] if full else [])]
     proc = subprocess.run(args, env=_env(data_dir), capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"Dagster run failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])["elapsed"]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def tables_differing(a: Path, b: Path) -> list[str]:
@@ -179,13 +186,13 @@ def run(sizes: tuple[int, ...] = (100_000, 1_000_000), repeats: int = 3) -> list
             _run_job(run_dir, full=False)  # yesterday's build
             _next_day(run_dir)
             run_dir.rename(base)
-            daily_times, full_times, equal = [], [], None
+            runs: dict[str, list[dict]] = {"daily": [], "full": []}
+            equal = None
             for i in range(reps):
                 kept = {}
                 for kind in ("daily", "full"):
                     shutil.copytree(base, run_dir)
-                    t = _run_job(run_dir, full=kind == "full")
-                    (daily_times if kind == "daily" else full_times).append(t)
+                    runs[kind].append(_run_job(run_dir, full=kind == "full"))
                     if i == 0:
                         kept[kind] = root / f"{kind}.duckdb"
                         (run_dir / "warehouse.duckdb").rename(kept[kind])
@@ -195,6 +202,8 @@ def run(sizes: tuple[int, ...] = (100_000, 1_000_000), repeats: int = 3) -> list
                     equal = not differing
                     if differing:
                         print(f"  tables differing: {', '.join(differing)}", flush=True)
+            daily_times = [r["elapsed"] for r in runs["daily"]]
+            full_times = [r["elapsed"] for r in runs["full"]]
             d, f = statistics.median(daily_times), statistics.median(full_times)
             rows.append(
                 {
@@ -208,6 +217,8 @@ def run(sizes: tuple[int, ...] = (100_000, 1_000_000), repeats: int = 3) -> list
                     "repeats": reps,
                     "daily_s": [round(t, 1) for t in daily_times],
                     "full_s": [round(t, 1) for t in full_times],
+                    "phases_s": median_phases(runs["daily"]),
+                    "full_phases_s": median_phases(runs["full"]),
                 }
             )
     return rows

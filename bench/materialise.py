@@ -81,11 +81,11 @@ def _dagster_once() -> None:
         elapsed = time.perf_counter() - t0
         if not result.success:
             raise SystemExit("build_everything failed")
-        phases = _step_phases(instance, result.run_id)
+        phases = step_phases(instance, result.run_id)
     print(json.dumps({"elapsed": elapsed, "phases": phases, "peak_mb": _peak_mb()}))
 
 
-def _step_phases(instance, run_id: str) -> dict[str, float]:
+def step_phases(instance, run_id: str) -> dict[str, float]:
     """Seconds per phase of a run, from its steps' start and end events: the erasures, the
     ingest steps, the dbt build and the row checks (each check is a step of its own); the rest
     of the run's time is Dagster's between the steps."""
@@ -267,7 +267,8 @@ def _fresh_start(delivered: Path, landing: Path, data_dir: Path, warehouse: Path
         shutil.rmtree(data_dir / state, ignore_errors=True)
 
 
-def _median_phases(runs: list[dict]) -> dict[str, float]:
+def median_phases(runs: list[dict]) -> dict[str, float]:
+    """Each phase's median seconds over ``runs`` (each with a ``phases`` mapping)."""
     return {
         phase: round(statistics.median(r["phases"][phase] for r in runs), 1)
         for phase in runs[0]["phases"]
@@ -322,8 +323,8 @@ def run(sizes: tuple[int, ...] = SIZES, repeats: int = 3) -> list[dict]:
                     "peak_mb": round(d_mb),
                     "baseline_peak_mb": round(b_mb),
                     "peak_ratio": d_mb / b_mb,
-                    "phases_s": _median_phases(dagster),
-                    "baseline_phases_s": _median_phases(base),
+                    "phases_s": median_phases(dagster),
+                    "baseline_phases_s": median_phases(base),
                 }
             )
     return rows
