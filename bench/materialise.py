@@ -114,9 +114,10 @@ def step_phases(instance, run_id: str) -> dict[str, float]:
     return phases
 
 
-def _baseline_once(manifest_path: str, landing: str, warehouse: str) -> None:
-    """Child process: the baseline, timed; prints its time and peak memory."""
-    timed = _baseline(Path(manifest_path), Path(landing), Path(warehouse))
+def _baseline_once(manifest_path: str, warehouse: str) -> None:
+    """Child process: the baseline, timed; prints its time and peak memory. The landing zone
+    is the settings' (``FJORDBANK_LANDING_DIR``, set by :func:`_env`)."""
+    timed = _baseline(Path(manifest_path), Path(warehouse))
     print(json.dumps({**timed, "peak_mb": _peak_mb()}))
 
 
@@ -139,7 +140,7 @@ def _run_dagster(data_dir: Path, landing: Path, warehouse: Path) -> dict:
 def _run_baseline(data_dir: Path, landing: Path, warehouse: Path) -> dict:
     manifest = _compile_target(data_dir) / "manifest.json"
     return _child(
-        ["--baseline-once", str(manifest), str(landing), str(warehouse)],
+        ["--baseline-once", str(manifest), str(warehouse)],
         _env(data_dir, landing, warehouse),
         "baseline",
     )
@@ -151,7 +152,7 @@ def _compile_target(data_dir: Path) -> Path:
     return data_dir / "bench_compile"
 
 
-def _baseline(manifest_path: Path, landing: Path, warehouse: Path) -> dict[str, float]:
+def _baseline(manifest_path: Path, warehouse: Path) -> dict[str, float]:
     """The job's work in one DuckDB connection, by phase: the erasure requests (the library
     call the erasure asset makes), the ingest of every table, the seeds, compiled models and
     compiled tests, then the blocking row checks' queries (planned as the platform plans
@@ -334,7 +335,7 @@ if __name__ == "__main__":
     if "--dagster-once" in sys.argv:
         _dagster_once()
     elif "--baseline-once" in sys.argv:
-        _baseline_once(*sys.argv[sys.argv.index("--baseline-once") + 1 :][:3])
+        _baseline_once(*sys.argv[sys.argv.index("--baseline-once") + 1 :][:2])
     else:
         for r in run():
             print(r)
