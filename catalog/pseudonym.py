@@ -108,9 +108,9 @@ def duckdb_keyed_hash(expr: str, ipad: str = "$hmac_ipad", opad: str = "$hmac_op
     """DuckDB SQL for the pseudonym of the VARCHAR ``expr``, computed by DuckDB's own SHA-256
     over all values at once: ``sha256(opad || sha256(ipad || text))``. The padded keys
     (:func:`hmac_pads`) are bound as BLOB parameters named by ``ipad`` and ``opad``, so the key
-    is in no SQL text. For the platform's own bulk work: the suppression at ingest, and the row
-    checks through ``register_native_hmac`` (``dagster_project/warehouse_functions.py``); dbt's
-    models keep the registered :data:`HMAC_FUNCTION`.
+    is in no SQL text. For the platform's bulk work: the suppression at ingest, and through
+    ``register_native_hmac`` (``dagster_project/warehouse_functions.py``) the row checks and
+    dbt's models, whose cursors define :data:`HMAC_FUNCTION` with it.
 
     >>> import duckdb
     >>> ipad, opad = hmac_pads(b"example")
