@@ -126,11 +126,12 @@ def runs(tmp_path_factory):
             f"select person_id from ({in_all}) where person_id <> ? order by 1 limit 1",
             investor_pid,
         )[0][0]
-        # someone with logged-in page views and no case under a legal hold
+        # a bank customer with logged-in page views and no case under a legal hold
         erased = _query(
             wh,
             "select national_id from raw_web.page_views where national_id is not null "
             "intersect select national_id from main.group_customer_register "
+            "intersect select national_id from raw_bank.customers "
             "except select national_id from raw_risk.default_cases "
             "except select national_id from raw_risk.fraud_cases "
             "except select unnest(?) order by 1 limit 1",
@@ -178,6 +179,7 @@ def runs(tmp_path_factory):
                 "daily_loads": _full_loads(result),
                 "daily": _tables(daily.warehouse),
                 "page_views_sql": _run_sql(daily, "stg_web__page_views"),
+                "customers_sql": _run_sql(daily, "stg_bank__customers"),
                 "new_page_views": _query(
                     wh,
                     "select count(*) from main.stg_web__page_views where delivered_on = ?",
@@ -196,9 +198,12 @@ def runs(tmp_path_factory):
             wh,
             "select count(*) from main.group_customer_register where person_id = ?",
             out["erased_pid"],
-        ) == [(0,)] and not _query(
-            wh, "select 1 from main.stg_web__page_views where national_id = ?", erased
-        )
+        ) == [(0,)]
+        out["erased_staged"] = [
+            model
+            for model in ("stg_web__page_views", "stg_bank__customers")
+            if _query(wh, f"select 1 from main.{model} where national_id = ?", erased)
+        ]
         yield out
 
 
@@ -237,14 +242,17 @@ def test_the_daily_run_equals_a_full_rebuild_row_for_row(runs, day):
         assert daily[name] == full[name], name
 
 
-def test_new_files_extend_the_event_models_and_an_erasure_rebuilds_them(runs):
-    # day 1 only appended files: the page views model took the new rows (delete+insert) ...
-    assert "delete from" in runs[1]["page_views_sql"]
+@pytest.mark.parametrize("model", ["page_views", "customers"])
+def test_new_files_extend_the_staged_models_and_an_erasure_rebuilds_them(runs, model):
+    # day 1 only appended files: the event model (page views) and the latest-per-key model of a
+    # delivered table (customers) took the new rows (delete+insert) ...
+    assert "delete from" in runs[1][f"{model}_sql"]
     # ... day 2's erasure rewrote delivered files: the model was rebuilt in full
-    assert "delete from" not in runs[2]["page_views_sql"]
-    assert "create" in runs[2]["page_views_sql"]
+    assert "delete from" not in runs[2][f"{model}_sql"]
+    assert "create" in runs[2][f"{model}_sql"]
 
 
 def test_the_consent_change_objection_and_erasure_reached_the_outputs_the_same_day(runs):
     assert runs["consent_reached"]
     assert runs["erased_gone"]
+    assert runs["erased_staged"] == [], runs["erased_staged"]

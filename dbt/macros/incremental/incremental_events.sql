@@ -1,8 +1,14 @@
 {#-
-    The incremental event models (staging of page views, logins, consents and objections) on
-    DuckDB. The ingest keeps a registry of the delivery files a raw table holds
-    (raw_meta.loaded_files, dagster_project/landing/load.py): every file loaded gets a new
-    load id, carried by its raw rows as _load_id, and ids only grow. A model keeps _load_id, so:
+    The incremental staging models on DuckDB: the event logs (page views, logins, consents,
+    objections; append, or delete+insert on the event's key) and the latest delivery of each key
+    of every other delivered table (delete+insert on the table's key: a key delivered again
+    replaces its row, a key not delivered again keeps it, as latest_per_key over every delivery
+    gives). So a daily run stages the new deliveries only, however many days came before them;
+    the models downstream read the staged tables.
+
+    The ingest keeps a registry of the delivery files a raw table holds (raw_meta.loaded_files,
+    dagster_project/landing/load.py): every file loaded gets a new load id, carried by its raw
+    rows as _load_id, and ids only grow. A model keeps _load_id, so:
 
     * new rows are the raw rows whose _load_id is above the model's highest
       (new_rows_only, in the model's is_incremental() branch);

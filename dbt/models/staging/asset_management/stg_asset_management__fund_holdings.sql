@@ -1,5 +1,10 @@
+{{ incremental_events(unique_key=['fund_account_no', 'fund_code', 'as_of_date']) }}
+
 with delivered as (
     select * from {{ source('asset_management', 'fund_holdings') }}
+    {% if is_incremental() %}
+    {{ new_rows_only() }}
+    {% endif %}
 ),
 
 latest as (
@@ -15,7 +20,8 @@ renamed as (
         fund_name,
         units,
         market_value,
-        _delivery_date as delivered_on
+        _delivery_date as delivered_on,
+        _load_id
     from latest
 )
 

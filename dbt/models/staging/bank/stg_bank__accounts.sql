@@ -1,5 +1,10 @@
+{{ incremental_events(unique_key='account_no') }}
+
 with delivered as (
     select * from {{ source('bank', 'accounts') }}
+    {% if is_incremental() %}
+    {{ new_rows_only() }}
+    {% endif %}
 ),
 
 latest as (
@@ -18,7 +23,8 @@ renamed as (
         withdrawals_last_30d,
         deposit_amount_last_30d,
         withdrawal_amount_last_30d,
-        _delivery_date as delivered_on
+        _delivery_date as delivered_on,
+        _load_id
     from latest
 )
 

@@ -1,5 +1,10 @@
+{{ incremental_events(unique_key='card_ref') }}
+
 with delivered as (
     select * from {{ source('bank', 'cards') }}
+    {% if is_incremental() %}
+    {{ new_rows_only() }}
+    {% endif %}
 ),
 
 latest as (
@@ -14,7 +19,8 @@ renamed as (
         credit_limit,
         opened_on,
         closed_on,
-        _delivery_date as delivered_on
+        _delivery_date as delivered_on,
+        _load_id
     from latest
 )
 

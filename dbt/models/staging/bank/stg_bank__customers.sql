@@ -1,5 +1,10 @@
+{{ incremental_events(unique_key='customer_no') }}
+
 with delivered as (
     select * from {{ source('bank', 'customers') }}
+    {% if is_incremental() %}
+    {{ new_rows_only() }}
+    {% endif %}
 ),
 
 latest as (
@@ -21,7 +26,8 @@ renamed as (
         phone,
         customer_since,
         customer_until,
-        _delivery_date as delivered_on
+        _delivery_date as delivered_on,
+        _load_id
     from latest
 )
 

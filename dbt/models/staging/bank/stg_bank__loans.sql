@@ -1,5 +1,10 @@
+{{ incremental_events(unique_key='loan_no') }}
+
 with delivered as (
     select * from {{ source('bank', 'loans') }}
+    {% if is_incremental() %}
+    {{ new_rows_only() }}
+    {% endif %}
 ),
 
 latest as (
@@ -16,7 +21,8 @@ renamed as (
         opened_on,
         closed_on,
         in_default,
-        _delivery_date as delivered_on
+        _delivery_date as delivered_on,
+        _load_id
     from latest
 )
 

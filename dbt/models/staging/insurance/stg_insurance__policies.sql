@@ -1,5 +1,10 @@
+{{ incremental_events(unique_key='policy_no') }}
+
 with delivered as (
     select * from {{ source('insurance', 'policies') }}
+    {% if is_incremental() %}
+    {{ new_rows_only() }}
+    {% endif %}
 ),
 
 latest as (
@@ -15,7 +20,8 @@ renamed as (
         annual_premium,
         start_date,
         end_date,
-        _delivery_date as delivered_on
+        _delivery_date as delivered_on,
+        _load_id
     from latest
 )
 

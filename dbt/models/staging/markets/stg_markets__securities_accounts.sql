@@ -1,5 +1,10 @@
+{{ incremental_events(unique_key='custody_account_no') }}
+
 with delivered as (
     select * from {{ source('markets', 'securities_accounts') }}
+    {% if is_incremental() %}
+    {{ new_rows_only() }}
+    {% endif %}
 ),
 
 latest as (
@@ -12,7 +17,8 @@ renamed as (
         national_id,
         opened_on,
         closed_on,
-        _delivery_date as delivered_on
+        _delivery_date as delivered_on,
+        _load_id
     from latest
 )
 

@@ -1,5 +1,10 @@
+{{ incremental_events(unique_key='case_no') }}
+
 with delivered as (
     select * from {{ source('risk', 'default_cases') }}
+    {% if is_incremental() %}
+    {{ new_rows_only() }}
+    {% endif %}
 ),
 
 latest as (
@@ -16,7 +21,8 @@ renamed as (
         cause,
         opened_on,
         closed_on,
-        _delivery_date as delivered_on
+        _delivery_date as delivered_on,
+        _load_id
     from latest
 )
 
