@@ -241,3 +241,27 @@ def test_native_hmac_macro_gives_the_udf_values_and_keeps_null(conn):
         assert secret.hex() not in macro.lower() and repr(secret)[2:20] not in macro
     with pytest.raises(PseudonymKeyMissing):
         register_native_hmac(conn, key=b"")
+
+
+def test_dbts_cursors_hash_with_the_macro_and_the_same_values(monkeypatch, conn):
+    """dbt runs every statement on a cursor of the plugin's connection: there the keyed hash is
+    DuckDB's macro, shadowing the connection's Python function with the same values."""
+    monkeypatch.setenv("FJORDBANK_PSEUDONYM_KEY", "plugin-key")
+    plugin = Plugin(name="warehouse_functions", plugin_config={})
+    plugin.configure_connection(conn)
+    cursor = conn.cursor()
+    plugin.configure_cursor(cursor)
+    kinds = {
+        t
+        for (t,) in cursor.execute(
+            "select function_type from duckdb_functions() where function_name = ?",
+            [HMAC_FUNCTION],
+        ).fetchall()
+    }
+    assert "macro" in kinds, kinds
+    values = ["02016126007", "a", None]
+    query = f"select v, {HMAC_FUNCTION}(v) from unnest(?::varchar[]) t(v) order by v"
+    assert cursor.execute(query, [values]).fetchall() == conn.execute(query, [values]).fetchall()
+    assert cursor.execute(f"select {HMAC_FUNCTION}('a')").fetchone()[0] == _expected(
+        "a", b"plugin-key"
+    )
