@@ -14,9 +14,9 @@ transpiled):
 * ``no_unconsented_web_behaviour``: no person has a non-null value in a web-behaviour-derived
   (cookie-gated) column of a marketing output unless a visitor whose latest marketing-cookie
   choice is acceptance was seen logged in as that person;
-* ``no_objectors``: no person who objects to a scope the output must honour appears in it
-  (outputs keyed by a pseudonym instead of ``person_id`` declare how it is made, see
-  :func:`_person_key`);
+* ``no_objectors``: no person who objects to a scope the output must honour appears in it,
+  and no row names no person (a null key; outputs keyed by a pseudonym instead of
+  ``person_id`` declare how it is made, see :func:`_person_key`);
 * ``min_cell_size``: every published statistics cell describes at least k persons;
 * ``scored_today``: scores are from today.
 
@@ -347,21 +347,26 @@ def plan_row_checks(
             continue
         column, key_sql = person_key
         objectors = f"select {key_sql} from ({_objectors_sql(objections, scopes)}) p"
+        # Fail closed: a row whose key is null names no person, so nothing shows it is not an
+        # objector's; it counts as offending (the model's not-null test says so too, but the
+        # row check does not lean on a test someone may remove from the YAML).
         if column == PERSON_KEY:
-            where = f'o."{column}" in ({objectors})'
-            how = ""
+            where = f'o."{column}" in ({objectors}) or o."{column}" is null'
+            how = " (a row with no person_id counts too)"
         else:
             # A pseudonym no person of the sources has means the declared key is wrong: it
-            # would hide every objector, so such rows count as offending too.
+            # would hide every objector, so such rows count as offending too, as a null one
+            # does. `not exists` rather than `not in (subquery)`: Spark plans `not in` as a
+            # nested-loop join (null semantics), `not exists` as a hash anti join.
             persons = f"select {key_sql} as k from ({_all_persons_sql(graph, tags, config)}) p"
-            # `not in (subquery)` as `is not null and not exists`: the same rows (the persons'
-            # pseudonyms are never null), but Spark plans `not in` as a nested-loop join (null
-            # semantics) and `not exists` as a hash anti join, as DuckDB does both
             where = (
-                f'o."{column}" in ({objectors}) or (o."{column}" is not null and not exists '
-                f'(select 1 from ({persons}) persons where persons.k = o."{column}"))'
+                f'o."{column}" in ({objectors}) or not exists '
+                f'(select 1 from ({persons}) persons where persons.k = o."{column}")'
             )
-            how = f" (rows keyed by their pseudonym column {column}; one of no person counts too)"
+            how = (
+                f" (rows keyed by their pseudonym column {column}; one of no person, or none,"
+                " counts too)"
+            )
         checks.append(
             RowCheck(
                 model,

@@ -267,6 +267,13 @@ def test_row_checks_fail_on_rows_that_break_the_policy(platform):
             [objector],
         )
         assert offending("marketing_propensity_scores", "no_objectors") == 1
+        # a score of no person (null person_id) counts too: nothing shows it is no objector's
+        conn.execute(
+            "insert into main.marketing_propensity_scores (person_id, scenario, score, scored_on)"
+            " values (null, 'mortgage', 0.5, current_date)"
+        )
+        assert offending("marketing_propensity_scores", "no_objectors") == 2
+        conn.execute("delete from main.marketing_propensity_scores where person_id is null")
 
         # A model-development objector is put back into the pseudonymous data set, and a row
         # whose pseudonym belongs to no person (a wrongly declared key would look like that).
@@ -294,13 +301,13 @@ def test_row_checks_fail_on_rows_that_break_the_policy(platform):
             [_pseudonym("not-a-person")],
         )
         assert offending(*md) == 2
-        # a null pseudonym is left to the model's not-null test, as `not in` left it before
-        # the check said `not exists` (Spark's plan for `not in` is a nested-loop join)
+        # a null pseudonym names no person: it counts too (fail closed), not only in the
+        # model's not-null test
         conn.execute(
             "insert into main.model_development_dataset (pseudonym, extracted_on)"
             " values (null, current_date)"
         )
-        assert offending(*md) == 2
+        assert offending(*md) == 3
         conn.execute("delete from main.model_development_dataset where pseudonym is null")
 
         # A stale score and a small statistics cell.
