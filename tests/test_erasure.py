@@ -189,6 +189,24 @@ def _assert_gone(settings, nid: str, customer, receipt: dict) -> None:
         assert customer["first_name"] not in text and customer["last_name"] not in text
 
 
+def test_the_staging_models_of_held_tables_stay_views(real_project):
+    """Rows under a legal hold survive an erasure in their raw table only, the place the
+    receipt names: a staging model reading a held table is a view, never a table (an
+    incremental one included) that would keep a second copy of the erased person's case."""
+    from catalog.erasure.holds import load_holds
+
+    manifest, manifest_path = real_project
+    held = {f"source.fjordbank.{table}" for table in load_holds(manifest)}
+    nodes = json.loads(Path(manifest_path).read_text())["nodes"].values()
+    readers = {
+        n["name"]: n["config"]["materialized"]
+        for n in nodes
+        if n["resource_type"] == "model" and held & set(n["depends_on"]["nodes"])
+    }
+    assert readers, held  # the holds name tables the project reads
+    assert readers == dict.fromkeys(readers, "view"), readers
+
+
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
     root = tmp_path_factory.mktemp("erasure")

@@ -1,10 +1,11 @@
 {#-
     The incremental staging models on DuckDB: the event logs (page views, logins, consents,
     objections; append, or delete+insert on the event's key) and the latest delivery of each key
-    of every other delivered table (delete+insert on the table's key: a key delivered again
+    of the other delivered tables (delete+insert on the table's key: a key delivered again
     replaces its row, a key not delivered again keeps it, as latest_per_key over every delivery
     gives). So a daily run stages the new deliveries only, however many days came before them;
-    the models downstream read the staged tables.
+    the models downstream read the staged tables. Not the tables under a legal hold (the risk
+    cases) nor the erasure requests: views (see their models).
 
     The ingest keeps a registry of the delivery files a raw table holds (raw_meta.loaded_files,
     dagster_project/landing/load.py): every file loaded gets a new load id, carried by its raw

@@ -1,10 +1,12 @@
-{{ incremental_events(unique_key='case_no') }}
+{#-
+    A view, not incremental as the other staging models are: this table's rows are under a
+    legal hold (catalog/erasure/holds.yml), so an erasure keeps them in the raw table only, the
+    one place its receipt names; a staged table would keep a second copy of the erased person's
+    case (tests/test_erasure.py holds this).
+-#}
 
 with delivered as (
     select * from {{ source('risk', 'fraud_cases') }}
-    {% if is_incremental() %}
-    {{ new_rows_only() }}
-    {% endif %}
 ),
 
 latest as (
@@ -18,8 +20,7 @@ renamed as (
         category,
         opened_on,
         closed_on,
-        _delivery_date as delivered_on,
-        _load_id
+        _delivery_date as delivered_on
     from latest
 )
 
