@@ -113,9 +113,9 @@ def apply_duckdb_settings(conn: duckdb.DuckDBPyConnection, config: dict[str, str
 
 class Plugin(BasePlugin):
     """dbt-duckdb plugin: on each new DuckDB connection, registers the warehouse functions and
-    sets DuckDB's working memory and threads; on each cursor dbt takes from it, defines the
-    keyed hash in SQL (``FJORDBANK_DUCKDB_MEMORY_LIMIT``,
-    ``FJORDBANK_DUCKDB_THREADS``; :attr:`catalog.settings.Settings.duckdb_config`)."""
+    sets DuckDB's working memory and threads (``FJORDBANK_DUCKDB_MEMORY_LIMIT``,
+    ``FJORDBANK_DUCKDB_THREADS``; :attr:`catalog.settings.Settings.duckdb_config`); on each
+    cursor dbt takes from it, defines the keyed hash in SQL."""
 
     def configure_connection(self, conn: duckdb.DuckDBPyConnection) -> None:
         from catalog.settings import settings
