@@ -4,8 +4,12 @@
     of the other delivered tables (delete+insert on the table's key: a key delivered again
     replaces its row, a key not delivered again keeps it, as latest_per_key over every delivery
     gives). So a daily run stages the new deliveries only, however many days came before them;
-    the models downstream read the staged tables. Not the tables under a legal hold (the risk
-    cases) nor the erasure requests: views (see their models).
+    the models downstream read the staged tables.
+
+    Two kinds stay views. The erasure requests: few rows. The tables under a legal hold
+    (catalog/erasure/holds.yml: the default and fraud cases): an erasure keeps their held rows
+    in the raw table only, the one place its receipt names, and a staged table would keep a
+    second copy of the erased person's case (tests/test_erasure.py holds this).
 
     The ingest keeps a registry of the delivery files a raw table holds (raw_meta.loaded_files,
     dagster_project/landing/load.py): every file loaded gets a new load id, carried by its raw

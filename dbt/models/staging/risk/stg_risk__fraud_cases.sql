@@ -1,9 +1,4 @@
-{#-
-    A view, not incremental as the other staging models are: this table's rows are under a
-    legal hold (catalog/erasure/holds.yml), so an erasure keeps them in the raw table only, the
-    one place its receipt names; a staged table would keep a second copy of the erased person's
-    case (tests/test_erasure.py holds this).
--#}
+{#- A view: rows under a legal hold (dbt/macros/incremental/incremental_events.sql says why). -#}
 
 with delivered as (
     select * from {{ source('risk', 'fraud_cases') }}
