@@ -1,5 +1,5 @@
 """The dbt project: where it is, the environment its profile reads, its manifest, and dbt run
-in this process (the Spark target).
+in this process (DuckDB and the local Spark session).
 
 The settings (data directory, warehouse, dbt target ...) are :mod:`catalog.settings`'s; this
 module derives the dbt facts from them, read when a function is called (never at import time).
@@ -12,7 +12,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,6 @@ from filelock import FileLock
 
 from catalog.settings import REPO_ROOT, WAREHOUSE_ENV, Settings, settings
 from dagster_project.spark import (
-    SPARK_TARGET,
     export_spark_environment,
     is_spark,
     spark_method,
@@ -128,33 +127,72 @@ def source_nodes(project) -> dict[tuple[str, str], dict]:
     return {(n["source_name"], n["name"]): n for n in manifest.get("sources", {}).values()}
 
 
+# The dbt events a build's Dagster events come from (dagster-dbt converts a node's result event
+# into its materialisation or check result); every error-level event is handed over as well.
+RESULT_EVENTS = frozenset({"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"})
+
+
 def run_dbt(
     args: Sequence[str],
     *,
     target_path: Path,
     s: Settings | None = None,
-) -> tuple[bool, list[dict[str, Any]]]:
-    """Run dbt in this process against the Spark session (so the keyed-hash UDF is visible).
+    project_dir: Path = DBT_PROJECT_DIR,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+) -> tuple[bool, BaseException | None]:
+    """Run dbt in this process (``dbtRunner``) against the settings' target: DuckDB, or the
+    local Spark session, whose keyed-hash UDF only a dbt in this process sees.
 
-    Returns (success, structured log events as dicts, the shape of ``--log-format json``).
+    In this process because dbt's start-up in a process of its own (importing dbt: about 2.5 s
+    on this project's machine, and its exit) is paid on every run, while a process that loaded
+    the definitions has imported dbt already. ``on_event`` gets, from dbt's thread, each node's
+    result event and each error event, as dicts of the shape of ``--log-format json`` (the
+    other events go to dbt's own log only). Returns (success, the exception dbt ended with, if
+    any). The DuckDB database dbt opened is closed before this returns, so this process and
+    others can open the warehouse again.
     """
     from dbt.cli.main import dbtRunner
     from dbt_common.events.functions import msg_to_dict
 
     s = s or settings()
     export_dbt_environment(s)
-    spark_session(s)
-    events: list[dict[str, Any]] = []
+    if is_spark(s.dbt_target):
+        spark_session(s)
+
+    def forward(event) -> None:
+        if on_event is not None and (
+            event.info.name in RESULT_EVENTS or event.info.level == "error"
+        ):
+            on_event(msg_to_dict(event))
+
     full = [
         *args,
-        "--project-dir", str(DBT_PROJECT_DIR),
+        "--project-dir", str(project_dir),
         "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target", SPARK_TARGET,
+        "--target", s.dbt_target,
         "--target-path", str(target_path),
         "--log-path", str(target_path),
+        "--no-use-colors",
     ]  # fmt: skip
-    result = dbtRunner(callbacks=[lambda e: events.append(msg_to_dict(e))]).invoke(full)
-    return bool(result.success), events
+    try:
+        result = dbtRunner(callbacks=[forward]).invoke(full)
+    finally:
+        if not is_spark(s.dbt_target):
+            _close_dbt_duckdb()
+    return bool(result.success), result.exception
+
+
+def _close_dbt_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb holds for the process (it closes it itself when
+    its last connection closes, and at exit; this makes sure, also after a failed build)."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    try:
+        environment = DuckDBConnectionManager.env()
+    except Exception:  # dbt-duckdb raises a bare Exception: none was created
+        return
+    environment.close()
+    DuckDBConnectionManager.close_all_connections()
 
 
 def failure_lines(events: Sequence[dict[str, Any]]) -> Iterator[str]:

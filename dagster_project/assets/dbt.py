@@ -3,7 +3,9 @@
 import datetime as dt
 import importlib.metadata
 import json
+import queue
 import sys
+import threading
 from functools import cached_property
 from pathlib import Path
 
@@ -22,8 +24,9 @@ from dagster_project.translator import FjordbankTranslator
 
 
 class DbtCoreCliResource(DbtCliResource):
-    """dagster-dbt's dbt CLI resource without two start-up costs it pays before every ``dbt
-    build``, which this project does not need:
+    """dagster-dbt's dbt CLI resource, which builds on a Spark cluster (thrift/http; DuckDB and
+    the local Spark session build in the step's process, :func:`build_in_process`), without two
+    start-up costs it pays before every ``dbt build``, which this project does not need:
 
     * the dbt version, which dagster-dbt reads by running ``dbt --version`` (a second dbt
       start-up, a few seconds, and a request to PyPI for the latest dbt-core and each adapter):
@@ -64,52 +67,89 @@ def policy_gate(catalog: Catalog) -> None:
     )
 
 
-def in_spark_session(target: str | None) -> bool:
-    """True when dbt must run in this process: the local Spark session holds the keyed-hash UDF
-    (see dagster_project/spark.py). A cluster (thrift/http) runs through the dbt CLI as DuckDB."""
-    return is_spark(target) and spark_method() == "session"
+def in_process(target: str | None) -> bool:
+    """True when dbt runs in this process (:func:`build_in_process`): on DuckDB, and on the
+    local Spark session, which holds the keyed-hash UDF (see dagster_project/spark.py). A Spark
+    cluster (thrift/http) runs through dagster-dbt's dbt CLI."""
+    return not is_spark(target) or spark_method() == "session"
 
 
-def spark_build(
+def build_in_process(
     context: dg.AssetExecutionContext,
     project: DbtProject,
     translator: FjordbankTranslator,
     run_target: Path,
+    args: list[str],
 ):
-    """``dbt build`` in-process on the local Spark session, its results as Dagster events (the
-    same conversion ``DbtCliResource.stream()`` applies to the CLI's JSON log lines)."""
-    from dagster_dbt.asset_utils import get_subset_selection_for_context
+    """``dbt <args>`` in this process (``project.run_dbt``), the nodes' results streamed as
+    Dagster events while it runs: the selection dagster-dbt's CLI resource would pass for the
+    assets and checks of this step, and the conversion its ``stream()`` applies to the CLI's
+    JSON log lines. dbt runs in a thread of its own; this generator yields its events as they
+    come. A failed node, or dbt failing, fails the step with the errors dbt logged."""
+    from dagster_dbt.asset_utils import (
+        extract_runtime_selection_from_args,
+        get_updated_cli_invocation_params_for_context,
+    )
     from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
-    manifest = json.loads(Path(project.manifest_path).read_text())
-    selection, indirect = get_subset_selection_for_context(
+    cleaned, selects, excludes = extract_runtime_selection_from_args(args)
+    params = get_updated_cli_invocation_params_for_context(
         context=context,
-        manifest=manifest,
-        select=None,
-        exclude=None,
-        selector=None,
+        manifest=json.loads(Path(project.manifest_path).read_text()),
         dagster_dbt_translator=translator,
-        current_dbt_indirect_selection_env=None,
+        runtime_selects=selects,
+        runtime_excludes=excludes,
     )
-    args = ["build", *selection]
-    if indirect:
-        args += ["--indirect-selection", indirect]
-    ok, events = run_dbt(args, target_path=run_target)
-    for raw in events:
+    dbt_args = [*cleaned, *params.selection_args]
+    if params.indirect_selection:
+        dbt_args += ["--indirect-selection", params.indirect_selection]
+    # a large selection is a generated selector in a copy of the project (dagster-dbt's)
+    project_dir = Path(params.dbt_project.project_dir) if params.dbt_project else DBT_PROJECT_DIR
+    context.log.info(f"Running dbt in this process: dbt {' '.join(dbt_args)}")
+
+    events: queue.SimpleQueue = queue.SimpleQueue()
+    outcome: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            outcome["ok"], outcome["exception"] = run_dbt(
+                dbt_args, target_path=run_target, project_dir=project_dir, on_event=events.put
+            )
+        except BaseException as exc:  # handed to the step's thread below
+            outcome["ok"], outcome["exception"] = False, exc
+        finally:
+            events.put(None)
+
+    worker = threading.Thread(target=work, name="dbt", daemon=True)
+    worker.start()
+    errors: list[dict] = []
+    while (raw := events.get()) is not None:
+        if raw["info"].get("level") == "error":
+            errors.append(raw)
         event = DbtCoreCliEventMessage(raw_event=raw, event_history_metadata={})
         yield from event.to_default_asset_events(
-            manifest=manifest,
-            dagster_dbt_translator=translator,
+            manifest=params.manifest,
+            dagster_dbt_translator=params.dagster_dbt_translator,
             context=context,
             target_path=run_target,
-            project=project,
+            project=params.dbt_project,
         )
-    if not ok:
-        lines = list(failure_lines(events)) or ["dbt build failed (see the dbt log)"]
+    worker.join()
+    context.log.info(f"Finished dbt in this process: dbt {' '.join(cleaned)}")
+    if not outcome.get("ok"):
+        messages = [str(e["info"]["msg"]).strip() for e in errors if e["info"].get("msg")]
+        if outcome.get("exception") is not None:
+            messages.append(" ".join(str(outcome["exception"]).split()))
+        lines = list(failure_lines(errors)) or messages[-1:] or ["no error was logged"]
         raise dg.Failure(
-            description=f"dbt build on Spark failed: {lines[0]}; see {run_target / 'dbt.log'}",
-            metadata={"errors": dg.MetadataValue.json(lines[:50])},
+            description=f"dbt {cleaned[0]} failed: {lines[0]}; see {run_target / 'dbt.log'}"
+            + "".join(f"\n\n{m}" for m in messages[:_ERRORS_SHOWN] if m != lines[0]),
+            metadata={"errors": dg.MetadataValue.json(messages[:50])},
         )
+
+
+# dbt's error messages (the failed node's line, then its error in full) in a failure's text
+_ERRORS_SHOWN = 20
 
 
 def withhold_governed_outputs(
@@ -170,16 +210,15 @@ def build_dbt_assets(project: DbtProject, catalog: Catalog) -> dg.AssetsDefiniti
         # lineage and the gate read; one stable folder, so dbt's partial parsing is reused.
         run_target = project.target_path / "build"
         try:
-            if in_spark_session(project.target):
-                yield from spark_build(context, project, translator, run_target)
-            else:
-                from dagster_project.assets.ingest import full_refresh_requested
+            from dagster_project.assets.ingest import full_refresh_requested
 
-                # `fjordbank run --full-refresh`: the incremental event models rebuilt in full
-                full = ["--full-refresh"] if full_refresh_requested(context.run.tags) else []
-                yield from dbt.cli(
-                    ["build", *full, *exclude], context=context, target_path=run_target
-                ).stream()
+            # `fjordbank run --full-refresh`: the incremental event models rebuilt in full
+            full = ["--full-refresh"] if full_refresh_requested(context.run.tags) else []
+            args = ["build", *full, *exclude]
+            if in_process(project.target):
+                yield from build_in_process(context, project, translator, run_target, args)
+            else:
+                yield from dbt.cli(args, context=context, target_path=run_target).stream()
         finally:
             if (run_target / "run_results.json").exists():
                 with openlineage.emitter(context.log) as emitter:

@@ -305,7 +305,7 @@ def _kill_then_rerun(data: Path, runs: list[Run], reached, what: str, *, group: 
         os.kill(victim.pid, signal.SIGKILL)
     victim.wait(30)
     assert len(_active_runs(data)) == 1  # left "in progress" by the killed process
-    # the dbt process it started may still be writing: the rerun waits for the file
+    # anything still holding the warehouse file would make the rerun wait for it, not fail
     rerun = _start(runs, data, FJORDBANK_WAREHOUSE_WAIT="600")
     _assert_clean_exit(rerun)
     return rerun
@@ -325,7 +325,7 @@ def test_kill_9_during_dbt_then_rerun_gives_the_same_warehouse(shared, reference
     def mid_dbt(lines: list[str]) -> bool:
         return sum(bool(re.search(r"\d+ of \d+ (OK|PASS) ", ln)) for ln in lines) >= 60
 
-    # only the fjordbank process: the dbt process it started is orphaned, as after `kill -9 PID`
+    # only the fjordbank process, as after `kill -9 PID`: dbt runs in it, and dies with it
     _kill_then_rerun(shared, runs, mid_dbt, "60 dbt nodes", group=False)
     assert table_hashes(shared / "warehouse.duckdb") == reference
     assert _active_runs(shared) == []

@@ -1,0 +1,48 @@
+"""dbt run in the Dagster step's process (``assets/dbt.py: build_in_process``): a node that
+fails fails the step with dbt's own error, the models it did build are still reported, and the
+DuckDB database dbt opened is closed when the step ends (this process opens the warehouse
+again, with other settings). The successful builds are the other end-to-end tests'."""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+import pytest
+
+from tests.whole_run import generated_platform
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_failing_node_fails_the_step_with_dbts_error_and_releases_the_warehouse(tmp_path):
+    from dagster_project.definitions import defs
+
+    with generated_platform(tmp_path, persons=50, seed=3) as s:
+        # the seed builds; the staged customers fail: their raw table was never loaded
+        selection = [dg.AssetKey("stg_bank__customers"), dg.AssetKey("scoring_scenarios")]
+        with dg.DagsterInstance.ephemeral() as instance:
+            result = (
+                defs()
+                .resolve_job_def("build_everything")
+                .execute_in_process(
+                    instance=instance, raise_on_error=False, asset_selection=selection
+                )
+            )
+        assert not result.success
+        (failure,) = [e for e in result.all_events if e.is_step_failure]
+        assert failure.step_key == "fjordbank_dbt"
+        message = failure.step_failure_data.user_failure_data.description
+        assert message.startswith("dbt build failed: "), message
+        first = message.splitlines()[0]
+        assert "ERROR creating sql incremental model main.stg_bank__customers" in first
+        assert 'Table with name "raw_bank.customers" does not exist' in message  # DuckDB's, in full
+        assert str(s.dbt_target_path / "build" / "dbt.log") in message
+        built = [
+            e.asset_key.to_user_string()
+            for e in result.all_events
+            if e.event_type_value == "ASSET_MATERIALIZATION"
+        ]
+        assert built == ["scoring_scenarios"]
+        # closed by the step: a connection with other settings than dbt's opens at once
+        with duckdb.connect(str(s.warehouse), config={"threads": 1}) as conn:
+            assert conn.execute("select count(*) from main.scoring_scenarios").fetchone()[0] > 0
