@@ -2,7 +2,6 @@
 
 import datetime as dt
 import importlib.metadata
-import json
 import queue
 import sys
 import threading
@@ -95,7 +94,7 @@ def build_in_process(
     cleaned, selects, excludes = extract_runtime_selection_from_args(args)
     params = get_updated_cli_invocation_params_for_context(
         context=context,
-        manifest=json.loads(Path(project.manifest_path).read_text()),
+        manifest={},  # replaced by the manifest of the step's assets definition
         dagster_dbt_translator=translator,
         runtime_selects=selects,
         runtime_excludes=excludes,
