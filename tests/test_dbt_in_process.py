@@ -46,3 +46,43 @@ def test_a_failing_node_fails_the_step_with_dbts_error_and_releases_the_warehous
         # closed by the step: a connection with other settings than dbt's opens at once
         with duckdb.connect(str(s.warehouse), config={"threads": 1}) as conn:
             assert conn.execute("select count(*) from main.scoring_scenarios").fetchone()[0] > 0
+
+
+def test_a_large_selection_runs_from_dagster_dbts_project_copy_which_is_removed(
+    tmp_path, monkeypatch
+):
+    """Above dagster-dbt's threshold of selected resources (200; lowered here so that one seed
+    crosses it) the selection is a generated selector in a copy of the project, which
+    dagster-dbt leaves behind; the step removes it once dbt has ended."""
+    import tempfile
+
+    from dagster_project.definitions import defs
+
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setattr("dagster_dbt.asset_utils._SELECTION_ARGS_THRESHOLD", 0)
+    with (
+        generated_platform(tmp_path, persons=50, seed=3),
+        dg.DagsterInstance.ephemeral() as instance,
+    ):
+        result = (
+            defs()
+            .resolve_job_def("build_everything")
+            .execute_in_process(
+                instance=instance,
+                raise_on_error=False,
+                asset_selection=[dg.AssetKey("scoring_scenarios")],
+            )
+        )
+        logs = [e.user_message for e in instance.all_logs(result.run_id)]
+    assert result.success
+    (started,) = [m for m in logs if m.startswith("Running dbt in this process")]
+    assert f"--selector dagster_run_{result.run_id}" in started
+    built = [
+        e.asset_key.to_user_string()
+        for e in result.all_events
+        if e.event_type_value == "ASSET_MATERIALIZATION"
+    ]
+    assert built == ["scoring_scenarios"]
+    assert not list(temp.rglob("dbt_project.yml")), "the project copy was left behind"

@@ -3,6 +3,7 @@
 import datetime as dt
 import importlib.metadata
 import queue
+import shutil
 import sys
 import threading
 from functools import cached_property
@@ -102,49 +103,55 @@ def build_in_process(
     dbt_args = [*cleaned, *params.selection_args]
     if params.indirect_selection:
         dbt_args += ["--indirect-selection", params.indirect_selection]
-    # a large selection is a generated selector in a copy of the project (dagster-dbt's)
+    # A large selection is a generated selector in a copy of the project (dagster-dbt's; it
+    # never removes the copy): removed here once the build has ended.
     project_dir = Path(params.dbt_project.project_dir) if params.dbt_project else DBT_PROJECT_DIR
-    context.log.info(f"Running dbt in this process: dbt {' '.join(dbt_args)}")
+    copied = project_dir.resolve() != Path(project.project_dir).resolve()
+    try:
+        context.log.info(f"Running dbt in this process: dbt {' '.join(dbt_args)}")
 
-    events: queue.SimpleQueue = queue.SimpleQueue()
-    outcome: dict[str, object] = {}
+        events: queue.SimpleQueue = queue.SimpleQueue()
+        outcome: dict[str, object] = {}
 
-    def work() -> None:
-        try:
-            outcome["ok"], outcome["exception"] = run_dbt(
-                dbt_args, target_path=run_target, project_dir=project_dir, on_event=events.put
+        def work() -> None:
+            try:
+                outcome["ok"], outcome["exception"] = run_dbt(
+                    dbt_args, target_path=run_target, project_dir=project_dir, on_event=events.put
+                )
+            except BaseException as exc:  # handed to the step's thread below
+                outcome["ok"], outcome["exception"] = False, exc
+            finally:
+                events.put(None)
+
+        worker = threading.Thread(target=work, name="dbt", daemon=True)
+        worker.start()
+        errors: list[dict] = []
+        while (raw := events.get()) is not None:
+            if raw["info"].get("level") == "error":
+                errors.append(raw)
+            event = DbtCoreCliEventMessage(raw_event=raw, event_history_metadata={})
+            yield from event.to_default_asset_events(
+                manifest=params.manifest,
+                dagster_dbt_translator=params.dagster_dbt_translator,
+                context=context,
+                target_path=run_target,
+                project=params.dbt_project,
             )
-        except BaseException as exc:  # handed to the step's thread below
-            outcome["ok"], outcome["exception"] = False, exc
-        finally:
-            events.put(None)
-
-    worker = threading.Thread(target=work, name="dbt", daemon=True)
-    worker.start()
-    errors: list[dict] = []
-    while (raw := events.get()) is not None:
-        if raw["info"].get("level") == "error":
-            errors.append(raw)
-        event = DbtCoreCliEventMessage(raw_event=raw, event_history_metadata={})
-        yield from event.to_default_asset_events(
-            manifest=params.manifest,
-            dagster_dbt_translator=params.dagster_dbt_translator,
-            context=context,
-            target_path=run_target,
-            project=params.dbt_project,
-        )
-    worker.join()
-    context.log.info(f"Finished dbt in this process: dbt {' '.join(cleaned)}")
-    if not outcome.get("ok"):
-        messages = [str(e["info"]["msg"]).strip() for e in errors if e["info"].get("msg")]
-        if outcome.get("exception") is not None:
-            messages.append(" ".join(str(outcome["exception"]).split()))
-        lines = list(failure_lines(errors)) or messages[-1:] or ["no error was logged"]
-        raise dg.Failure(
-            description=f"dbt {cleaned[0]} failed: {lines[0]}; see {run_target / 'dbt.log'}"
-            + "".join(f"\n\n{m}" for m in messages[:_ERRORS_SHOWN] if m != lines[0]),
-            metadata={"errors": dg.MetadataValue.json(messages[:50])},
-        )
+        worker.join()
+        context.log.info(f"Finished dbt in this process: dbt {' '.join(cleaned)}")
+        if not outcome.get("ok"):
+            messages = [str(e["info"]["msg"]).strip() for e in errors if e["info"].get("msg")]
+            if outcome.get("exception") is not None:
+                messages.append(" ".join(str(outcome["exception"]).split()))
+            lines = list(failure_lines(errors)) or messages[-1:] or ["no error was logged"]
+            raise dg.Failure(
+                description=f"dbt {cleaned[0]} failed: {lines[0]}; see {run_target / 'dbt.log'}"
+                + "".join(f"\n\n{m}" for m in messages[:_ERRORS_SHOWN] if m != lines[0]),
+                metadata={"errors": dg.MetadataValue.json(messages[:50])},
+            )
+    finally:
+        if copied:
+            shutil.rmtree(project_dir, ignore_errors=True)
 
 
 # dbt's error messages (the failed node's line, then its error in full) in a failure's text
