@@ -33,6 +33,7 @@ retention, access and erasure must reach them:
 ([2], True)
 >>> remove_lines(entry, [2]).file.read_bytes()
 b'nid,name\\n02027054321,Bo\\n'
+>>> import shutil; shutil.rmtree(q)
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ def set_aside(path: Path, folder: Path, source: str, table: str, reason: str) ->
     (False, b'card_ref\\x00', 'contains NUL bytes; deliver UTF-8 CSV')
     >>> [(g.source, g.table, g.file.name) for g in set_aside_files(tmp / "q")]
     [('bank', 'cards', '2024-03-01.csv')]
+    >>> import shutil; shutil.rmtree(tmp)
     """
     path = Path(path)
     sha, size = _sha256(path)

@@ -23,6 +23,7 @@ Dagster run it executes in-process finds it held by its own process and goes on.
 'doctest'
 >>> holder_of(wh) is None
 True
+>>> import shutil; shutil.rmtree(wh.parent)
 """
 
 from __future__ import annotations

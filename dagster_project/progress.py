@@ -283,6 +283,7 @@ def prune_run_logs(folder: Path, keep: int = KEEP_RUN_LOGS) -> list[Path]:
     ['run-20261201-050000.log', 'run-20261202-050000.log']
     >>> sorted(p.name for p in folder.iterdir())
     ['run-20261203-050000.log', 'run-20261204-050000.log']
+    >>> import shutil; shutil.rmtree(folder)
     """
     logs = sorted(folder.glob("run-*.log"))  # the names sort by time
     old = logs[: max(len(logs) - keep, 0)]

@@ -61,6 +61,7 @@ def rotated_files(path: str | Path) -> list[Path]:
     ...     _ = (d / name).write_text("{}\\n")
     >>> [p.name[7:] for p in rotated_files(d / "events.jsonl")]
     ['20261205T051502Z.jsonl', '20261206T051502Z.jsonl', '20261206T051502Z-1.jsonl']
+    >>> import shutil; shutil.rmtree(d)
     """
     path = Path(path)
     pattern = _pattern(path)
