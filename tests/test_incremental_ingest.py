@@ -212,3 +212,96 @@ def test_full_reloads_every_file_and_a_failed_load_changes_nothing(conn, root, t
         ingest(conn, root)
 
     assert (state(conn), registry(conn)) == (before, reg)
+
+
+def _hash_counter(monkeypatch) -> list[str]:
+    """The files the ingest reads to hash them, from now on."""
+    hashed: list[str] = []
+    real = load.file_sha256
+
+    def counting(path):
+        hashed.append(Path(path).name)
+        return real(path)
+
+    monkeypatch.setattr(load, "file_sha256", counting)
+    return hashed
+
+
+def test_a_registered_file_with_an_unchanged_stat_is_not_read_again(conn, root, monkeypatch):
+    """Its stat signature (size, times, inode) stands for the bytes hashed when it loaded.
+    RACY_NS at 0 here: the files were written a moment ago (see the next test)."""
+    monkeypatch.setattr(load, "RACY_NS", 0)
+    deliver(root, "bank", "accounts", [row("bank", "accounts", 1)])
+    deliver(root, "bank", "accounts", [row("bank", "accounts", 2)], day=DAY2)
+    hashed = _hash_counter(monkeypatch)
+    ingest(conn, root)
+    assert sorted(hashed) == [f"{DAY1}.csv", f"{DAY2}.csv"]  # once each, as they loaded
+    signatures = conn.execute(
+        "select count(stat_signature) from raw_meta.loaded_files where source = 'bank'"
+    ).fetchone()[0]
+    assert signatures == 2
+    hashed.clear()
+
+    deliver(root, "bank", "accounts", [row("bank", "accounts", 3)], day=DAY3)
+    r = ingest(conn, root)
+
+    assert r.files_read == (f"bank/accounts/{DAY3}.csv",)
+    assert hashed == [f"{DAY3}.csv"]  # the new file only
+
+
+def test_a_rewrite_with_the_same_size_and_modification_time_is_still_read(
+    conn, root, tmp_path, monkeypatch
+):
+    """A delivery written again in place, byte count and modification time put back (as
+    ``cp -p`` or ``rsync -t`` do): its status-change time moved, so it is hashed and reloaded."""
+    monkeypatch.setattr(load, "RACY_NS", 0)
+    import os
+
+    path = deliver(root, "bank", "accounts", [row("bank", "accounts", 1, balance="100.00")])
+    ingest(conn, root)
+    st = path.stat()
+    deliver(root, "bank", "accounts", [row("bank", "accounts", 1, balance="900.00")])
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+
+    r = ingest(conn, root)
+
+    assert r.files_read == (f"bank/accounts/{DAY1}.csv",)
+    balances = conn.execute("select balance from raw_bank.accounts").fetchall()
+    assert [float(b) for (b,) in balances] == [900.0]
+    assert state(conn) == full_load_of(root, tmp_path)
+
+
+def test_a_file_changed_just_before_it_was_hashed_is_hashed_again(conn, root, monkeypatch):
+    """Written less than RACY_NS before its hash, a file gets no signature: another write in
+    the same tick of the file system's clock would leave its stat as it was. The next ingest
+    hashes it (unchanged: not reloaded) and records the signature it then has."""
+    deliver(root, "bank", "accounts", [row("bank", "accounts", 1)])
+    ingest(conn, root)
+    (signature,) = conn.execute("select stat_signature from raw_meta.loaded_files").fetchone()
+    assert signature is None
+    hashed = _hash_counter(monkeypatch)
+    monkeypatch.setattr(load, "RACY_NS", 0)  # as if the RACY_NS had passed since the write
+
+    r = ingest(conn, root)
+
+    assert (r.files_read, hashed) == ((), [f"{DAY1}.csv"])
+    (signature,) = conn.execute("select stat_signature from raw_meta.loaded_files").fetchone()
+    assert signature is not None
+    hashed.clear()
+    assert ingest(conn, root).files_read == () and hashed == []
+
+
+def test_a_registry_from_before_stat_signatures_gets_the_column_and_reloads_nothing(
+    conn, root, monkeypatch
+):
+    monkeypatch.setattr(load, "RACY_NS", 0)
+    deliver(root, "bank", "accounts", [row("bank", "accounts", 1)])
+    ingest(conn, root)
+    conn.execute("alter table raw_meta.loaded_files drop column stat_signature")
+
+    r = ingest(conn, root)
+
+    assert (r.full, r.files_read) == (False, ())
+    (signature,) = conn.execute("select stat_signature from raw_meta.loaded_files").fetchone()
+    assert signature is not None

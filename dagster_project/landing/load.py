@@ -6,16 +6,17 @@ delivery files ``<landing root>/<source>/<table>/<YYYY-MM-DD>.csv`` (LANDING.md)
 :attr:`ColumnType.duckdb_type`, then the :data:`METADATA_COLUMNS` ``_source_file`` (path relative
 to the landing root), ``_source_line`` (1-based physical line; the header is line 1),
 ``_delivery_date`` and ``_load_id``. Every row that breaks the contract goes to
-:data:`QUARANTINE_TABLE` instead, with its file, line, all its problems in ``reason`` and the row
-as delivered in ``record``; rows in = rows loaded + rows quarantined, per file read. The registry
+:data:`QUARANTINE_TABLE` instead, with its file, line, all its problems in ``reason`` and the row as
+delivered in ``record``; rows in = rows loaded + rows quarantined, per file read. The registry
 :data:`REGISTRY_TABLE` remembers each file loaded (sha256, size, rows, load id, the contract
-fingerprint), so only new, changed and removed files are read or dropped; the raw table always
-holds what a full load would give. The raw, quarantine and registry rows of a table change in
-one transaction, so a file that cannot be read at all (:class:`IngestError`) leaves them as they
-were; given a ``file_quarantine`` folder, the ingest instead sets such a file
-of an ordinary table aside there (:mod:`.file_quarantine`) and loads the others, and leaves such
-a file of a privacy event log in place and records it in :data:`UNAPPLIED_TABLE` with the
-restricting rows it rejected (LANDING.md: privacy events are never lost quietly).
+fingerprint, and the file's :func:`stat_signature` when it was hashed), so only new, changed and
+removed files are read or dropped, and a registered file whose stat is unchanged is not read at all;
+the raw table always holds what a full load would give. The raw, quarantine and registry rows of a
+table change in one transaction, so a file that cannot be read at all (:class:`IngestError`) leaves
+them as they were; given a ``file_quarantine`` folder, the ingest instead sets such a file of an
+ordinary table aside there (:mod:`.file_quarantine`) and loads the others, and leaves such a file of
+a privacy event log in place and records it in :data:`UNAPPLIED_TABLE` with the restricting rows it
+rejected (LANDING.md: privacy events are never lost quietly).
 
 Each file is found by :func:`~deliveries.landing_files`, read by :func:`~read.read_delivery`
 and checked by :func:`~validate.validate_delivery`, all in DuckDB SQL; this module owns the raw
@@ -35,12 +36,15 @@ and quarantine tables and writes them.
 (2, 1, 1, {'not allowed channel': 1})
 >>> conn.execute("select line, reason from quarantine.rejected_rows").fetchall()
 [(3, "not allowed channel: 'fax' is not one of online_bank, mobile_app")]
+>>> import shutil; shutil.rmtree(root)
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,6 +141,43 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
+# A file changed less than this before it was hashed gets no stat signature: a write in the same
+# tick of the file system's clock (milliseconds, or seconds on some) leaves its times as they were.
+RACY_NS = 2_000_000_000
+
+
+def stat_signature(st: os.stat_result, *, hashed_at_ns: int) -> str | None:
+    """What identifies a file's bytes without reading them, as git's index does: its size,
+    modification and status-change times (ns), device and inode, from ``st`` taken before the
+    file was hashed (at ``hashed_at_ns``, ``time.time_ns()``). The kernel sets the
+    status-change time on every write, truncation, rename and attribute change, and no program
+    can set it back, so a file whose signature is unchanged holds the bytes that were hashed.
+    None when the file changed within :data:`RACY_NS` before it was hashed (such a file is
+    hashed again next time).
+
+    >>> from types import SimpleNamespace as Stat
+    >>> st = Stat(st_size=120, st_mtime_ns=10**9, st_ctime_ns=10**9, st_dev=2049, st_ino=7)
+    >>> stat_signature(st, hashed_at_ns=5 * 10**9)
+    '120:1000000000:1000000000:2049:7'
+    >>> stat_signature(st, hashed_at_ns=2 * 10**9) is None
+    True
+    """
+    if hashed_at_ns - max(st.st_mtime_ns, st.st_ctime_ns) < RACY_NS:
+        return None
+    return _stat_key(st)
+
+
+def _stat_key(st: os.stat_result) -> str:
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_dev}:{st.st_ino}"
+
+
+def _hash(path: Path) -> tuple[str, int, str | None]:
+    """The file's sha256, size and :func:`stat_signature` (the stat taken before reading)."""
+    st = path.stat()
+    hashed_at = time.time_ns()
+    return file_sha256(path), st.st_size, stat_signature(st, hashed_at_ns=hashed_at)
+
+
 def ingest_table(
     conn: duckdb.DuckDBPyConnection,
     source: str,
@@ -152,9 +193,10 @@ def ingest_table(
     the contract. Idempotent: a second run over the same files changes nothing.
 
     Incremental by the registry :data:`REGISTRY_TABLE` (one row per loaded file: sha256, size,
-    rows loaded and quarantined, load id, the contract fingerprint): a new file is loaded and
-    appended; a file whose sha256 changed (delivered again, or rewritten by an erasure or the
-    retention sweep) has its raw, quarantine and registry rows replaced; a file gone from the
+    rows loaded and quarantined, load id, the contract fingerprint, :func:`stat_signature`): a
+    new file is loaded and appended; a file whose sha256 changed (delivered again, or rewritten
+    by an erasure or the retention sweep) has its raw, quarantine and registry rows replaced (a
+    file whose stat signature is unchanged is not hashed again); a file gone from the
     landing folder has them removed; a file whose raw or quarantine row count no longer matches
     its registry row (rows deleted in the warehouse) is reloaded. The table is reloaded from all
     its files when ``full`` is set, when it has no registry rows or no raw table yet, or when
@@ -273,8 +315,8 @@ def _plan(
         registered = {
             r[0]: r[1:]
             for r in conn.execute(
-                f"select file, sha256, size, rows_loaded, rows_quarantined, fingerprint "
-                f'from {REGISTRY_TABLE} where source = ? and "table" = ?',
+                f"select file, sha256, size, rows_loaded, rows_quarantined, fingerprint, "
+                f'stat_signature from {REGISTRY_TABLE} where source = ? and "table" = ?',
                 key,
             ).fetchall()
         }
@@ -303,19 +345,35 @@ def _plan(
             key,
         ).fetchall()
     )
-    removed, read = [], []
-    for rel, (sha, size, n_loaded, n_quarantined, _fp) in sorted(registered.items()):
+    removed, read, verified = [], [], []
+    for rel, (sha, size, n_loaded, n_quarantined, _fp, signature) in sorted(registered.items()):
         path = paths.get(rel)
         if path is None:
             removed.append(rel)  # gone from the landing folder
-        elif (
-            path.stat().st_size != size
+            continue
+        st = path.stat()
+        if (
+            st.st_size != size
             or raw_counts.get(rel, 0) != n_loaded
             or q_counts.get(rel, 0) != n_quarantined
-            or file_sha256(path) != sha
         ):
+            changed = True
+        elif signature is not None and signature == _stat_key(st):
+            changed = False  # not read: the bytes hashed when it was registered
+        else:
+            now_sha, _size, now_signature = _hash(path)
+            changed = now_sha != sha
+            if not changed and now_signature is not None:
+                verified.append((rel, now_signature))
+        if changed:
             removed.append(rel)  # delivered again, rewritten, or rows deleted in the warehouse
             read.append(rel)
+    if verified:  # hashed and unchanged: the next ingest need not read them again
+        conn.executemany(
+            f'update {REGISTRY_TABLE} set stat_signature = ? where source = ? and "table" = ? '
+            "and file = ?",
+            [[sig, *key, rel] for rel, sig in verified],
+        )
     stray = set(raw_counts) - set(registered)  # raw rows of no registered file: start over
     if stray:
         return _Plan(True, rels, ())
@@ -342,18 +400,21 @@ def _load_table(
     tolerant = contract.privacy_events is not None
     conn.begin()
     try:
+        _create_registry(conn)
         plan = _plan(conn, contract, target, rels, paths, fingerprint, full)
         _create_tables(conn, contract, target, plan)
-        rows_in, reasons, ignored, ids = 0, Counter(), [], {}
+        rows_in, reasons, ignored, ids, hashed = 0, Counter(), [], {}, {}
         for rel in plan.read:  # each file its own load id, so a model can tell its rows
             ids[rel] = conn.execute(f"select nextval('{_LOAD_IDS}')").fetchone()[0]
+            # hashed before it is read: a file that changes while it loads is read again
+            hashed[rel] = _hash(paths[rel])
             n, kinds, extra = _load_file(
                 conn, contract, target, paths[rel], rel, allow_synthetic, tolerant, ids[rel]
             )
             rows_in += n
             reasons.update(kinds)
             ignored += [(rel, c) for c in extra]
-        loaded = _register(conn, contract, landing_root, ids, fingerprint)
+        loaded = _register(conn, contract, landing_root, ids, hashed, fingerprint)
         if rows_in != loaded[0] + loaded[1]:  # a bug, never bad input
             raise RuntimeError(
                 f"ingest of {source}/{table} lost rows: {rows_in} in, {loaded[0]} loaded, "
@@ -384,12 +445,15 @@ def _register(
     contract: Table,
     landing_root: Path,
     ids: dict[str, int],
+    hashed: dict[str, tuple[str, int, str | None]],
     fingerprint: str,
 ) -> tuple[int, int]:
-    """Write the registry rows of the files ``ids`` (file -> load id) just loaded, from the
-    files and the warehouse; returns the rows (loaded, quarantined) they hold. (A file the
-    purge rewrites afterwards, an erasure, a sweep or the suppression list, has its row moved
-    along by the purge: ``catalog.retention.purge``.)"""
+    """Write the registry rows of the files ``ids`` (file -> load id) just loaded, from their
+    ``hashed`` (file -> sha256, size, stat signature) and the warehouse; returns the rows
+    (loaded, quarantined) they hold. (A file the purge rewrites afterwards, an erasure, a sweep
+    or the suppression list, has its row moved along by the purge: ``catalog.retention.purge``;
+    the rewritten file's new inode and times no longer match its stat signature, so the next
+    ingest hashes it once.)"""
     key = [contract.source, contract.name]
     target = f"{_ident('raw_' + contract.source)}.{_ident(contract.name)}"
     if not ids:
@@ -415,20 +479,23 @@ def _register(
     )
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     for rel, load_id in ids.items():
-        path = landing_root / rel
+        sha, size, signature = hashed[rel]
         conn.execute(
-            f"insert into {REGISTRY_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f'insert into {REGISTRY_TABLE} (source, "table", file, delivery_date, sha256, size, '
+            "rows_loaded, rows_quarantined, load_id, loaded_at, fingerprint, stat_signature) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 *key,
                 rel,
-                delivery_date(path),
-                file_sha256(path),
-                path.stat().st_size,
+                delivery_date(landing_root / rel),
+                sha,
+                size,
                 raw.get(rel, 0),
                 quarantined.get(rel, 0),
                 load_id,
                 now,
                 fingerprint,
+                signature,
             ],
         )
     return sum(raw.values()), sum(quarantined.values())
@@ -544,13 +611,9 @@ def unapplied_events(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], l
     return out
 
 
-def _create_tables(
-    conn: duckdb.DuckDBPyConnection, contract: Table, target: str, plan: _Plan
-) -> None:
-    """Make the raw, quarantine and registry tables ready for ``plan``: on a full load an empty
-    raw table and none of the table's quarantine and registry rows; else the rows of the
-    removed files gone."""
-    key = [contract.source, contract.name]
+def _create_registry(conn: duckdb.DuckDBPyConnection) -> None:
+    """The registry :data:`REGISTRY_TABLE` and the load id sequence; a registry written before
+    files had a stat signature gets the column (null: each file is hashed once more)."""
     conn.execute("create schema if not exists raw_meta")
     conn.execute(f"create sequence if not exists {_LOAD_IDS}")
     conn.execute(
@@ -558,8 +621,18 @@ def _create_tables(
         '"table" VARCHAR NOT NULL, file VARCHAR NOT NULL, delivery_date DATE, '
         "sha256 VARCHAR NOT NULL, size BIGINT NOT NULL, rows_loaded BIGINT NOT NULL, "
         "rows_quarantined BIGINT NOT NULL, load_id BIGINT NOT NULL, loaded_at TIMESTAMP NOT NULL, "
-        "fingerprint VARCHAR NOT NULL)"
+        "fingerprint VARCHAR NOT NULL, stat_signature VARCHAR)"
     )
+    conn.execute(f"alter table {REGISTRY_TABLE} add column if not exists stat_signature VARCHAR")
+
+
+def _create_tables(
+    conn: duckdb.DuckDBPyConnection, contract: Table, target: str, plan: _Plan
+) -> None:
+    """Make the raw, quarantine and registry tables ready for ``plan``: on a full load an empty
+    raw table and none of the table's quarantine and registry rows; else the rows of the
+    removed files gone."""
+    key = [contract.source, contract.name]
     conn.execute("create schema if not exists quarantine")
     conn.execute(
         f"create table if not exists {QUARANTINE_TABLE} (source VARCHAR, "

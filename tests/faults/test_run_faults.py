@@ -137,7 +137,7 @@ def _new_log_lines(data: Path, before: list[Path]) -> list[str]:
 # Bookkeeping that differs between equal warehouses: load ids come from a sequence (a killed
 # run's transaction rolls back, its sequence values do not), load times from the clock.
 BOOKKEEPING = {"_load_id"}
-REGISTRY_BOOKKEEPING = {"load_id", "loaded_at"}  # of raw_meta.loaded_files
+REGISTRY_BOOKKEEPING = {"load_id", "loaded_at", "stat_signature"}  # of raw_meta.loaded_files
 
 
 def table_hashes(warehouse: Path) -> dict[str, str]:
