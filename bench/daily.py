@@ -16,6 +16,12 @@ load ids aside) holds the same rows.
 ``phases_s`` and ``full_phases_s``: each side's median seconds per phase (the erasure step, the
 ingest steps, the dbt build, the row checks), from the run's step events, as bench/materialise.py
 splits its runs.
+
+A second row per size times what every daily run pays before it reads anything: checking that
+the registered landing files are unchanged (``ingest_table`` over every contract table, nothing
+new delivered), with their stat signatures against the same check with the signatures cleared,
+which hashes every registered file as the ingest did before it had them
+(``dagster_project/landing/load.py: stat_signature``), alternated ``repeats`` times.
 """
 
 from __future__ import annotations
@@ -221,7 +227,54 @@ def run(sizes: tuple[int, ...] = (100_000, 1_000_000), repeats: int = 3) -> list
                     "full_phases_s": median_phases(runs["full"]),
                 }
             )
+            shutil.copytree(base, run_dir)
+            rows.append(_registry_check(run_dir, persons, max(reps, 3)))
     return rows
+
+
+def _registry_check(data_dir: Path, persons: int, repeats: int) -> dict:
+    """The ingest over an unchanged landing zone: stat signatures vs hashing every file."""
+    import duckdb
+
+    from dagster_project.landing import load
+    from dagster_project.landing.contract import TABLES
+
+    landing = data_dir / "landing"
+    # the copied files past the window in which a file gets no signature, as yesterday's are
+    time.sleep(load.RACY_NS / 1e9 + 1)
+
+    def sweep(conn) -> tuple[float, int]:
+        t0 = time.perf_counter()
+        read = sum(
+            len(load.ingest_table(conn, t.source, t.name, landing, allow_synthetic=True).files_read)
+            for t in TABLES
+        )
+        return time.perf_counter() - t0, read
+
+    with duckdb.connect(str(data_dir / "warehouse.duckdb")) as conn:
+        sweep(conn)  # loads the new day's files and records their signatures (untimed)
+        hashed, signed = [], []
+        for _ in range(repeats):
+            conn.execute(f"update {load.REGISTRY_TABLE} set stat_signature = null")
+            hashed.append(sweep(conn))
+            signed.append(sweep(conn))
+    reads = {n for _, n in hashed + signed}
+    if reads != {0}:
+        raise SystemExit(f"the unchanged landing zone had files read again: {sorted(reads)}")
+    size = sum(f.stat().st_size for f in landing.rglob("*.csv"))
+    h = statistics.median(t for t, _ in hashed)
+    s = statistics.median(t for t, _ in signed)
+    return {
+        "benchmark": "daily",
+        "case": f"{persons:,} persons, checking an unchanged landing zone ({size / 1e9:.2f} GB)",
+        "median_s": s,
+        "baseline": "the same check hashing every registered file (no stat signatures)",
+        "baseline_median_s": h,
+        "ratio": s / h,
+        "repeats": repeats,
+        "signatures_s": [round(t, 2) for t, _ in signed],
+        "hashing_s": [round(t, 2) for t, _ in hashed],
+    }
 
 
 if __name__ == "__main__":
