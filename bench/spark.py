@@ -1,6 +1,7 @@
-"""The full build on local Spark against the same build on DuckDB, at growing sizes, in one run.
+"""The full build on Spark (a standalone cluster, and local Spark) against the same build on DuckDB.
 
-For each size (default 100,000 and 1,000,000 persons, one repeat each): generate landing data once;
+For each size (default 100,000 and 1,000,000 persons, one repeat each, DuckDB and the cluster;
+``--quick``: 500 and 2,000 persons, all three targets): generate landing data once;
 then per repeat and target, a child process with a fresh data dir and a hard-linked copy of the
 generated landing zone (each run carries out the delivered erasure requests) loads the Definitions
 (for Spark this starts the local session and compiles the project) and times the
@@ -40,8 +41,11 @@ if importlib.util.find_spec("pyspark") is None:  # `python -m bench` reports it 
 
 AS_OF = dt.date(2026, 11, 2)
 SIZES = (100_000, 1_000_000)
-QUICK = {"sizes": (500, 2_000), "repeats": 1}
 TARGETS = ("duckdb", "spark", "cluster")
+# At the default sizes DuckDB against the cluster (the issue's comparison); local Spark, one
+# process on the same two cores, is in the quick run and on request (``targets=TARGETS``).
+DEFAULT_TARGETS = ("duckdb", "cluster")
+QUICK = {"sizes": (500, 2_000), "repeats": 1, "targets": TARGETS}
 
 
 def _free_port() -> int:
@@ -106,7 +110,7 @@ def _child(data_dir: Path, landing: Path, target: str, master: str = "") -> dict
 
 
 def run(
-    sizes: tuple[int, ...] = SIZES, repeats: int = 1, targets: tuple[str, ...] = TARGETS
+    sizes: tuple[int, ...] = SIZES, repeats: int = 1, targets: tuple[str, ...] = DEFAULT_TARGETS
 ) -> list[dict]:
     from dagster_project.spark_cluster import Cluster, start, stop
 
