@@ -135,7 +135,8 @@ def _new_log_lines(data: Path, before: list[Path]) -> list[str]:
 
 
 # Bookkeeping that differs between equal warehouses: load ids come from a sequence (a killed
-# run's transaction rolls back, its sequence values do not), load times from the clock.
+# run's transaction rolls back, its sequence values do not), load times from the clock, stat
+# signatures from the files' inodes and times (null for a file hashed within 2 s of a write).
 BOOKKEEPING = {"_load_id"}
 REGISTRY_BOOKKEEPING = {"load_id", "loaded_at", "stat_signature"}  # of raw_meta.loaded_files
 
