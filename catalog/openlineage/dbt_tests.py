@@ -19,8 +19,10 @@ from catalog.openlineage.dbt_nodes import DBT_RESOURCES
 
 __all__ = ["dbt_test_assertions"]
 
-# dbt/tests/generic/columns_not_null.sql: not_null of many columns in one query.
-COLUMNS_NOT_NULL = "columns_not_null"
+# dbt/tests/generic/columns_not_null.sql and columns_accepted_values.sql: not_null and
+# accepted_values of many columns in one query each; a set-based test that passed stands for
+# the per-column test on each of its columns.
+PER_COLUMN = {"columns_not_null": "not_null", "columns_accepted_values": "accepted_values"}
 
 
 def dbt_test_assertions(
@@ -31,8 +33,9 @@ def dbt_test_assertions(
     ``assertion`` is the generic test (``not_null``, ``accepted_values``; ``custom_sql`` for a
     singular test), ``name`` the test node, ``success`` whether it passed (a ``warn`` found
     issues, so it is False with severity ``warn``), ``column`` the tested column if any.
-    A ``columns_not_null`` test that passed gives a ``not_null`` assertion per column it
-    tested. Skipped tests are left out."""
+    A set-based test that passed gives the per-column test's assertion for each column it
+    tested (``columns_not_null``: ``not_null``; ``columns_accepted_values``:
+    ``accepted_values``). Skipped tests are left out."""
     nodes = manifest_json.get("nodes") or {}
     out: dict[str, list[Assertion]] = {}
     for result in run_results.get("results") or []:
@@ -57,15 +60,17 @@ def dbt_test_assertions(
         severity = (props.get("config") or {}).get("severity")
         severity = str(status if status == "warn" else severity or "").lower() or None
         assertion = metadata.get("name") or "custom_sql"
-        if assertion == COLUMNS_NOT_NULL and status == "pass":
-            # the set-based not_null of many columns passed: each column's not_null holds
+        if assertion in PER_COLUMN and status == "pass":
+            # a set-based test of many columns passed: each column's own test holds
             out.setdefault(target, []).extend(
-                Assertion("not_null", True, column=c, severity=severity, name=props.get("name"))
+                Assertion(
+                    PER_COLUMN[assertion], True, column=c, severity=severity, name=props.get("name")
+                )
                 for c in kwargs.get("columns") or []
             )
             continue
-        # (one that failed stays one assertion: which columns hold nulls is in its result
-        # rows, not in the run results)
+        # (one that failed stays one assertion: which columns failed is in its result rows,
+        # not in the run results)
         out.setdefault(target, []).append(
             Assertion(
                 assertion=assertion,
