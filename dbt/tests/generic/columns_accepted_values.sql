@@ -4,8 +4,8 @@
     column). `columns` maps each column to its accepted values; `quote` (default true, as
     accepted_values) quotes them as strings. A null is accepted, as accepted_values accepts it.
     It returns a row per column holding other values, with its name, how many rows and the
-    least such value, so a failure names the columns; no rows is a pass. Plain SQL (a CASE per
-    column over one aggregate row), so every target runs it.
+    least such value (as text), so a failure names the columns; no rows is a pass
+    (macros/testing/per_column_failures.sql).
 -#}
 {% test columns_accepted_values(model, columns, quote=true) %}
 
@@ -18,47 +18,19 @@
         ~ "accepted values, e.g. {status: [open, closed]}"
     ) }}
 {%- endif %}
-
-with other_values as (
-    select
-    {%- for column, values in columns.items() %}
-        {%- set accepted -%}
-            {%- for value in values -%}
-                {{ "'" ~ (value | string | replace("'", "''")) ~ "'" if quote else value }}{{ ', ' if not loop.last }}
-            {%- endfor -%}
-        {%- endset %}
-        sum(case when {{ column }} not in ({{ accepted }}) then 1 else 0 end)
-            as other_rows_{{ loop.index }},
-        min(case when {{ column }} not in ({{ accepted }})
-            then cast({{ column }} as {{ dbt.type_string() }}) end) as least_other_{{ loop.index }}
-        {{- ',' if not loop.last }}
+{%- set measures = {} %}
+{%- for column, values in columns.items() %}
+    {%- set accepted = [] %}
+    {%- for value in values %}
+        {%- do accepted.append("'" ~ (value | string | replace("'", "''")) ~ "'" if quote else value | string) %}
     {%- endfor %}
-    from {{ model }}
-),
-
-tested as (
-    {%- for column in columns %}
-    select '{{ column }}' as column_name{{ ' union all' if not loop.last }}
-    {%- endfor %}
-)
-
-select column_name, other_rows, least_other_value
-from (
-    select
-        tested.column_name,
-        case tested.column_name
-        {%- for column in columns %}
-            when '{{ column }}' then other_values.other_rows_{{ loop.index }}
-        {%- endfor %}
-        end as other_rows,
-        case tested.column_name
-        {%- for column in columns %}
-            when '{{ column }}' then other_values.least_other_{{ loop.index }}
-        {%- endfor %}
-        end as least_other_value
-    from tested
-    cross join other_values
-) as per_column
-where other_rows > 0
+    {%- set other = column ~ " not in (" ~ accepted | join(", ") ~ ")" %}
+    {%- do measures.update({column: {
+        "other_rows": "sum(case when " ~ other ~ " then 1 else 0 end)",
+        "least_other_value": "cast(min(case when " ~ other ~ " then " ~ column ~ " end) as "
+            ~ dbt.type_string() ~ ")",
+    }}) %}
+{%- endfor %}
+{{ per_column_failures(model, measures, "other_rows") }}
 
 {% endtest %}
