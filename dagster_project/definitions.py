@@ -23,6 +23,9 @@ from dagster_project.translator import asset_key_for
 def defs() -> dg.Definitions:
     s = settings()
     project = dbt_project()
+    # the manifest's time before the catalog reads it: the dbt step builds only while the
+    # project and the manifest are unchanged since (assets/dbt.py)
+    read_at = Path(project.manifest_path).stat().st_mtime
     catalog = catalog_view(project.manifest_path)
     row_checks = plan_row_checks(
         catalog.graph,
@@ -35,7 +38,7 @@ def defs() -> dg.Definitions:
             build_sweep_asset(Path(project.manifest_path)),
             build_erasure_asset(Path(project.manifest_path)),
             *build_ingest_assets(source_nodes(project)),
-            build_dbt_assets(project, catalog),
+            build_dbt_assets(project, catalog, manifest_read_at=read_at),
         ],
         asset_checks=build_row_checks(row_checks),
         jobs=[build_everything, daily_run, marketing_refresh],

@@ -63,7 +63,7 @@ def _dbt_project(s: Settings):
     # compile's scratch warehouse has one writer).
     s.dbt_target_path.mkdir(parents=True, exist_ok=True)
     with FileLock(s.dbt_target_path / ".compile.lock", thread_local=False):
-        if _manifest_stale(project.manifest_path):
+        if manifest_stale(project.manifest_path):
             compile_manifest(s)
     return project
 
@@ -105,11 +105,16 @@ def dbt_executable() -> str:
     return str(beside) if beside.exists() else "dbt"
 
 
-def _manifest_stale(manifest: Path) -> bool:
-    """True when the manifest is missing or older than any file of the dbt project."""
+def manifest_stale(manifest: Path, *, read_at: float | None = None) -> bool:
+    """True when the manifest is missing or older than any file of the dbt project (the
+    definitions then compile it again), or, given ``read_at`` (the manifest's mtime when the
+    definitions read it), when it was written again since (a run's dbt step then refuses to
+    build: its policy gate checked the SQL of the manifest it read)."""
     if not manifest.exists():
         return True
     built = manifest.stat().st_mtime
+    if read_at is not None and built != read_at:
+        return True
     for sub in ("models", "macros", "seeds", "snapshots", "tests"):
         for f in (DBT_PROJECT_DIR / sub).rglob("*"):
             if f.is_file() and f.stat().st_mtime > built:

@@ -86,3 +86,43 @@ def test_a_large_selection_runs_from_dagster_dbts_project_copy_which_is_removed(
     ]
     assert built == ["scoring_scenarios"]
     assert not list(temp.rglob("dbt_project.yml")), "the project copy was left behind"
+
+
+@pytest.mark.parametrize("changed", ["a model", "the manifest"])
+def test_a_project_changed_after_the_definitions_read_it_builds_nothing(tmp_path, changed):
+    """The policy gate checked the manifest the definitions read; dbt parses the project again
+    when it builds. A model saved (or the manifest compiled again by another process) in
+    between fails the dbt step before dbt starts (fail closed)."""
+    import os
+    import time
+
+    from dagster_project.definitions import defs
+    from dagster_project.project import DBT_PROJECT_DIR
+
+    with generated_platform(tmp_path, persons=50, seed=3) as s:
+        job = defs().resolve_job_def("build_everything")  # reads the compiled manifest
+        touched = (
+            DBT_PROJECT_DIR / "models" / "staging" / "bank" / "stg_bank__customers.sql"
+            if changed == "a model"
+            else s.dbt_target_path / "manifest.json"
+        )
+        before = touched.stat()
+        try:
+            os.utime(touched, ns=(before.st_atime_ns, time.time_ns() + 10**9))
+            with dg.DagsterInstance.ephemeral() as instance:
+                result = job.execute_in_process(
+                    instance=instance,
+                    raise_on_error=False,
+                    asset_selection=[dg.AssetKey("scoring_scenarios")],
+                )
+                logs = [e.user_message for e in instance.all_logs(result.run_id)]
+        finally:
+            os.utime(touched, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert not result.success
+        (failure,) = [e for e in result.all_events if e.is_step_failure]
+        assert failure.step_key == "fjordbank_dbt"
+        assert "changed after this run compiled and checked its SQL; nothing was built" in (
+            failure.step_failure_data.user_failure_data.description
+        )
+        assert not [e for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"]
+        assert not [m for m in logs if m.startswith("Running dbt")]  # dbt never started

@@ -17,7 +17,7 @@ from catalog.loader import Catalog
 from catalog.openlineage import policy_verdict_facet
 from dagster_project.assets.withheld import plan_withholding, withhold
 from dagster_project.openlineage import OpenLineageResource, emit_dbt_build, nominal_time_of
-from dagster_project.project import DBT_PROJECT_DIR, failure_lines, run_dbt
+from dagster_project.project import DBT_PROJECT_DIR, failure_lines, manifest_stale, run_dbt
 from dagster_project.resources import Warehouse
 from dagster_project.spark import is_spark, spark_method
 from dagster_project.translator import FjordbankTranslator
@@ -186,7 +186,15 @@ def withhold_governed_outputs(
     return ["--exclude", " ".join(plan.selectors)]
 
 
-def build_dbt_assets(project: DbtProject, catalog: Catalog) -> dg.AssetsDefinition:
+def build_dbt_assets(
+    project: DbtProject, catalog: Catalog, *, manifest_read_at: float | None = None
+) -> dg.AssetsDefinition:
+    """The dbt build as Dagster assets (dagster-dbt), the policy gate first: the ``catalog``
+    read from the project's compiled manifest, which the step requires unchanged since
+    ``manifest_read_at`` (its mtime when the catalog read it; default: now), the project's
+    files too."""
+    if manifest_read_at is None:
+        manifest_read_at = Path(project.manifest_path).stat().st_mtime
     translator = FjordbankTranslator(
         catalog,
         settings=DagsterDbtTranslatorSettings(
@@ -207,6 +215,17 @@ def build_dbt_assets(project: DbtProject, catalog: Catalog) -> dg.AssetsDefiniti
         openlineage: OpenLineageResource,
     ):
         checked_at = dt.datetime.now(dt.UTC).isoformat()
+        if manifest_stale(Path(project.manifest_path), read_at=manifest_read_at):
+            # dbt parses the project again when it builds: a file changed since this run's
+            # definitions read the manifest the gate checks would be built unchecked
+            raise dg.Failure(
+                description=(
+                    f"the dbt project ({DBT_PROJECT_DIR}) changed after this run compiled and "
+                    "checked its SQL; nothing was built: launch the run again, which compiles "
+                    "and checks the changed project"
+                ),
+                allow_retries=False,
+            )
         policy_gate(catalog)
         context.log.info(
             f"privacy policy holds on the compiled SQL ({len(catalog.graph.nodes)} nodes checked)"
