@@ -87,7 +87,7 @@ def _dagster_once() -> None:
 
 def step_phases(instance, run_id: str) -> dict[str, float]:
     """Seconds per phase of a run, from its steps' start and end events: the erasures, the
-    ingest steps, the dbt build and the row checks (each check is a step of its own); the rest
+    ingest steps, the dbt build and the row checks (one step, ``row_checks``); the rest
     of the run's time is Dagster's between the steps."""
     import dagster as dg
 

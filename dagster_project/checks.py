@@ -31,7 +31,8 @@ rule judges that the gate filters every view).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -409,41 +410,73 @@ def plan_row_checks(
 
 
 def build_row_checks(checks: list[RowCheck]) -> list[dg.AssetChecksDefinition]:
-    """Blocking asset checks that run the planned queries against the warehouse."""
-    return [_asset_check(c) for c in checks]
+    """The planned row checks as blocking asset checks of one op, ``row_checks``: one step and
+    one warehouse connection for all of them (a step each cost more than most checks' queries),
+    each check still its own Dagster check with its own result. A run that selects some of
+    them runs those. A check whose query cannot run fails the step (fail closed) after the
+    others have given their results; a failed check fails it too, as every blocking check
+    does."""
+    if not checks:
+        return []
+    by_key = {dg.AssetCheckKey(c.asset_key, c.name): c for c in checks}
 
-
-def _asset_check(check: RowCheck) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=check.asset_key,
-        name=check.name,
-        description=check.description,
-        blocking=True,
+    @dg.multi_asset_check(
+        specs=[
+            dg.AssetCheckSpec(c.name, asset=c.asset_key, description=c.description, blocking=True)
+            for c in checks
+        ],
+        name="row_checks",
+        can_subset=True,
     )
-    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
-        offending = _offending_rows(check, warehouse)
-        return dg.AssetCheckResult(
-            passed=offending == 0,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"offending_rows": offending, "model": check.model},
-            description=None if offending == 0 else f"{offending} offending rows in {check.model}",
-        )
+    def row_checks(context, warehouse: Warehouse):  # an AssetCheckExecutionContext
+        selected = context.selected_asset_check_keys
+        unevaluated = []
+        with _offending_rows(warehouse) as offending_rows:
+            for key, check in by_key.items():
+                if key not in selected:
+                    continue
+                try:
+                    offending = offending_rows(check.sql)
+                except Exception as exc:  # the others still run; the step fails below
+                    unevaluated.append(f"{check.model}.{check.name}: {' '.join(str(exc).split())}")
+                    continue
+                yield dg.AssetCheckResult(
+                    asset_key=check.asset_key,
+                    check_name=check.name,
+                    passed=offending == 0,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    metadata={"offending_rows": offending, "model": check.model},
+                    description=(
+                        None if offending == 0 else f"{offending} offending rows in {check.model}"
+                    ),
+                )
+        if unevaluated:
+            raise dg.Failure(
+                description=(
+                    f"{len(unevaluated)} row check(s) could not run, so the policy is not "
+                    "proven on those outputs: " + "; ".join(unevaluated)
+                ),
+                allow_retries=False,
+            )
 
-    return _check
+    return [row_checks]
 
 
-def _offending_rows(check: RowCheck, warehouse: Warehouse) -> int:
-    """Run the check's query on the target's warehouse: DuckDB, or Spark (the same query
-    transpiled from DuckDB's dialect by sqlglot)."""
+@contextmanager
+def _offending_rows(warehouse: Warehouse) -> Iterator[Callable[[str], int]]:
+    """A function running a check's query on the target's warehouse: DuckDB (one connection
+    for every query), or Spark (the same query transpiled from DuckDB's dialect by sqlglot)."""
     from catalog.settings import settings
 
     s = settings()
     if is_spark(s.dbt_target):
         from dagster_project.spark import scalar, spark_session
 
-        return int(scalar(spark_session(s), check.sql))
+        session = spark_session(s)
+        yield lambda sql: int(scalar(session, sql))
+        return
     from dagster_project.warehouse_functions import register_native_hmac
 
     with warehouse.connect() as conn:
         register_native_hmac(conn)  # DuckDB's own SHA-256: the checks hash whole populations
-        return conn.execute(check.sql).fetchone()[0]
+        yield lambda sql: conn.execute(sql).fetchone()[0]
