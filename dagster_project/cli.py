@@ -405,7 +405,8 @@ def _fail_orphaned_runs(instance) -> None:
 def _phases(job) -> tuple[Callable[[str], str], dict[str, int]]:
     """Which phase each step of the job belongs to, and how many each phase counts: the ingest
     steps (one per landing table), the dbt step (its models, seeds, snapshots and tests), the
-    erasure/sweep steps ("prepare") and the row checks (every other step)."""
+    erasure/sweep steps ("prepare") and the row checks (every other step: each of its checks,
+    one output of its op each)."""
     import json
 
     from dagster_project.assets.erasure import ERASURE_KEY
@@ -427,10 +428,11 @@ def _phases(job) -> tuple[Callable[[str], str], dict[str, int]]:
             return "dbt"
         return "checks"
 
-    steps = [node.name for node in job.graph.nodes]
     totals: dict[str, int] = {}
-    for step in steps:
-        totals[phase_of(step)] = totals.get(phase_of(step), 0) + 1
+    for node in job.graph.nodes:
+        phase = phase_of(node.name)
+        n = len(node.definition.output_defs) if phase == "checks" else 1
+        totals[phase] = totals.get(phase, 0) + n
     nodes = json.loads(Path(dbt_project().manifest_path).read_text())["nodes"].values()
     kinds = {"model", "seed", "snapshot", "test"}
     totals["dbt"] = sum(1 for n in nodes if n.get("resource_type") in kinds)

@@ -7,8 +7,8 @@ with a Dagster logger (:meth:`RunProgress.logger_definition`) that
 - writes every record, Dagster's events and dbt's lines alike, to the log file
   (``<data dir>/logs/run-<timestamp>.log``; the newest :data:`KEEP_RUN_LOGS` are kept);
 - advances one bar per phase: ``ingest`` (a landing table per step), ``dbt`` (a model, seed or
-  test per event of the dbt step) and ``checks`` (the blocking row checks), plus ``prepare``
-  for the erasure requests and the retention sweep;
+  test per event of the dbt step) and ``checks`` (a blocking row check per evaluation of the
+  checks' step), plus ``prepare`` for the erasure requests and the retention sweep;
 - prints the steps' warnings and errors above the bars, one line each, and keeps each failed
   step's one-line reason (:attr:`RunProgress.failures`) for the end of the command.
 
@@ -41,10 +41,14 @@ from typing import IO
 import dagster as dg
 from tqdm import tqdm
 
-# The Dagster events that advance the dbt bar: one per dbt model/seed/snapshot or test (a
-# singular test on several models is an observation per model instead: the bar is filled when
-# the step succeeds).
-_DBT_NODE_EVENTS = {"ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION"}
+# The phases whose bar counts events of their step rather than steps, and those events: the
+# dbt bar one per dbt model/seed/snapshot or test (a singular test on several models is an
+# observation per model instead: the bar is filled when the step succeeds), the checks bar one
+# per row check evaluated.
+_COUNTED_EVENTS = {
+    "dbt": {"ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION"},
+    "checks": {"ASSET_CHECK_EVALUATION"},
+}
 # The order phases appear in, and the unit each counts.
 PHASES = {"prepare": "steps", "ingest": "tables", "dbt": "nodes", "checks": "checks"}
 
@@ -187,14 +191,14 @@ class RunProgress:
         if kind == "STEP_START":
             self._started.add(step)
             self._bar(phase).note(step)
-        elif kind == "STEP_SUCCESS" and phase != "dbt":
+        elif kind == "STEP_SUCCESS" and phase not in _COUNTED_EVENTS:
             self._bar(phase).advance()
         elif kind == "STEP_FAILURE":
             reason = _failure_reason(event)
             self.failures.append((step, reason))
-            if phase != "dbt":
+            if phase not in _COUNTED_EVENTS:
                 self._bar(phase).advance()
-        elif kind in _DBT_NODE_EVENTS and phase == "dbt":
+        elif kind in _COUNTED_EVENTS.get(phase, ()):
             bar = self._bar(phase)
             bar.advance()
             if event.asset_key is not None:

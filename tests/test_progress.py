@@ -23,16 +23,25 @@ def _job(fail: bool) -> dg.JobDefinition:
     def report() -> None:
         pass
 
-    return dg.Definitions(assets=[ingest, register, report]).resolve_implicit_global_asset_job_def()
+    @dg.multi_asset_check(
+        specs=[dg.AssetCheckSpec(name, asset=report) for name in ("holds", "also_holds")]
+    )
+    def row_checks():
+        for name in ("holds", "also_holds"):
+            yield dg.AssetCheckResult(asset_key=report.key, check_name=name, passed=True)
+
+    return dg.Definitions(
+        assets=[ingest, register, report], asset_checks=[row_checks]
+    ).resolve_implicit_global_asset_job_def()
 
 
 def _run(tmp_path, fail: bool) -> tuple[RunProgress, list[str], bool]:
     lines: list[str] = []
-    phases = {"raw_bank__customers": "ingest"}
+    phases = {"raw_bank__customers": "ingest", "register": "prepare", "report": "prepare"}
     progress = RunProgress(
         tmp_path / "logs" / "run.log",
         phase_of=lambda step: phases.get(step, "checks"),
-        totals={"ingest": 1, "checks": 2},
+        totals={"ingest": 1, "prepare": 2, "checks": 2},
         interactive=False,
         echo=lines.append,
     )
@@ -55,6 +64,10 @@ def test_a_few_lines_on_the_console_everything_in_the_log(tmp_path):
         "ingest: 0/1 tables",
         "  raw_bank__customers: 3 of 300 rows quarantined",
         "ingest: 1/1 tables done",
+        "prepare: 0/2 steps",
+        "prepare: 1/2 steps",
+        "prepare: 2/2 steps done",
+        # one step, a line per check it evaluated
         "checks: 0/2 checks",
         "checks: 1/2 checks",
         "checks: 2/2 checks done",
@@ -69,7 +82,7 @@ def test_a_failed_step_gives_its_one_line_reason(tmp_path):
     progress, lines, ok = _run(tmp_path, fail=True)
     assert not ok
     assert progress.failures == [("register", "the warehouse is full")]
-    assert lines[-1].startswith("checks: 1/2 checks FAILED")
+    assert lines[-1].startswith("prepare: 1/2 steps FAILED")
     assert not [line for line in lines if "report" in line]  # the skipped step: log only
     assert "Dependencies for step report failed" in progress.log_path.read_text()
     assert "STEP_FAILURE" in progress.log_path.read_text()
