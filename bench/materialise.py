@@ -87,7 +87,7 @@ def _dagster_once() -> None:
 
 def step_phases(instance, run_id: str) -> dict[str, float]:
     """Seconds per phase of a run, from its steps' start and end events: the erasures, the
-    ingest steps, the dbt build and the row checks (one step, ``row_checks``); the rest
+    ingest step, the dbt build and the row checks (one step, ``row_checks``); the rest
     of the run's time is Dagster's between the steps."""
     import dagster as dg
 
@@ -104,7 +104,7 @@ def step_phases(instance, run_id: str) -> dict[str, float]:
         elif ev.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
             if step == ERASURE_KEY.to_python_identifier():
                 phase = "erasures"
-            elif step.startswith("raw_"):
+            elif step == "ingest":
                 phase = "ingest"
             elif "dbt" in step:
                 phase = "build"

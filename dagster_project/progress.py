@@ -6,9 +6,10 @@ with a Dagster logger (:meth:`RunProgress.logger_definition`) that
 
 - writes every record, Dagster's events and dbt's lines alike, to the log file
   (``<data dir>/logs/run-<timestamp>.log``; the newest :data:`KEEP_RUN_LOGS` are kept);
-- advances one bar per phase: ``ingest`` (a landing table per step), ``dbt`` (a model, seed or
-  test per event of the dbt step) and ``checks`` (a blocking row check per evaluation of the
-  checks' step), plus ``prepare`` for the erasure requests and the retention sweep;
+- advances one bar per phase: ``ingest`` (one per landing table loaded), ``dbt`` (a
+  model, seed or test per event of the dbt step) and ``checks`` (a blocking row check per
+  evaluation of the checks' step), plus ``prepare`` for the erasure requests and the
+  retention sweep;
 - prints the steps' warnings and errors above the bars, one line each, and keeps each failed
   step's one-line reason (:attr:`RunProgress.failures`) for the end of the command.
 
@@ -42,10 +43,11 @@ import dagster as dg
 from tqdm import tqdm
 
 # The phases whose bar counts events of their step rather than steps, and those events: the
-# dbt bar one per dbt model/seed/snapshot or test (a singular test on several models is an
-# observation per model instead: the bar is filled when the step succeeds), the checks bar one
-# per row check evaluated.
+# ingest bar one per landing table loaded; the dbt bar one per dbt model/seed/snapshot or test
+# (a singular test on several models is an observation per model instead: the bar is filled
+# when the step succeeds); the checks bar one per row check evaluated.
 _COUNTED_EVENTS = {
+    "ingest": {"ASSET_MATERIALIZATION"},
     "dbt": {"ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION"},
     "checks": {"ASSET_CHECK_EVALUATION"},
 }

@@ -33,6 +33,10 @@ def generated_platform(root: Path, *, persons: int, seed: int, first_run: bool =
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FJORDBANK_DATA_DIR", str(root / "data"))
+        # an earlier run in this process exported its warehouse for dbt's profile
+        # (export_dbt_environment): this data dir's warehouse, not that one
+        mp.delenv("FJORDBANK_WAREHOUSE", raising=False)
+        mp.delenv("FJORDBANK_LANDING_DIR", raising=False)
         mp.setenv("FJORDBANK_SYNTHETIC_DATA", "true")
         mp.setenv("FJORDBANK_PSEUDONYM_KEY", KEY.decode())
         mp.setenv("OPENLINEAGE_DISABLED", "true")

@@ -1,4 +1,5 @@
-"""One Dagster asset per landing table: validate against the contract, load, quarantine.
+"""A Dagster asset per landing table, all in one step: validate against the contract, load,
+quarantine.
 
 Each asset's checks (never blocking in Dagster's sense, so the rest of the group builds):
 
@@ -59,11 +60,9 @@ def _schema_for(table: Table, source_props: Mapping[str, Any] | None) -> dg.Tabl
     )
 
 
-def build_ingest_asset(table: Table, source_props: Mapping[str, Any] | None = None):
-    key = raw_asset_key(table.source, table.name)
-
-    @dg.asset(
-        key=key,
+def _asset_spec(table: Table, source_props: Mapping[str, Any] | None) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=raw_asset_key(table.source, table.name),
         group_name="landing",
         owners=[team(COMPANIES[table.source])],
         kinds={"csv", "duckdb"},
@@ -77,106 +76,164 @@ def build_ingest_asset(table: Table, source_props: Mapping[str, Any] | None = No
             "fjordbank/company": COMPANIES[table.source],
             "fjordbank/primary_key": ", ".join(table.key),
         },
-        check_specs=_check_specs(table, key),
         # the retention sweep and the erasure requests run first (assets/sweep.py, erasure.py)
         deps=[SWEEP_KEY, ERASURE_KEY],
     )
-    def _ingest(
+
+
+def build_ingest_assets(source_props: Mapping[tuple[str, str], Mapping[str, Any]] | None = None):
+    """The ingest of every table of the contract: an asset per landing table
+    (``raw_<source>/<table>``, with its checks) of one multi-asset, ``ingest``, so one step
+    loads them all (a step each cost Dagster more than a table with nothing new to load takes).
+    A run that selects some tables loads those. A table that cannot be ingested is logged and
+    the others still load; then the step fails, naming each. ``source_props`` maps (source,
+    table) to the dbt manifest's source node, whose declared columns carry the privacy tags."""
+    source_props = source_props or {}
+    tables = {raw_asset_key(t.source, t.name): t for t in TABLES}
+
+    @dg.multi_asset(
+        name="ingest",
+        specs=[_asset_spec(t, source_props.get((t.source, t.name))) for t in TABLES],
+        check_specs=[spec for key, t in tables.items() for spec in _check_specs(t, key)],
+        can_subset=True,
+    )
+    def ingest(
         context: dg.AssetExecutionContext,
         warehouse: Warehouse,
         openlineage: OpenLineageResource,
     ):
-        s = settings()
-        with (
-            openlineage.emitter(context.log) as emitter,
-            ingest_lineage(
-                emitter,
-                table.source,
-                table.name,
-                parent=openlineage.parent(context),
-                landing_root=s.landing_dir,
-                warehouse=Path(warehouse.path),
-                tags=_tags_of(source_props),
-                namespace=openlineage.namespace,
-                nominal_time=nominal_time_of(context.run.tags),
-            ) as lineage,
-        ):
+        checks = context.selected_asset_check_keys
+        failed, unexpected = [], None
+        for key, table in tables.items():
+            if key not in context.selected_asset_keys:
+                continue
             try:
-                with warehouse.connect() as conn:
-                    result = ingest_table(
-                        conn,
-                        table.source,
-                        table.name,
-                        s.landing_dir,
-                        allow_synthetic=s.synthetic_data,
-                        suppression=matcher_for(s.data_dir),  # erased persons delivered again
-                        file_quarantine=s.file_quarantine_dir,
-                        full=full_refresh_requested(context.run.tags),
-                    )
-                    if is_spark(s.dbt_target):  # validated in DuckDB, then loaded into Spark
-                        load_raw_table(spark_session(s), conn, table.source, table.name, s)
-            except (IngestError, SparkUnavailable, ErasureError) as exc:
-                raise dg.Failure(description=str(exc), allow_retries=False) from None
-            lineage.record(result)
-        if not result.files:
-            context.log.warning(
-                f"no delivery for {table.source}/{table.name} under {s.landing_dir}"
+                for event in _ingest_table(
+                    context,
+                    table,
+                    key,
+                    warehouse,
+                    openlineage,
+                    source_props.get((table.source, table.name)),
+                ):
+                    if (
+                        not isinstance(event, dg.AssetCheckResult)
+                        or dg.AssetCheckKey(key, event.check_name) in checks
+                    ):
+                        yield event
+            except Exception as exc:  # the other tables still load; the step fails below
+                reason = exc.description if isinstance(exc, dg.Failure) else repr(exc)
+                context.log.error(f"{table.source}/{table.name} not ingested: {reason}")
+                failed.append(f"{table.source}/{table.name}: {reason}")
+                if not isinstance(exc, dg.Failure):
+                    unexpected = unexpected or exc
+        if unexpected is not None:
+            raise unexpected  # with its traceback
+        if failed:
+            raise dg.Failure(
+                description=f"{len(failed)} table(s) not ingested: " + "; ".join(failed),
+                allow_retries=False,
             )
-        for f in result.set_aside:
-            context.log.warning(f"delivery file set aside: {f.to_text()}")
-        for rel, column in result.ignored_columns:
-            context.log.warning(
-                f"{rel}: unknown column {column!r} ignored; the rows loaded from the contract's "
-                "columns. Ask the data owner to deliver the contract's columns only"
-            )
-        if result.unapplied:
-            shown = "; ".join(u.to_text() for u in result.unapplied[:_SHOWN])
-            more = (
-                f" and {len(result.unapplied) - _SHOWN} more"
-                if len(result.unapplied) > _SHOWN
-                else ""
-            )
-            context.log.error(
-                f"{len(result.unapplied)} restricting privacy event(s) not applied: {shown}{more}. "
-                f"The outputs downstream of {table.source}.{table.name} are withheld until they "
-                "are delivered again correctly"
-            )
-        context.log.info(
-            f"{table.source}/{table.name}: "
-            + ("full load" if result.full else "incremental load")
-            + f", {len(result.files_read)} of {len(result.files)} file(s) read, "
-            f"{len(result.files_removed)} file(s) whose rows were removed or replaced"
-        )
-        if result.rows_quarantined:
-            context.log.warning(
-                f"{table.source}/{table.name}: {result.rows_quarantined} of {result.rows_in} rows "
-                f"quarantined ({_reasons(result.reasons)}); see quarantine.rejected_rows"
-            )
-        yield dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": result.rows_loaded,
-                "rows_in": result.rows_in,
-                "rows_quarantined": result.rows_quarantined,
-                "rows_suppressed": result.rows_suppressed,  # erased persons delivered again
-                "files": dg.MetadataValue.json(list(result.files)),
-                "files_read": dg.MetadataValue.json(list(result.files_read)),
-                "files_removed": dg.MetadataValue.json(list(result.files_removed)),
-                "full_load": result.full,
-                "quarantine_reasons": dg.MetadataValue.json(dict(result.reasons)),
-            }
-        )
-        yield dg.AssetCheckResult(
-            check_name="no_quarantined_rows",
-            passed=result.rows_quarantined == 0,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "rows_quarantined": result.rows_quarantined,
-                "reasons": dg.MetadataValue.json(dict(result.reasons)),
-            },
-        )
-        yield from _file_checks(table, result, s.file_quarantine_dir)
 
-    return _ingest
+    return [ingest]
+
+
+def _ingest_table(
+    context: dg.AssetExecutionContext,
+    table: Table,
+    key: dg.AssetKey,
+    warehouse: Warehouse,
+    openlineage: OpenLineageResource,
+    source_props: Mapping[str, Any] | None,
+):
+    """One table's ingest: its materialisation and check results, or :class:`dg.Failure`."""
+    s = settings()
+    with (
+        openlineage.emitter(context.log) as emitter,
+        ingest_lineage(
+            emitter,
+            table.source,
+            table.name,
+            parent=openlineage.parent(context),
+            landing_root=s.landing_dir,
+            warehouse=Path(warehouse.path),
+            tags=_tags_of(source_props),
+            namespace=openlineage.namespace,
+            nominal_time=nominal_time_of(context.run.tags),
+        ) as lineage,
+    ):
+        try:
+            with warehouse.connect() as conn:
+                result = ingest_table(
+                    conn,
+                    table.source,
+                    table.name,
+                    s.landing_dir,
+                    allow_synthetic=s.synthetic_data,
+                    suppression=matcher_for(s.data_dir),  # erased persons delivered again
+                    file_quarantine=s.file_quarantine_dir,
+                    full=full_refresh_requested(context.run.tags),
+                )
+                if is_spark(s.dbt_target):  # validated in DuckDB, then loaded into Spark
+                    load_raw_table(spark_session(s), conn, table.source, table.name, s)
+        except (IngestError, SparkUnavailable, ErasureError) as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
+        lineage.record(result)
+    if not result.files:
+        context.log.warning(f"no delivery for {table.source}/{table.name} under {s.landing_dir}")
+    for f in result.set_aside:
+        context.log.warning(f"delivery file set aside: {f.to_text()}")
+    for rel, column in result.ignored_columns:
+        context.log.warning(
+            f"{rel}: unknown column {column!r} ignored; the rows loaded from the contract's "
+            "columns. Ask the data owner to deliver the contract's columns only"
+        )
+    if result.unapplied:
+        shown = "; ".join(u.to_text() for u in result.unapplied[:_SHOWN])
+        more = (
+            f" and {len(result.unapplied) - _SHOWN} more" if len(result.unapplied) > _SHOWN else ""
+        )
+        context.log.error(
+            f"{len(result.unapplied)} restricting privacy event(s) not applied: {shown}{more}. "
+            f"The outputs downstream of {table.source}.{table.name} are withheld until they "
+            "are delivered again correctly"
+        )
+    context.log.info(
+        f"{table.source}/{table.name}: "
+        + ("full load" if result.full else "incremental load")
+        + f", {len(result.files_read)} of {len(result.files)} file(s) read, "
+        f"{len(result.files_removed)} file(s) whose rows were removed or replaced"
+    )
+    if result.rows_quarantined:
+        context.log.warning(
+            f"{table.source}/{table.name}: {result.rows_quarantined} of {result.rows_in} rows "
+            f"quarantined ({_reasons(result.reasons)}); see quarantine.rejected_rows"
+        )
+    yield dg.MaterializeResult(
+        asset_key=key,
+        metadata={
+            "dagster/row_count": result.rows_loaded,
+            "rows_in": result.rows_in,
+            "rows_quarantined": result.rows_quarantined,
+            "rows_suppressed": result.rows_suppressed,  # erased persons delivered again
+            "files": dg.MetadataValue.json(list(result.files)),
+            "files_read": dg.MetadataValue.json(list(result.files_read)),
+            "files_removed": dg.MetadataValue.json(list(result.files_removed)),
+            "full_load": result.full,
+            "quarantine_reasons": dg.MetadataValue.json(dict(result.reasons)),
+        },
+    )
+    yield dg.AssetCheckResult(
+        asset_key=key,
+        check_name="no_quarantined_rows",
+        passed=result.rows_quarantined == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "rows_quarantined": result.rows_quarantined,
+            "reasons": dg.MetadataValue.json(dict(result.reasons)),
+        },
+    )
+    yield from _file_checks(table, key, result, s.file_quarantine_dir)
 
 
 RESTRICTING_CHECK = "restricting_events_applied"
@@ -219,13 +276,14 @@ def _check_specs(table: Table, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     return specs
 
 
-def _file_checks(table: Table, result: IngestResult, folder: Path):
+def _file_checks(table: Table, key: dg.AssetKey, result: IngestResult, folder: Path):
     """The checks of :func:`_check_specs` beyond ``no_quarantined_rows``."""
     events = table.privacy_events
     if events is None:
         held = set_aside_files(folder, table.source, table.name)
         lines = [f.to_text() for f in held]
         yield dg.AssetCheckResult(
+            asset_key=key,
             check_name="no_files_set_aside",
             passed=not held,
             severity=dg.AssetCheckSeverity.WARN,
@@ -255,6 +313,7 @@ def _file_checks(table: Table, result: IngestResult, folder: Path):
     for rel, column in result.ignored_columns:
         ignored.setdefault(rel, []).append(column)
     yield dg.AssetCheckResult(
+        asset_key=key,
         check_name="contract_columns_only",
         passed=not ignored,
         severity=dg.AssetCheckSeverity.WARN,
@@ -268,6 +327,7 @@ def _file_checks(table: Table, result: IngestResult, folder: Path):
         return
     unapplied = [u.to_text() for u in result.unapplied]
     yield dg.AssetCheckResult(
+        asset_key=key,
         check_name=RESTRICTING_CHECK,
         passed=not unapplied,
         severity=dg.AssetCheckSeverity.ERROR,
@@ -291,10 +351,3 @@ def _tags_of(source_props: Mapping[str, Any] | None):
 
 def _reasons(reasons: Mapping[str, int]) -> str:
     return ", ".join(f"{k}: {v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1]))
-
-
-def build_ingest_assets(source_props: Mapping[tuple[str, str], Mapping[str, Any]] | None = None):
-    """Ingest assets for every table of the contract; ``source_props`` maps (source, table) to
-    the dbt manifest's source node, whose declared columns carry the privacy tags."""
-    source_props = source_props or {}
-    return [build_ingest_asset(t, source_props.get((t.source, t.name))) for t in TABLES]
