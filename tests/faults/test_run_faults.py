@@ -313,10 +313,10 @@ def _kill_then_rerun(data: Path, runs: list[Run], reached, what: str, *, group: 
 
 
 def test_kill_9_during_ingest_then_rerun_gives_the_same_warehouse(shared, reference, runs):
-    def mid_ingest(lines: list[str]) -> bool:
-        return sum("raw_" in ln and "STEP_SUCCESS" in ln for ln in lines) >= 4
+    def mid_ingest(lines: list[str]) -> bool:  # the ingest step has loaded its 4th table
+        return sum("ASSET_MATERIALIZATION - Materialized value raw_" in ln for ln in lines) >= 4
 
-    rerun = _kill_then_rerun(shared, runs, mid_ingest, "the 4th ingest step", group=True)
+    rerun = _kill_then_rerun(shared, runs, mid_ingest, "the 4th table ingested", group=True)
     assert table_hashes(shared / "warehouse.duckdb") == reference
     assert "marked failed" in rerun.stdout
     assert _active_runs(shared) == []  # the queue is not blocked by the dead run
