@@ -85,8 +85,9 @@ def build_ingest_assets(source_props: Mapping[tuple[str, str], Mapping[str, Any]
     """The ingest of every table of the contract: an asset per landing table
     (``raw_<source>/<table>``, with its checks) of one multi-asset, ``ingest``, so one step
     loads them all (a step each cost Dagster more than a table with nothing new to load takes).
-    A run that selects some tables loads those. A table that cannot be ingested is logged and
-    the others still load; then the step fails, naming each. ``source_props`` maps (source,
+    A run that selects some tables loads those. A table whose delivery cannot be ingested is
+    logged and the others still load; then the step fails, naming each (a warehouse that
+    cannot be opened, or an unexpected error, stops it at once). ``source_props`` maps (source,
     table) to the dbt manifest's source node, whose declared columns carry the privacy tags."""
     source_props = source_props or {}
     tables = {raw_asset_key(t.source, t.name): t for t in TABLES}
@@ -103,7 +104,7 @@ def build_ingest_assets(source_props: Mapping[tuple[str, str], Mapping[str, Any]
         openlineage: OpenLineageResource,
     ):
         checks = context.selected_asset_check_keys
-        failed, unexpected = [], None
+        failed: dict[str, list[str]] = {}  # reason: tables
         for key, table in tables.items():
             if key not in context.selected_asset_keys:
                 continue
@@ -121,21 +122,23 @@ def build_ingest_assets(source_props: Mapping[tuple[str, str], Mapping[str, Any]
                         or dg.AssetCheckKey(key, event.check_name) in checks
                     ):
                         yield event
-            except Exception as exc:  # the other tables still load; the step fails below
-                reason = exc.description if isinstance(exc, dg.Failure) else repr(exc)
-                context.log.error(f"{table.source}/{table.name} not ingested: {reason}")
-                failed.append(f"{table.source}/{table.name}: {reason}")
-                if not isinstance(exc, dg.Failure):
-                    unexpected = unexpected or exc
-        if unexpected is not None:
-            raise unexpected  # with its traceback
+            except _TableNotIngested as exc:  # the other tables still load; the step fails below
+                context.log.error(f"{table.source}/{table.name} not ingested: {exc}")
+                failed.setdefault(str(exc), []).append(f"{table.source}/{table.name}")
+            # anything else (the warehouse cannot be opened, a bug) stops the step at once: it
+            # is not one table's, and trying every other table would only repeat it
         if failed:
             raise dg.Failure(
-                description=f"{len(failed)} table(s) not ingested: " + "; ".join(failed),
+                description=f"{sum(map(len, failed.values()))} table(s) not ingested: "
+                + "; ".join(f"{', '.join(names)}: {reason}" for reason, names in failed.items()),
                 allow_retries=False,
             )
 
     return [ingest]
+
+
+class _TableNotIngested(Exception):
+    """One table's delivery cannot be ingested (its one-line reason); the others can be."""
 
 
 def _ingest_table(
@@ -146,7 +149,8 @@ def _ingest_table(
     openlineage: OpenLineageResource,
     source_props: Mapping[str, Any] | None,
 ):
-    """One table's ingest: its materialisation and check results, or :class:`dg.Failure`."""
+    """One table's ingest: its materialisation and check results, or
+    :class:`_TableNotIngested`."""
     s = settings()
     with (
         openlineage.emitter(context.log) as emitter,
@@ -177,7 +181,7 @@ def _ingest_table(
                 if is_spark(s.dbt_target):  # validated in DuckDB, then loaded into Spark
                     load_raw_table(spark_session(s), conn, table.source, table.name, s)
         except (IngestError, SparkUnavailable, ErasureError) as exc:
-            raise dg.Failure(description=str(exc), allow_retries=False) from None
+            raise _TableNotIngested(str(exc)) from None
         lineage.record(result)
     if not result.files:
         context.log.warning(f"no delivery for {table.source}/{table.name} under {s.landing_dir}")
