@@ -29,6 +29,17 @@ def _tests(manifest: dict, generic: str = "columns_not_null") -> list[dict]:
     ]
 
 
+def _empty_table(conn, manifest: dict, test: dict, columns: list[str]) -> str:
+    """The tested model as an empty table of varchar ``columns`` in the attached
+    ``warehouse``, where its compiled test query reads it; its name."""
+    model = manifest["nodes"][test["attached_node"]]
+    table = f'warehouse.main."{model["alias"] or model["name"]}"'
+    conn.execute(
+        f"create or replace table {table} (" + ", ".join(f'"{c}" varchar' for c in columns) + ")"
+    )
+    return table
+
+
 def test_every_model_tests_its_columns_in_one_query_and_no_column_twice(manifest):
     tests = _tests(manifest)
     assert len(tests) >= 40
@@ -52,13 +63,7 @@ def test_the_compiled_query_names_exactly_the_columns_holding_nulls(manifest):
     conn.execute("attach ':memory:' as warehouse")
     for t in _tests(manifest):
         columns = t["test_metadata"]["kwargs"]["columns"]
-        model = manifest["nodes"][t["attached_node"]]
-        table = f'warehouse.main."{model["alias"] or model["name"]}"'
-        conn.execute(
-            f"create or replace table {table} ("
-            + ", ".join(f'"{c}" varchar' for c in columns)
-            + ")"
-        )
+        table = _empty_table(conn, manifest, t, columns)
         conn.execute(
             f"insert into {table} values ({', '.join(['?'] * len(columns))})", ["x"] * len(columns)
         )
@@ -138,13 +143,7 @@ def test_the_compiled_query_names_exactly_the_columns_holding_other_values(manif
     for t in _tests(manifest, "columns_accepted_values"):
         accepted = t["test_metadata"]["kwargs"]["columns"]
         columns = list(accepted)
-        model = manifest["nodes"][t["attached_node"]]
-        table = f'warehouse.main."{model["alias"] or model["name"]}"'
-        conn.execute(
-            f"create or replace table {table} ("
-            + ", ".join(f'"{c}" varchar' for c in columns)
-            + ")"
-        )
+        table = _empty_table(conn, manifest, t, columns)
         sql = t["compiled_code"]
         insert = f"insert into {table} values ({', '.join(['?'] * len(columns))})"
         assert conn.execute(sql).fetchall() == [], t["name"]  # an empty table passes
