@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -210,14 +211,27 @@ def stop(cluster: Cluster) -> list[str]:
         if pid is None:
             continue
         _daemon(cluster, "stop", cls, n)
-        for _ in range(100):
-            try:
-                os.kill(pid, 0)
-            except OSError:
-                break
-            time.sleep(0.1)
+        if not _gone(pid, 10.0):
+            # spark-daemon.sh stops with SIGTERM, which a daemon started from a shell that
+            # ignores it (a background job's) never receives: it would run on, unseen
+            os.kill(pid, signal.SIGKILL)
+            if not _gone(pid, 5.0):
+                raise ClusterError(f"{cls.rsplit('.', 1)[-1]} {n} (pid {pid}) did not stop")
         stopped.append(f"{cls.rsplit('.', 1)[-1].lower()} {n} (pid {pid})")
     return stopped
+
+
+def _gone(pid: int, seconds: float) -> bool:
+    """True once process ``pid`` has ended, waiting up to ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
 
 
 def status(cluster: Cluster) -> str:
