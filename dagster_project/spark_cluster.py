@@ -222,13 +222,19 @@ def stop(cluster: Cluster) -> list[str]:
 
 
 def _gone(pid: int, seconds: float) -> bool:
-    """True once process ``pid`` has ended, waiting up to ``seconds``."""
+    """True once process ``pid`` has ended (an ended process its parent has not reaped yet
+    counts), waiting up to ``seconds``."""
     deadline = time.monotonic() + seconds
     while True:
         try:
             os.kill(pid, 0)
         except OSError:
             return True
+        try:  # Linux: the state after the command's closing parenthesis; Z is a zombie
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return True
+        except (OSError, IndexError):
+            pass
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.1)
