@@ -92,6 +92,7 @@ def step_phases(instance, run_id: str) -> dict[str, float]:
     import dagster as dg
 
     from dagster_project.assets.erasure import ERASURE_KEY
+    from dagster_project.assets.ingest import INGEST_STEP
 
     start: dict[str, float] = {}
     phases = dict.fromkeys(("erasures", "ingest", "build", "checks"), 0.0)
@@ -104,7 +105,7 @@ def step_phases(instance, run_id: str) -> dict[str, float]:
         elif ev.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
             if step == ERASURE_KEY.to_python_identifier():
                 phase = "erasures"
-            elif step == "ingest":
+            elif step == INGEST_STEP:
                 phase = "ingest"
             elif "dbt" in step:
                 phase = "build"

@@ -410,16 +410,16 @@ def _phases(job) -> tuple[Callable[[str], str], dict[str, int]]:
     import json
 
     from dagster_project.assets.erasure import ERASURE_KEY
+    from dagster_project.assets.ingest import INGEST_STEP
     from dagster_project.assets.sweep import SWEEP_KEY
     from dagster_project.landing.contract import TABLES
     from dagster_project.project import dbt_project
 
-    ingest = {"ingest"}
     prepare = {ERASURE_KEY.to_python_identifier(), SWEEP_KEY.to_python_identifier()}
     dbt_step = "fjordbank_dbt"
 
     def phase_of(step: str) -> str:
-        if step in ingest:
+        if step == INGEST_STEP:
             return "ingest"
         if step in prepare:
             return "prepare"

@@ -41,6 +41,8 @@ from dagster_project.translator import column_schema_for, raw_asset_key, team
 # (`fjordbank run --full-refresh`); without it the ingest reads only the files that changed
 # (raw_meta.loaded_files) and the event models are incremental.
 FULL_REFRESH_TAG = "fjordbank/full_refresh"
+# The one step (op) that ingests every landing table.
+INGEST_STEP = "ingest"
 
 
 def full_refresh_requested(tags: Mapping[str, str]) -> bool:
@@ -93,7 +95,7 @@ def build_ingest_assets(source_props: Mapping[tuple[str, str], Mapping[str, Any]
     tables = {raw_asset_key(t.source, t.name): t for t in TABLES}
 
     @dg.multi_asset(
-        name="ingest",
+        name=INGEST_STEP,
         specs=[_asset_spec(t, source_props.get((t.source, t.name))) for t in TABLES],
         check_specs=[spec for key, t in tables.items() for spec in _check_specs(t, key)],
         can_subset=True,
