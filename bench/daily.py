@@ -17,7 +17,12 @@ load ids aside) holds the same rows.
 ingest steps, the dbt build, the row checks), from the run's step events, as bench/materialise.py
 splits its runs.
 
-A second row per size times what every daily run pays before it reads anything: checking that
+A second row per size is the floor under that ratio: the same daily run with the person-level
+work left out (``--floor``: only the erasure step, the ingest and the staging models and seed,
+no intermediate or mart model, no row check), against the same full rebuilds. What the daily run
+costs above it is the person-level outputs the issue keeps rebuilt every run.
+
+A third row per size times what every daily run pays before it reads anything: checking that
 the registered landing files are unchanged (``ingest_table`` over every contract table, nothing
 new delivered), with their stat signatures against the same check with the signatures cleared,
 which hashes every registered file as the ingest did before it had them
@@ -59,14 +64,36 @@ def _env(data_dir: Path) -> dict[str, str]:
     }
 
 
-def _job_once(full: bool) -> None:
-    """Child process: load the Definitions, then time the build_everything job."""
+# The floor run's selection: what a daily run does before any person-level model.
+FLOOR_GROUPS = ("landing", "staging", "seeds")
+
+
+def floor_selection(definitions) -> list:
+    """The asset keys of build_everything (every asset but the retention sweep) in
+    :data:`FLOOR_GROUPS`; a group with no assets is an error, not a smaller floor."""
+    import dagster as dg
+
+    from dagster_project.assets.sweep import SWEEP_KEY
+
+    graph = definitions.resolve_asset_graph()
+    empty = [g for g in FLOOR_GROUPS if not dg.AssetSelection.groups(g).resolve(graph)]
+    if empty:
+        raise SystemExit(f"no assets in group {', '.join(empty)}: update FLOOR_GROUPS")
+    floor = dg.AssetSelection.groups(*FLOOR_GROUPS) - dg.AssetSelection.assets(SWEEP_KEY)
+    return sorted(floor.resolve(graph))
+
+
+def _job_once(full: bool, floor: bool = False) -> None:
+    """Child process: load the Definitions, then time the build_everything job (with
+    ``floor``, only its assets in :data:`FLOOR_GROUPS`)."""
     import dagster as dg
 
     from dagster_project.assets.ingest import FULL_REFRESH_TAG
     from dagster_project.definitions import defs
 
-    job = defs().resolve_job_def("build_everything")
+    definitions = defs()
+    job = definitions.resolve_job_def("build_everything")
+    selection = floor_selection(definitions) if floor else None
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
@@ -76,6 +103,7 @@ def _job_once(full: bool) -> None:
             instance=instance,
             raise_on_error=False,
             tags={FULL_REFRESH_TAG: "true"} if full else {},
+            asset_selection=selection,
         )
         elapsed = time.perf_counter() - t0
         if not result.success:
@@ -84,9 +112,11 @@ def _job_once(full: bool) -> None:
     print(json.dumps({"elapsed": elapsed, "phases": phases}))
 
 
-def _run_job(data_dir: Path, *, full: bool) -> dict:
+def _run_job(data_dir: Path, *, full: bool, floor: bool = False) -> dict:
     """The job in a child process: its seconds (``elapsed``) and seconds per phase."""
-    args = [sys.executable, "-m", "bench.daily", "--job-once", *(["--full"] if full else [])]
+    args = [sys.executable, "-m", "bench.daily", "--job-once"]
+    args += ["--full"] if full else []
+    args += ["--floor"] if floor else []
     proc = subprocess.run(args, env=_env(data_dir), capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"Dagster run failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
@@ -192,14 +222,14 @@ def run(sizes: tuple[int, ...] = (100_000, 1_000_000), repeats: int = 3) -> list
             _run_job(run_dir, full=False)  # yesterday's build
             _next_day(run_dir)
             run_dir.rename(base)
-            runs: dict[str, list[dict]] = {"daily": [], "full": []}
+            runs: dict[str, list[dict]] = {"daily": [], "full": [], "floor": []}
             equal = None
             for i in range(reps):
                 kept = {}
-                for kind in ("daily", "full"):
+                for kind in ("daily", "full", "floor"):
                     shutil.copytree(base, run_dir)
-                    runs[kind].append(_run_job(run_dir, full=kind == "full"))
-                    if i == 0:
+                    runs[kind].append(_run_job(run_dir, full=kind == "full", floor=kind == "floor"))
+                    if i == 0 and kind != "floor":
                         kept[kind] = root / f"{kind}.duckdb"
                         (run_dir / "warehouse.duckdb").rename(kept[kind])
                     shutil.rmtree(run_dir)
@@ -225,6 +255,23 @@ def run(sizes: tuple[int, ...] = (100_000, 1_000_000), repeats: int = 3) -> list
                     "full_s": [round(t, 1) for t in full_times],
                     "phases_s": median_phases(runs["daily"]),
                     "full_phases_s": median_phases(runs["full"]),
+                }
+            )
+            floor_times = [r["elapsed"] for r in runs["floor"]]
+            fl = statistics.median(floor_times)
+            rows.append(
+                {
+                    "benchmark": "daily",
+                    "case": f"{persons:,} persons, the daily run without person-level work "
+                    f"(only {', '.join(FLOOR_GROUPS)})",
+                    "median_s": fl,
+                    "baseline": "full rebuild (--full-refresh) of the same data",
+                    "baseline_median_s": f,
+                    "ratio": fl / f,
+                    "person_level_s": d - fl,
+                    "repeats": reps,
+                    "floor_s": [round(t, 1) for t in floor_times],
+                    "phases_s": median_phases(runs["floor"]),
                 }
             )
             shutil.copytree(base, run_dir)
@@ -279,7 +326,7 @@ def _registry_check(data_dir: Path, persons: int, repeats: int) -> dict:
 
 if __name__ == "__main__":
     if "--job-once" in sys.argv:
-        _job_once(full="--full" in sys.argv)
+        _job_once(full="--full" in sys.argv, floor="--floor" in sys.argv)
     else:
         quick = "--quick" in sys.argv
         for r in run(**(QUICK if quick else {})):

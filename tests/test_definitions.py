@@ -157,3 +157,21 @@ def test_marketing_asset_shows_catalog_metadata(specs):
     cols = {c.name: c for c in spec.metadata["dagster/column_schema"].columns}
     assert cols["securities_value_band"].tags["privacy/category"] == "user.financial.securities"
     assert spec.owners == [team("Fjordbank ASA")]
+
+
+def test_the_daily_benchmarks_floor_is_the_run_before_any_person_level_model(definitions, specs):
+    """bench/daily.py's floor row: the erasure step, every ingest asset, every staging model and
+    the seed, and nothing built from them (no intermediate or mart model, so no row check);
+    never the retention sweep, which build_everything leaves out."""
+    from bench.daily import floor_selection
+
+    floor = set(floor_selection(definitions))
+    assert dg.AssetKey(["privacy_erasure"]) in floor
+    assert dg.AssetKey(["retention_sweep"]) not in floor
+    assert {dg.AssetKey([f"raw_{t.source}", t.name]) for t in TABLES} <= floor
+    staging = {k for k in specs if k.path[-1].startswith("stg_")}
+    assert len(staging) == 18 and staging <= floor
+    assert dg.AssetKey(["scoring_scenarios"]) in floor
+    assert {specs[k].group_name for k in floor} == {"landing", "staging", "seeds"}
+    assert not {k for k in floor if k.path[-1].startswith(("int_", "marketing_"))}
+    assert len(floor) == 1 + len(TABLES) + 18 + 1
