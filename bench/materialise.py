@@ -39,8 +39,6 @@ import time
 from graphlib import TopologicalSorter
 from pathlib import Path
 
-from bench import scoped_environ
-
 AS_OF = dt.date(2026, 11, 2)
 SIZES = (100_000, 1_000_000, 10_000_000)
 QUICK = {"sizes": (2_000,), "repeats": 1}
@@ -286,14 +284,12 @@ def run(sizes: tuple[int, ...] = SIZES, repeats: int = 3) -> list[dict]:
     for persons in sizes:
         # the large sizes run fewer times: twice at a million persons, once at ten million
         reps = min(repeats, 1 if persons >= 10_000_000 else 2 if persons >= 1_000_000 else repeats)
-        # the environment set for this size's runs goes with its temporary folder
-        with tempfile.TemporaryDirectory(prefix="fjordbank-bench-") as tmp, scoped_environ():
+        with tempfile.TemporaryDirectory(prefix="fjordbank-bench-") as tmp:
             root = Path(tmp)
             delivered = root / "delivered"
             generate(delivered, persons=persons, seed=42, as_of=AS_OF, progress=False)
             data_dir = root / "data"
             landing = root / "landing"
-            os.environ.update(_env(data_dir, landing, root / "warmup" / "warehouse.duckdb"))
             dagster, base = [], []
             # One warehouse path for every repeat, emptied before each: a daily run reuses its
             # warehouse, and dbt's partial parsing is only reused while the profile (which
