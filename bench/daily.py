@@ -1,10 +1,10 @@
 """The incremental daily run vs a full rebuild, on the same data after one more delivery day.
 
 For each size: generate landing data once and build the platform on it (untimed), then add one
-more day's delivery of every table (``dagster_project/landing/daily.py``: 1 % of the latest
-delivery's records delivered again, plus a consent withdrawal and an objection). Per repeat,
-two runs, each on a fresh copy of that data dir (warehouse, landing, registry, dbt target) at
-the same path:
+more day's delivery of every table (``dagster_project/landing/daily.py``: 1 % of the keys
+delivered again, every tenth of them with one value corrected, plus a consent withdrawal and an
+objection). Per repeat, two runs, each on a fresh copy of that data dir (warehouse, landing,
+registry, dbt target) at the same path:
 - **daily**: the ``build_everything`` job as ``fjordbank run`` starts it (the ingest reads only
   the new and changed files, the event models take only the new rows);
 - **full**: the same job tagged as ``fjordbank run --full-refresh`` (every file reloaded, every
@@ -186,6 +186,8 @@ def _next_day(data_dir: Path) -> None:
         data_dir / "landing",
         NEXT_DAY,
         every=100,
+        correct=10,
+        seed=42,
         extra={
             ("privacy", "group_sharing_consents"): [
                 {
