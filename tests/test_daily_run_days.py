@@ -22,7 +22,7 @@ import shutil
 import pytest
 
 from dagster_project.landing.contract import table
-from dagster_project.landing.daily import corrected, next_delivery
+from dagster_project.landing.daily import corrected, national_id_pool, next_delivery
 from tests.test_daily_run import _query, _run, _tables
 
 pytestmark = pytest.mark.slow
@@ -90,7 +90,7 @@ def _deliver_again(landing, source: str, name: str, day: dt.date, rng: random.Ra
     with path.open(newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
     header, records = rows[0], [tuple(r) for r in rows[1:]]
-    ids = [r[header.index("national_id")] for r in records] if "national_id" in header else []
+    ids = national_id_pool(t, records)
     new = [corrected(t, r, rng, ids) if i % 2 == 0 else r for i, r in enumerate(records)]
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows([header, *new])

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import duckdb
 
+from catalog.national_id import InvalidNationalId, check_national_id
 from dagster_project.landing._sql import lit
-from dagster_project.landing.contract import TABLES, ColumnType, Table
+from dagster_project.landing.contract import TABLES, Column, ColumnType, Table
 from dagster_project.landing.deliveries import landing_files
 
 
@@ -62,11 +63,7 @@ def next_delivery(
                 rows = _latest_records(conn, table, files, every)
             if correct:
                 rng = random.Random(f"{seed}:{day.isoformat()}:{table.source}.{table.name}")
-                pool = (
-                    [r[header.index("national_id")] for r in rows]
-                    if ("national_id" in header)
-                    else []
-                )
+                pool = national_id_pool(table, rows)
                 rows = [
                     corrected(table, r, rng, pool) if i % correct == 0 else r
                     for i, r in enumerate(rows)
@@ -110,9 +107,9 @@ def corrected(
     changed, still within the contract: another allowed value, a flipped boolean, a count one
     higher, an amount one krone higher, a date a day earlier (an empty nullable date becomes
     the record's other date, so an agreement ends), a timestamp an hour earlier, free text one
-    letter longer, or another national identity number of the same delivery. A column with a
-    pattern, or a value it cannot change, is left and another one drawn; a record with no such
-    column is returned as it was."""
+    letter longer, or another of ``national_ids`` (valid numbers: :func:`national_id_pool`). A
+    column with a pattern, or a value it cannot change, is left and another one drawn; a
+    record with no such column is returned as it was."""
     values = list(record)
     candidates = [i for i, c in enumerate(table.columns) if c.name not in table.key]
     rng.shuffle(candidates)
@@ -125,16 +122,27 @@ def corrected(
     return tuple(values)
 
 
-def _changed(column, value, rng, national_ids, values, table) -> str | None:
-    empty = value in (None, "")
+def _changed(
+    column: Column,
+    value: str,
+    rng: random.Random,
+    national_ids: Sequence[str],
+    values: Sequence[str],
+    table: Table,
+) -> str | None:
+    """``value`` changed within ``column``'s contract, or None when it cannot be (a pattern, an
+    empty value, a value that is not of the column's type: a record planted to be refused)."""
     if column.allowed:
         others = [a for a in column.allowed if a != value]
         return rng.choice(others) if others else None
     kind = column.type
     if kind is ColumnType.NATIONAL_ID:
-        others = [n for n in national_ids if n and n != value]
-        return rng.choice(others) if others else None
-    if empty:
+        for _ in range(8):  # a draw, not a scan: the pool can hold millions of numbers
+            drawn = rng.choice(national_ids) if national_ids else value
+            if drawn != value:
+                return drawn
+        return None
+    if value in (None, ""):
         if kind is ColumnType.DATE and column.nullable:
             dates = [
                 v
@@ -143,16 +151,35 @@ def _changed(column, value, rng, national_ids, values, table) -> str | None:
             ]
             return max(dates) if dates else None
         return None
-    if kind is ColumnType.BOOLEAN:
-        return "false" if value == "true" else "true"
-    if kind is ColumnType.INTEGER:
-        return str(int(value) + 1)
-    if kind is ColumnType.DECIMAL:
-        return str(Decimal(value) + 1)
-    if kind is ColumnType.DATE:
-        return (dt.date.fromisoformat(value) - dt.timedelta(days=1)).isoformat()
-    if kind is ColumnType.TIMESTAMP:
-        return (dt.datetime.fromisoformat(value) - dt.timedelta(hours=1)).isoformat()
+    try:
+        if kind is ColumnType.BOOLEAN:
+            return {"true": "false", "false": "true"}.get(value)
+        if kind is ColumnType.INTEGER:
+            return str(int(value) + 1)
+        if kind is ColumnType.DECIMAL:
+            return str(Decimal(value) + 1)
+        if kind is ColumnType.DATE:
+            return (dt.date.fromisoformat(value) - dt.timedelta(days=1)).isoformat()
+        if kind is ColumnType.TIMESTAMP:
+            return (dt.datetime.fromisoformat(value) - dt.timedelta(hours=1)).isoformat()
+    except (ValueError, ArithmeticError):
+        return None
     if column.free_text and len(value) < (column.max_length or 0):
         return value + "e"
     return None
+
+
+def national_id_pool(table: Table, records: Sequence[tuple]) -> list[str]:
+    """The valid national identity numbers in ``records`` of ``table`` (text values in contract
+    order): what :func:`corrected` may move a record to."""
+    names = table.column_names
+    if "national_id" not in names:
+        return []
+    at = names.index("national_id")
+    pool = []
+    for record in records:
+        try:
+            pool.append(check_national_id(record[at] or "", allow_synthetic=True))
+        except InvalidNationalId:
+            continue
+    return pool
