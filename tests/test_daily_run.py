@@ -29,6 +29,15 @@ MARKETING = (
 )
 
 
+def platform_env(mp: pytest.MonkeyPatch, data_dir, key: bytes) -> None:
+    """The environment of platform runs on ``data_dir``: synthetic data, the pseudonym
+    ``key``, no lineage events."""
+    mp.setenv("FJORDBANK_DATA_DIR", str(data_dir))
+    mp.setenv("FJORDBANK_SYNTHETIC_DATA", "true")
+    mp.setenv("FJORDBANK_PSEUDONYM_KEY", key.decode())
+    mp.setenv("OPENLINEAGE_DISABLED", "true")
+
+
 def _run(*, full: bool = False) -> dg.ExecuteInProcessResult:
     from dagster_project.assets.ingest import FULL_REFRESH_TAG
     from dagster_project.definitions import defs
@@ -101,10 +110,7 @@ def runs(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("daily_run")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FJORDBANK_DATA_DIR", str(root / "daily"))
-        mp.setenv("FJORDBANK_SYNTHETIC_DATA", "true")
-        mp.setenv("FJORDBANK_PSEUDONYM_KEY", KEY.decode())
-        mp.setenv("OPENLINEAGE_DISABLED", "true")
+        platform_env(mp, root / "daily", KEY)
         from catalog.settings import settings
 
         daily = settings()

@@ -23,7 +23,7 @@ import pytest
 
 from dagster_project.landing.contract import table
 from dagster_project.landing.daily import corrected, national_id_pool, next_delivery
-from tests.test_daily_run import _query, _run, _tables
+from tests.test_daily_run import _query, _run, _tables, platform_env
 
 pytestmark = pytest.mark.slow
 
@@ -106,10 +106,7 @@ def days(tmp_path_factory):
     rng = random.Random(20261107)
     out: dict = {}
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FJORDBANK_DATA_DIR", str(root / "daily"))
-        mp.setenv("FJORDBANK_SYNTHETIC_DATA", "true")
-        mp.setenv("FJORDBANK_PSEUDONYM_KEY", KEY.decode())
-        mp.setenv("OPENLINEAGE_DISABLED", "true")
+        platform_env(mp, root / "daily", KEY)
         from catalog.settings import settings
 
         daily = settings()
