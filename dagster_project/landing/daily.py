@@ -137,8 +137,10 @@ def _changed(
         return rng.choice(others) if others else None
     kind = column.type
     if kind is ColumnType.NATIONAL_ID:
+        if not national_ids:
+            return None
         for _ in range(8):  # a draw, not a scan: the pool can hold millions of numbers
-            drawn = rng.choice(national_ids) if national_ids else value
+            drawn = rng.choice(national_ids)
             if drawn != value:
                 return drawn
         return None
